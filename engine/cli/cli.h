@@ -1,0 +1,28 @@
+/*
+ * cli.h — the `unify` program: one function per subcommand, each a thin
+ * layer over include/unify.h. Exit codes are shared by every command.
+ */
+#ifndef UF_CLI_H
+#define UF_CLI_H
+
+#include "unify.h"
+
+enum {
+    UF_EXIT_OK = 0,
+    UF_EXIT_ERROR = 1,      /* the command failed: message on stderr */
+    UF_EXIT_USAGE = 2,      /* wrong arguments */
+    UF_EXIT_NOT_FOUND = 3   /* a lookup found nothing */
+};
+
+/* Print "unify: <message>" to stderr and return UF_EXIT_ERROR. */
+int uf_cli_fail(const uf_error *err);
+
+/* Parse `-c FILE` / `--config FILE` at argv[*i]; true when consumed. */
+int uf_cli_take_config(int argc, char **argv, int *i, const char **config_path);
+
+/* Load the configuration or print why not. */
+int uf_cli_load_config(const char *path, uf_config **config);
+
+int uf_cmd_check(int argc, char **argv);
+
+#endif /* UF_CLI_H */

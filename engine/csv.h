@@ -1,0 +1,48 @@
+/*
+ * csv.h — streaming RFC 4180 CSV reader.
+ *
+ * Quoted fields, doubled quotes, embedded newlines, CRLF or LF line ends, a
+ * UTF-8 byte-order mark and any one-byte delimiter. The first row is the
+ * header. Memory is bounded by the longest row, never by the file.
+ *
+ * A malformed row is returned with `reject` set (and `line` naming the
+ * physical line where it starts); reading then continues with the next row.
+ */
+#ifndef UF_CSV_H
+#define UF_CSV_H
+
+#include "common.h"
+#include "reject.h"
+#include "stream.h"
+
+typedef struct uf_csv_reader uf_csv_reader;
+
+typedef struct uf_csv_row {
+    const uf_slice *fields;  /* unescaped field values; valid until the next call */
+    size_t count;            /* number of fields */
+    uint64_t line;           /* 1-based physical line where the row starts */
+    uf_reject_reason reject; /* UF_REJECT_NONE for a good row */
+} uf_csv_row;
+
+enum { UF_CSV_ROW = 1, UF_CSV_END = 0, UF_CSV_ERROR = -1 };
+
+/*
+ * Start reading `stream` (borrowed; it must outlive the reader) and read
+ * the header row. Returns NULL with err set when the stream fails or the file
+ * has no header (empty file): UF_ERR_FORMAT naming the file.
+ */
+uf_csv_reader *uf_csv_open(uf_stream *stream, char delimiter, uf_error *err);
+
+/* The header fields (valid for the reader's lifetime). */
+const uf_slice *uf_csv_header(const uf_csv_reader *reader, size_t *count);
+
+/*
+ * Read the next row into *row. Returns UF_CSV_ROW (check row->reject),
+ * UF_CSV_END at the end of the file, or UF_CSV_ERROR with err set when the
+ * stream itself fails (I/O, corrupt gzip). Blank lines are skipped.
+ */
+int uf_csv_next(uf_csv_reader *reader, uf_csv_row *row, uf_error *err);
+
+void uf_csv_close(uf_csv_reader *reader);
+
+#endif /* UF_CSV_H */

@@ -1,0 +1,51 @@
+/*
+ * jsonl.h — streaming JSON Lines reader: one JSON object per line.
+ *
+ * Top-level members are returned as (key, value, type). Strings are
+ * unescaped to UTF-8 (\uXXXX and surrogate pairs included); numbers and
+ * booleans are returned as their text; null is returned with type
+ * UF_JSON_NULL; nested objects and arrays are returned with type
+ * UF_JSON_NESTED and their raw JSON text as the value. Memory is bounded by
+ * the longest line.
+ */
+#ifndef UF_JSONL_H
+#define UF_JSONL_H
+
+#include "common.h"
+#include "reject.h"
+#include "stream.h"
+
+typedef enum uf_json_type {
+    UF_JSON_STRING,
+    UF_JSON_NUMBER,
+    UF_JSON_BOOL,
+    UF_JSON_NULL,
+    UF_JSON_NESTED
+} uf_json_type;
+
+typedef struct uf_jsonl_reader uf_jsonl_reader;
+
+typedef struct uf_jsonl_record {
+    const uf_slice *keys;      /* member names, unescaped */
+    const uf_slice *values;    /* member values as described above */
+    const uf_json_type *types;
+    size_t count;
+    uint64_t line;             /* 1-based line number */
+    uf_reject_reason reject;   /* UF_REJECT_NONE for a good record */
+} uf_jsonl_record;
+
+enum { UF_JSONL_RECORD = 1, UF_JSONL_END = 0, UF_JSONL_ERROR = -1 };
+
+/* Start reading `stream` (borrowed). NULL with err set on failure. */
+uf_jsonl_reader *uf_jsonl_open(uf_stream *stream, uf_error *err);
+
+/*
+ * Read the next record. Returns UF_JSONL_RECORD (check rec->reject),
+ * UF_JSONL_END, or UF_JSONL_ERROR with err set when the stream fails.
+ * Blank lines are skipped. Slices are valid until the next call.
+ */
+int uf_jsonl_next(uf_jsonl_reader *reader, uf_jsonl_record *rec, uf_error *err);
+
+void uf_jsonl_close(uf_jsonl_reader *reader);
+
+#endif /* UF_JSONL_H */

@@ -1,0 +1,158 @@
+/*
+ * records.c — reading and writing record blobs (layout in records.h).
+ *
+ * The builder never fails: a value that does not fit in 255 bytes, or a
+ * record whose blob would exceed UF_BLOB_MAX, is cut and flagged, because a
+ * long free-text field must not cost a customer their record.
+ */
+#include "records.h"
+
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t cut = max;
+    /* Step back over continuation bytes so no code point is split. */
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+static void put_byte(uf_blob_builder *b, unsigned v)
+{
+    if (b->len < UF_BLOB_MAX)
+        b->buf[b->len++] = (unsigned char)v;
+    else
+        b->overflow = true;
+}
+
+static void put_bytes(uf_blob_builder *b, const char *p, size_t n)
+{
+    if (b->len + n > UF_BLOB_MAX) {
+        b->overflow = true;
+        n = UF_BLOB_MAX - b->len;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+/* A short value: u8 length then bytes; false when the blob has no room. */
+static bool put_value(uf_blob_builder *b, uf_slice v)
+{
+    size_t n = utf8_cut(v.ptr, v.len, 255);
+    if (b->len + 1 + n > UF_BLOB_MAX) {
+        b->overflow = true;
+        return false;
+    }
+    if (n < v.len)
+        b->overflow = true;
+    put_byte(b, (unsigned)n);
+    put_bytes(b, v.ptr, n);
+    return true;
+}
+
+void uf_blob_begin(uf_blob_builder *b, uf_slice key)
+{
+    b->len = 0;
+    b->overflow = false;
+    b->context_count_at = 0;
+    put_value(b, key);
+    b->attr_count_at = b->len;
+    put_byte(b, 0);
+}
+
+void uf_blob_add_attr(uf_blob_builder *b, int kind, uf_slice value, uf_slice raw)
+{
+    /* Worst case: kind + two length bytes + two values. */
+    if (b->context_count_at != 0 || b->buf[b->attr_count_at] == 255 ||
+        b->len + 3 + utf8_cut(value.ptr, value.len, 255) + utf8_cut(raw.ptr, raw.len, 255) > UF_BLOB_MAX - 1) {
+        b->overflow = true;
+        return;
+    }
+    put_byte(b, (unsigned)kind);
+    put_value(b, value);
+    bool same = raw.len == value.len && (raw.len == 0 || memcmp(raw.ptr, value.ptr, raw.len) == 0);
+    put_value(b, same ? uf_slice_make(NULL, 0) : raw);
+    b->buf[b->attr_count_at]++;
+}
+
+void uf_blob_add_context(uf_blob_builder *b, int index, uf_slice value)
+{
+    if (b->context_count_at == 0) {
+        b->context_count_at = b->len;
+        put_byte(b, 0);
+    }
+    if (b->buf[b->context_count_at] == 255 ||
+        b->len + 2 + utf8_cut(value.ptr, value.len, 255) > UF_BLOB_MAX) {
+        b->overflow = true;
+        return;
+    }
+    put_byte(b, (unsigned)index);
+    put_value(b, value);
+    b->buf[b->context_count_at]++;
+}
+
+size_t uf_blob_finish(uf_blob_builder *b)
+{
+    if (b->context_count_at == 0) {
+        b->context_count_at = b->len;
+        put_byte(b, 0);
+    }
+    return b->len;
+}
+
+uf_slice uf_record_key(const uf_record *record)
+{
+    return uf_slice_make((const char *)record->blob + 1, record->blob[0]);
+}
+
+void uf_attr_cursor_init(uf_attr_cursor *cursor, const uf_record *record)
+{
+    const unsigned char *p = record->blob + 1 + record->blob[0];
+    cursor->remaining = *p++;
+    cursor->pos = p;
+    cursor->end = record->blob + record->blob_len;
+}
+
+bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out)
+{
+    if (cursor->remaining == 0)
+        return false;
+    const unsigned char *p = cursor->pos;
+    out->kind = *p++;
+    size_t vlen = *p++;
+    out->value = uf_slice_make((const char *)p, vlen);
+    p += vlen;
+    size_t rlen = *p++;
+    out->raw = rlen ? uf_slice_make((const char *)p, rlen) : out->value;
+    p += rlen;
+    cursor->pos = p;
+    cursor->remaining--;
+    return true;
+}
+
+void uf_context_cursor_init(uf_attr_cursor *cursor, const uf_record *record)
+{
+    uf_attr_cursor attrs;
+    uf_attr_view view;
+    uf_attr_cursor_init(&attrs, record);
+    while (uf_attr_next(&attrs, &view)) {
+    }
+    const unsigned char *p = attrs.pos;
+    cursor->remaining = *p++;
+    cursor->pos = p;
+    cursor->end = attrs.end;
+}
+
+bool uf_context_next(uf_attr_cursor *cursor, uf_context_view *out)
+{
+    if (cursor->remaining == 0)
+        return false;
+    const unsigned char *p = cursor->pos;
+    out->index = *p++;
+    size_t len = *p++;
+    out->value = uf_slice_make((const char *)p, len);
+    cursor->pos = p + len;
+    cursor->remaining--;
+    return true;
+}
