@@ -117,6 +117,14 @@ struct uf_config {
 /* Index of the kind named `name`, or -1. */
 int uf_config_kind_index(const uf_config *config, const char *name, size_t len);
 
+/*
+ * Normalize `in` as a value of attribute kind `kind` (an index into
+ * config->kinds): the right normalizer for the kind, with `country` for
+ * phones and `order` for dates. A full name is normalized as one name.
+ */
+uf_norm_status uf_normalize_kind(const uf_config *config, int kind, const char *country, uf_date_order order,
+                                 uf_slice in, char *out, size_t *out_len);
+
 /* Name of a built-in kind ("email", ...). */
 const char *uf_builtin_kind_name(uf_builtin_kind kind);
 

@@ -7,6 +7,14 @@
  *
  * A malformed row is returned with `reject` set (and `line` naming the
  * physical line where it starts); reading then continues with the next row.
+ * The fields of a rejected row are best effort: empty for unbalanced_quote
+ * and over-long rows, at most header count + 1 for column_count. When a row
+ * has several faults the first of unbalanced_quote, nul_byte, invalid_utf8,
+ * field_too_long, column_count is reported. After an unbalanced quote,
+ * reading resumes on the physical line after the row's first line.
+ *
+ * The delimiter must be an ASCII byte other than quote, CR, LF and NUL.
+ * A header row with a fault fails uf_csv_open (UF_ERR_FORMAT).
  */
 #ifndef UF_CSV_H
 #define UF_CSV_H
@@ -42,6 +50,13 @@ const uf_slice *uf_csv_header(const uf_csv_reader *reader, size_t *count);
  * stream itself fails (I/O, corrupt gzip). Blank lines are skipped.
  */
 int uf_csv_next(uf_csv_reader *reader, uf_csv_row *row, uf_error *err);
+
+/*
+ * Bytes currently allocated for the row buffer: 256 KiB, more only while a
+ * row longer than that is read (never more than about 1.1 MiB). For tests
+ * and the report's memory figures.
+ */
+size_t uf_csv_buffer_capacity(const uf_csv_reader *reader);
 
 void uf_csv_close(uf_csv_reader *reader);
 

@@ -325,24 +325,14 @@ static void add_field(row_builder *row, const uf_config *config, const uf_source
     char out[UF_NORM_MAX], last[UF_NORM_MAX];
     size_t out_len = 0, last_len = 0;
     uf_norm_status st;
-    const uf_kind_config *k = &config->kinds[kind];
 
     raw = trim(raw);
     if (raw.len == 0)
         return;
-    switch (kind) {
-    case UF_KIND_EMAIL: st = uf_normalize_email(raw, out, &out_len); break;
-    case UF_KIND_PHONE: st = uf_normalize_phone(raw, src->country, out, &out_len); break;
-    case UF_KIND_FIRST_NAME:
-    case UF_KIND_LAST_NAME: st = uf_normalize_name(raw, out, &out_len); break;
-    case UF_KIND_FULL_NAME: st = uf_normalize_full_name(raw, out, &out_len, last, &last_len); break;
-    case UF_KIND_DOB: st = uf_normalize_dob(raw, src->date_order, out, &out_len); break;
-    case UF_KIND_ADDRESS: st = uf_normalize_address(raw, out, &out_len); break;
-    case UF_KIND_CITY: st = uf_normalize_city(raw, out, &out_len); break;
-    case UF_KIND_POSTCODE: st = uf_normalize_postcode(raw, out, &out_len); break;
-    case UF_KIND_COUNTRY: st = uf_normalize_country(raw, out, &out_len); break;
-    default: st = uf_normalize_identifier(raw, k->case_policy, k->strip_separators, out, &out_len); break;
-    }
+    if (kind == UF_KIND_FULL_NAME)
+        st = uf_normalize_full_name(raw, out, &out_len, last, &last_len);
+    else
+        st = uf_normalize_kind(config, kind, src->country, src->date_order, raw, out, &out_len);
     if (st == UF_NORM_EMPTY)
         return;
     if (st == UF_NORM_OK && kind != UF_KIND_FULL_NAME && is_junk(config, kind, out, out_len))
@@ -357,7 +347,10 @@ static void add_field(row_builder *row, const uf_config *config, const uf_source
     }
     stats->values[kind]++;
     if (kind != UF_KIND_FULL_NAME) {
-        add_value(row, config, kind, uf_slice_make(out, out_len), raw);
+        /* Canonical forms (E.164, ISO dates, codes) are what agents should see; free text keeps its spelling. */
+        bool keep_raw = kind == UF_KIND_EMAIL || kind == UF_KIND_FIRST_NAME || kind == UF_KIND_LAST_NAME ||
+                        kind == UF_KIND_ADDRESS || kind == UF_KIND_CITY;
+        add_value(row, config, kind, uf_slice_make(out, out_len), keep_raw ? raw : uf_slice_make(out, out_len));
         return;
     }
     /* A full name becomes first and last name; their display text is title-cased. */

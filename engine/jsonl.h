@@ -7,6 +7,20 @@
  * UF_JSON_NULL; nested objects and arrays are returned with type
  * UF_JSON_NESTED and their raw JSON text as the value. Memory is bounded by
  * the longest line.
+ *
+ * Details of the contract:
+ *  - Duplicate keys are all returned, in line order (a consumer wanting
+ *    "last one wins" takes the last match).
+ *  - A null value is an empty slice; a number is its exact text (`-1.5e3`).
+ *  - Reasons, first match wins: nul_byte (raw, or a \u0000 escape in a
+ *    top-level key or string), invalid_utf8, json_syntax (also lone UTF-16
+ *    surrogates, nesting deeper than 64, text after the object),
+ *    json_not_object, field_too_long (a key or value over
+ *    UF_MAX_FIELD_BYTES, or a line over about 1.1 MiB). A rejected record
+ *    has count 0.
+ *  - CRLF line ends are accepted; a UTF-8 byte-order mark before the first
+ *    line is skipped; lines holding only whitespace are skipped.
+ *  - An empty file is not an error: it has no records.
  */
 #ifndef UF_JSONL_H
 #define UF_JSONL_H
@@ -45,6 +59,13 @@ uf_jsonl_reader *uf_jsonl_open(uf_stream *stream, uf_error *err);
  * Blank lines are skipped. Slices are valid until the next call.
  */
 int uf_jsonl_next(uf_jsonl_reader *reader, uf_jsonl_record *rec, uf_error *err);
+
+/*
+ * Bytes currently allocated for the line buffer: 256 KiB, more only while a
+ * longer line is read (never more than about 1.1 MiB). For tests and the
+ * report's memory figures.
+ */
+size_t uf_jsonl_buffer_capacity(const uf_jsonl_reader *reader);
 
 void uf_jsonl_close(uf_jsonl_reader *reader);
 

@@ -5,7 +5,8 @@
  * run on any thread and be fuzzed on its own.
  *
  * Each returns UF_NORM_OK with the value written (not NUL-terminated unless
- * stated; *out_len set), or a status saying why there is no value:
+ * stated; *out_len set), or a status saying why there is no value (then
+ * *out_len is 0 and the buffer contents are unspecified):
  * UF_NORM_EMPTY (blank), UF_NORM_INVALID (not a plausible value of the kind),
  * UF_NORM_JUNK (a well-known placeholder such as test@test.com, 0000000000).
  * Junk from the configurable blocklist is checked by blocklist.h afterwards.
@@ -63,6 +64,26 @@ uf_norm_status uf_fold_text(uf_slice in, const char *keep, char *out, size_t *ou
  * than `cap` code points.
  */
 ptrdiff_t uf_utf8_normalize(uf_slice in, bool fold, int32_t *cps, size_t cap);
+
+/*
+ * Helper for the normalizers' word tables: a literal with its length, so a
+ * lookup compares lengths first and never calls strlen on the hot path.
+ */
+typedef struct uf_word {
+    const char *text;
+    size_t len;
+} uf_word;
+
+#define UF_WORD(literal) {literal, sizeof(literal) - 1}
+
+/* True when the `n` bytes at `s` equal one of the `count` words. */
+static inline bool uf_word_in(const char *s, size_t n, const uf_word *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (list[i].len == n && memcmp(list[i].text, s, n) == 0)
+            return true;
+    return false;
+}
 
 /*
  * E-mail: trim, lower-case, validate shape (one @, non-empty local part,

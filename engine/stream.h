@@ -2,8 +2,11 @@
  * stream.h — a byte stream over one export file, plain or gzip.
  *
  * Gzip is detected from the magic bytes (1f 8b), never from the file name.
- * Concatenated gzip members are read one after another, as gzip(1) does.
- * Memory is a fixed buffer: it never grows with the file size.
+ * Concatenated gzip members are read one after another, as gzip(1) does;
+ * bytes after the last member that are not another member are reported as
+ * corrupt gzip data (gzip(1) only warns), so a damaged file never reads as a
+ * shorter good one. Memory is a fixed buffer: it never grows with the file
+ * size. Plain files are read straight into the caller's buffer.
  */
 #ifndef UF_STREAM_H
 #define UF_STREAM_H

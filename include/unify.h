@@ -75,6 +75,9 @@ int uf_config_load(const char *path, uf_config **out, uf_error *err);
 /* Release a configuration. NULL is allowed. */
 void uf_config_free(uf_config *config);
 
+/* The store folder the configuration names, resolved against its folder (owned by config). */
+const char *uf_config_store_path(const uf_config *config);
+
 /* ------------------------------------------------------------------ */
 /* Dry run: `unify check`                                              */
 /* ------------------------------------------------------------------ */
@@ -88,6 +91,205 @@ void uf_config_free(uf_config *config);
  * that could not be read.
  */
 int uf_check(const uf_config *config, FILE *out, uf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The nightly run: `unify run`                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct uf_run_options {
+    const char *report_path;  /* also write the report as JSON to this file (NULL: don't) */
+    FILE *log;                /* human-readable report goes here (NULL: nowhere) */
+    int progress;             /* non-zero: print a line as each stage ends (for terminals) */
+} uf_run_options;
+
+typedef struct uf_run_summary {
+    uint64_t run_id;          /* id of the run in the store's run log */
+    uint64_t records;         /* source records read */
+    uint64_t profiles;        /* golden records written */
+    double seconds;           /* wall time of the whole run */
+} uf_run_summary;
+
+/*
+ * Read every source of `config`, normalize, link, cluster and write one
+ * golden record per customer into the store, in ONE write transaction: on
+ * any failure (a bad file, a full disk, a crash or kill at any moment) the
+ * previous generation stays intact and readable. Golden ids are stable
+ * across runs (see README). Readers of the store are never blocked.
+ * Returns UF_OK and fills *summary (may be NULL); UF_ERR_BUSY when another
+ * run holds the store; otherwise the error of the failing stage, with a
+ * message naming the file, line and reason where there is one.
+ */
+int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summary *summary, uf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Store (reading)                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The store is one LMDB environment (a folder) holding the last committed
+ * run: golden id → profile JSON, identifier key → golden ids,
+ * (source, record key) → golden id, old golden id → new golden id, and the
+ * run log (layout: README, "Store layout").
+ *
+ * Snapshots. Every call below runs in its own short read-only transaction,
+ * so it sees one whole generation (never half a run) and never waits for a
+ * writer: a run may commit at any time, and the next call sees the new
+ * generation. A scan sees one generation from its first entry to its last.
+ *
+ * Threads and processes. A uf_store may be used by any number of threads at
+ * once. Open a store once per process and share it: LMDB forbids two
+ * handles on one environment in one process, so a second uf_store_open of
+ * the same folder in one process (or one while this process's writer has
+ * it open) fails with UF_ERR_BUSY. Readers never take the writers' lock.
+ *
+ * Memory. Functions that return text allocate it with malloc; the caller
+ * releases it with free(). Pointers passed to scan callbacks point into the
+ * store's map and are valid during the call only.
+ */
+typedef struct uf_store uf_store;
+
+/*
+ * Open the store in folder `path` for reading (usable while a run writes).
+ * On success stores a new handle in *out (release it with uf_store_close).
+ * Errors:
+ *  - UF_ERR_NOT_FOUND "STORE: no store here (run `unify run` first)" when
+ *    the folder does not exist or no run has committed yet;
+ *  - UF_ERR_VERSION when the store has another format version;
+ *  - UF_ERR_STORE when the folder holds something that is not a unify
+ *    store, or a corrupt one (the message names the path);
+ *  - UF_ERR_BUSY when this process already has the store open;
+ *  - UF_ERR_IO when the folder cannot be read (permissions).
+ */
+int uf_store_open(const char *path, uf_store **out, uf_error *err);
+
+/* Release a store handle. NULL is allowed. No call may be running on it. */
+void uf_store_close(uf_store *store);
+
+/*
+ * The profile of golden id `golden_id` as JSON text, following redirects
+ * left by merges (at most 16 hops). On success *json is a malloc'd,
+ * NUL-terminated copy (caller frees), *len its length without the NUL (len
+ * may be NULL) and *resolved_id the id whose profile it is (may be NULL;
+ * differs from golden_id after a merge).
+ * Errors: UF_ERR_NOT_FOUND when no profile or redirect has that id;
+ * UF_ERR_STORE for a redirect chain longer than 16 hops or a corrupt
+ * store; UF_ERR_NOMEM.
+ */
+int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *len, uint64_t *resolved_id,
+                          uf_error *err);
+
+/*
+ * All golden ids holding identifier key `key` (16 bytes: the identifier's
+ * 128-bit key, big-endian), in ascending order. Writes at most `cap` ids to
+ * `ids` and the total number held to *count (greater than cap: the list was
+ * cut). A weak identifier (a household phone) may belong to several ids.
+ * Errors: UF_ERR_NOT_FOUND (and *count = 0) when no profile holds the key;
+ * UF_ERR_STORE.
+ */
+int uf_store_find_identifier(uf_store *s, const unsigned char key[16], uint64_t *ids, size_t cap, size_t *count,
+                             uf_error *err);
+
+/*
+ * The golden id holding source record `key` of source `source` (both
+ * NUL-terminated, as in the configuration and the export).
+ * Errors: UF_ERR_NOT_FOUND; UF_ERR_INVALID for an empty or over-long
+ * (> 255 bytes) source name; UF_ERR_STORE.
+ */
+int uf_store_find_record(uf_store *s, const char *source, const char *key, uint64_t *golden_id, uf_error *err);
+
+/*
+ * The last committed run: its id and its report JSON (malloc'd,
+ * NUL-terminated, caller frees; len may be NULL).
+ * Errors: UF_ERR_NOT_FOUND when the run log is empty; UF_ERR_STORE.
+ */
+int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t *len, uf_error *err);
+
+/*
+ * Call fn for every profile in ascending golden id order, all from one
+ * snapshot. `json` is NOT NUL-terminated and valid during the call only.
+ * fn returns 0 to go on; any other value stops the scan and is returned.
+ * fn must not call functions on the same store (the scan holds its
+ * snapshot; a nested call could wait for a map resize forever).
+ * Errors: UF_ERR_STORE.
+ */
+int uf_store_scan_profiles(uf_store *s, int (*fn)(void *ctx, uint64_t golden_id, const char *json, size_t len),
+                           void *ctx, uf_error *err);
+
+/*
+ * Call fn for every (source, record key) → golden id, in ascending
+ * (source, key) byte order, from one snapshot. The strings are NOT
+ * NUL-terminated and valid during the call only. Return values and the
+ * nesting rule as for uf_store_scan_profiles.
+ */
+int uf_store_scan_records(uf_store *s,
+                          int (*fn)(void *ctx, const char *source, size_t source_len, const char *key,
+                                    size_t key_len, uint64_t golden_id),
+                          void *ctx, uf_error *err);
+
+/*
+ * Golden ids as text: "G" and at least 9 digits, zero-padded (G000000042).
+ * `out` receives at most 22 bytes including the NUL.
+ */
+void uf_golden_id_format(uint64_t id, char out[24]);
+
+/*
+ * Parse "G000000042" (also "g42" or "42") into *id. Returns UF_OK, or
+ * UF_ERR_INVALID for anything else (empty, non-digits, overflow, zero).
+ */
+int uf_golden_id_parse(const char *text, uint64_t *id);
+
+/* ------------------------------------------------------------------ */
+/* Lookup by what an agent holds                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The 16-byte key of identifier `value` of kind `kind` ("email", "phone" or
+ * a namespace of `config` such as "crm_id"), normalized exactly as a run
+ * normalizes exports (phones with defaults.country), so "(555) 123-4567"
+ * finds +15551234567. Errors: UF_ERR_INVALID when the kind is unknown or not
+ * an identifier kind, or the value does not normalize (the message says why:
+ * empty, invalid, junk).
+ */
+int uf_identifier_key_for(const uf_config *config, const char *kind, const char *value, unsigned char key[16],
+                          uf_error *err);
+
+/*
+ * Golden ids holding identifier `value` of kind `kind`: uf_identifier_key_for
+ * then uf_store_find_identifier (same errors, same cap/count contract).
+ */
+int uf_lookup_identifier(uf_store *store, const uf_config *config, const char *kind, const char *value,
+                         uint64_t *ids, size_t cap, size_t *count, uf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Export and evaluation                                               */
+/* ------------------------------------------------------------------ */
+
+/* Write `source,record_key,golden_id` (CSV with header, RFC 4180 quoting) for every record. */
+int uf_export_members(uf_store *store, FILE *out, uf_error *err);
+
+/* Write every golden record as one JSON object per line. */
+int uf_export_profiles(uf_store *store, FILE *out, uf_error *err);
+
+typedef struct uf_eval_result {
+    double precision, recall, f1;      /* pairwise */
+    uint64_t correct_pairs;            /* record pairs together in the store and in the truth */
+    uint64_t predicted_pairs;          /* record pairs together in the store */
+    uint64_t true_pairs;               /* record pairs together in the truth */
+    uint64_t records_scored;           /* records in both the store and the truth */
+    uint64_t records_without_truth;    /* in the store, not in the truth */
+    uint64_t truth_not_stored;         /* in the truth, not in the store (rejected rows, ...) */
+    uint64_t clusters, true_clusters;  /* among scored records */
+    uint64_t largest_cluster;          /* records */
+} uf_eval_result;
+
+/*
+ * Score the stored clustering against a truth file `source,record_key,
+ * customer_id` (CSV with header): pairwise precision, recall and F1, cluster
+ * counts, the largest cluster; when `out` is not NULL also print the report
+ * with the worst over-merges (profiles holding most customers) and
+ * under-merges (customers spread over most profiles).
+ */
+int uf_eval(uf_store *store, const char *truth_path, FILE *out, uf_eval_result *result, uf_error *err);
 
 #ifdef __cplusplus
 }

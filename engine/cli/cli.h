@@ -17,6 +17,9 @@ enum {
 /* Print "unify: <message>" to stderr and return UF_EXIT_ERROR. */
 int uf_cli_fail(const uf_error *err);
 
+/* Set `err` to `code` and a formatted message. */
+void uf_cli_error(uf_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Parse `-c FILE` / `--config FILE` at argv[*i]; true when consumed. */
 int uf_cli_take_config(int argc, char **argv, int *i, const char **config_path);
 
@@ -24,5 +27,12 @@ int uf_cli_take_config(int argc, char **argv, int *i, const char **config_path);
 int uf_cli_load_config(const char *path, uf_config **config);
 
 int uf_cmd_check(int argc, char **argv);
+int uf_cmd_run(int argc, char **argv);
+int uf_cmd_lookup(int argc, char **argv);
+int uf_cmd_export(int argc, char **argv);
+int uf_cmd_eval(int argc, char **argv);
+
+/* Open the store named by `config`, or print why not (returns an exit code). */
+int uf_cli_open_store(const uf_config *config, uf_store **store);
 
 #endif /* UF_CLI_H */

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,10 @@ typedef struct command {
 
 static const command commands[] = {
     {"check", uf_cmd_check, "validate the configuration and dry-read every source"},
+    {"run", uf_cmd_run, "the nightly job: read, match, cluster, write golden records"},
+    {"lookup", uf_cmd_lookup, "print the golden record holding an identifier"},
+    {"export", uf_cmd_export, "write members (CSV) or profiles (JSONL) from the store"},
+    {"eval", uf_cmd_eval, "score the stored clustering against a truth file"},
 };
 
 static void usage(FILE *out)
@@ -28,6 +33,23 @@ int uf_cli_fail(const uf_error *err)
 {
     fprintf(stderr, "unify: %s\n", err->message[0] ? err->message : uf_strerror(err->code));
     return UF_EXIT_ERROR;
+}
+
+void uf_cli_error(uf_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->code = code;
+}
+
+int uf_cli_open_store(const uf_config *config, uf_store **store)
+{
+    uf_error err = {0};
+    if (uf_store_open(uf_config_store_path(config), store, &err) != UF_OK)
+        return uf_cli_fail(&err);
+    return UF_EXIT_OK;
 }
 
 int uf_cli_take_config(int argc, char **argv, int *i, const char **config_path)

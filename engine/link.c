@@ -1,0 +1,837 @@
+/*
+ * link.c — the guarded union and identifier linking (model in link.h).
+ *
+ * Why summaries per cluster and not per record: guards judge *clusters*
+ * (a weak link between two records must not bridge two people already
+ * assembled from strong evidence), so each union compares two small fixed
+ * sets instead of walking members. A summary exists only for clusters of two
+ * or more records, in a slot array indexed from the root (summary_of);
+ * singletons are read straight from their record, so a run with 2.7 M
+ * records pays 144 bytes only for the clusters that actually form, and
+ * slots freed by merges are reused.
+ *
+ * Keys of limited kinds (max_per_profile > 0) are kept per summary as a list
+ * sorted by (kind, key), so the limit check is one merge walk that counts
+ * the distinct keys of each kind. A record's own limited keys come from a
+ * CSR index (limited_start/limited) built once from the sorted refs.
+ *
+ * Failure inside uf_linker_try_union (out of memory) cannot be returned
+ * through its bool, so the linker remembers it (l->error), refuses every
+ * later union and reports it from uf_linker_finish.
+ */
+#include "link.h"
+
+#include "sort.h"
+#include "unionfind.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define NO_SLOT UINT32_MAX
+#define LIMITED_INLINE 2 /* most profiles hold 0-2 keys of limited kinds */
+
+/* A key of a limited kind, as held by a record or a cluster. */
+typedef struct limited_value {
+    uf_key key;
+    uint32_t kind;
+    uint32_t record; /* the record holding it (first one, in a summary) */
+} limited_value;
+
+typedef struct cluster_summary {
+    uint64_t first[UF_LINK_SUMMARY_VALUES];
+    uint64_t last[UF_LINK_SUMMARY_VALUES];
+    uint32_t dob[UF_LINK_SUMMARY_VALUES];
+    uint8_t first_count, last_count, dob_count;
+    uint32_t limited_count;
+    uint32_t limited_cap; /* 0: the values are inline */
+    uint32_t next_free;   /* free-list link while the slot is unused */
+    union {
+        limited_value inline_values[LIMITED_INLINE];
+        limited_value *heap;
+    } lim;
+} cluster_summary;
+
+struct uf_linker {
+    const uf_config *config;
+    const uf_record *records;
+    size_t record_count;
+    uf_unionfind uf;
+
+    uint32_t *summary_of; /* per record: slot of the cluster rooted there, or NO_SLOT */
+    cluster_summary *summaries;
+    size_t summary_count, summary_cap;
+    uint32_t free_slot;
+
+    int max_per_profile[UF_MAX_KINDS]; /* 0 = no limit */
+    bool any_limited;
+    uint32_t *limited_start; /* record_count + 1, NULL when no kind is limited */
+    limited_value *limited;
+    limited_value *merge_buf; /* scratch for merging two limited lists */
+    size_t merge_cap;
+
+    uf_link_edge *edges;
+    size_t edge_count, edge_cap;
+    uf_junk_identifier *junk;
+    size_t junk_count, junk_cap;
+
+    uf_link_stats stats;
+    int error;      /* sticky: UF_OK while healthy */
+    bool finished;  /* cluster state handed to a uf_clustering */
+    bool identifiers_linked;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Grow *array (elements of `size` bytes) to hold at least `need`. */
+static bool grow(void **array, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*array, n * size);
+    if (!p)
+        return false;
+    *array = p;
+    *cap = n;
+    return true;
+}
+
+static int limited_compare(const limited_value *a, const limited_value *b)
+{
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return uf_key_compare(a->key, b->key);
+}
+
+/* ---- cluster views ------------------------------------------------------ */
+
+/* What the guards see of one cluster: its summary, or its only record. */
+typedef struct cluster_view {
+    const uint64_t *first, *last;
+    const uint32_t *dob;
+    unsigned first_count, last_count, dob_count;
+    const limited_value *limited;
+    size_t limited_count;
+    uint64_t own_first, own_last; /* storage when the cluster is one record */
+    uint32_t own_dob;
+} cluster_view;
+
+static void view_of_record(const uf_linker *l, uf_record_id r, cluster_view *v)
+{
+    const uf_record_compare *c = &l->records[r].cmp;
+    v->own_first = c->first_name;
+    v->own_last = c->last_name;
+    v->own_dob = c->dob;
+    v->first = &v->own_first;
+    v->last = &v->own_last;
+    v->dob = &v->own_dob;
+    v->first_count = c->first_name != 0;
+    v->last_count = c->last_name != 0;
+    v->dob_count = c->dob != 0;
+    if (l->limited_start) {
+        v->limited = l->limited + l->limited_start[r];
+        v->limited_count = l->limited_start[r + 1] - l->limited_start[r];
+    } else {
+        v->limited = NULL;
+        v->limited_count = 0;
+    }
+}
+
+static const limited_value *summary_limited(const cluster_summary *s)
+{
+    return s->limited_cap ? s->lim.heap : s->lim.inline_values;
+}
+
+static void view_of_root(const uf_linker *l, uint32_t root, cluster_view *v)
+{
+    uint32_t slot = l->summary_of[root];
+    if (slot == NO_SLOT) {
+        view_of_record(l, root, v);
+        return;
+    }
+    const cluster_summary *s = &l->summaries[slot];
+    v->first = s->first;
+    v->last = s->last;
+    v->dob = s->dob;
+    v->first_count = s->first_count;
+    v->last_count = s->last_count;
+    v->dob_count = s->dob_count;
+    v->limited = summary_limited(s);
+    v->limited_count = s->limited_count;
+}
+
+/* ---- guards ------------------------------------------------------------- */
+
+static bool intersect64(const uint64_t *a, unsigned na, const uint64_t *b, unsigned nb)
+{
+    for (unsigned i = 0; i < na; i++)
+        for (unsigned j = 0; j < nb; j++)
+            if (a[i] == b[j])
+                return true;
+    return false;
+}
+
+static bool intersect32(const uint32_t *a, unsigned na, const uint32_t *b, unsigned nb)
+{
+    for (unsigned i = 0; i < na; i++)
+        for (unsigned j = 0; j < nb; j++)
+            if (a[i] == b[j])
+                return true;
+    return false;
+}
+
+/* Both have values and none is shared. Missing on either side is neutral. */
+static bool first_disagree(const cluster_view *a, const cluster_view *b)
+{
+    return a->first_count && b->first_count && !intersect64(a->first, a->first_count, b->first, b->first_count);
+}
+static bool last_disagree(const cluster_view *a, const cluster_view *b)
+{
+    return a->last_count && b->last_count && !intersect64(a->last, a->last_count, b->last, b->last_count);
+}
+static bool dob_disagree(const cluster_view *a, const cluster_view *b)
+{
+    return a->dob_count && b->dob_count && !intersect32(a->dob, a->dob_count, b->dob, b->dob_count);
+}
+
+/* Both have values and some value is shared: positive evidence. */
+static bool first_agree(const cluster_view *a, const cluster_view *b)
+{
+    return intersect64(a->first, a->first_count, b->first, b->first_count);
+}
+static bool last_agree(const cluster_view *a, const cluster_view *b)
+{
+    return intersect64(a->last, a->last_count, b->last, b->last_count);
+}
+static bool dob_agree(const cluster_view *a, const cluster_view *b)
+{
+    return intersect32(a->dob, a->dob_count, b->dob, b->dob_count);
+}
+
+static bool weak_guard_refuses(uf_agreement requires, const cluster_view *a, const cluster_view *b)
+{
+    switch (requires) {
+    case UF_AGREE_NONE:
+        return false;
+    case UF_AGREE_NAME:
+        return first_disagree(a, b) || last_disagree(a, b);
+    case UF_AGREE_NAME_AND_DOB:
+        return first_disagree(a, b) || last_disagree(a, b) || dob_disagree(a, b);
+    }
+    return false;
+}
+
+static bool override_agrees(uf_agreement requires, const cluster_view *a, const cluster_view *b)
+{
+    switch (requires) {
+    case UF_AGREE_NONE:
+        return false;
+    case UF_AGREE_NAME:
+        return first_agree(a, b) && last_agree(a, b);
+    case UF_AGREE_NAME_AND_DOB:
+        return first_agree(a, b) && last_agree(a, b) && dob_agree(a, b);
+    }
+    return false;
+}
+
+/*
+ * The lowest limited kind for which the union would overflow, or -1. A kind
+ * overflows when a ∪ b holds more distinct keys of it than max_per_profile
+ * *and* each side brings a key the other lacks. The second condition
+ * matters only for a profile already over its limit by an override (the
+ * same person's two CRM accounts): it may still take records that hold no
+ * key of that kind, or only keys it has, without proving the override again.
+ * Both lists are sorted by (kind, key), so one merge walk counts everything.
+ */
+static int profile_limit_overflow(const uf_linker *l, const cluster_view *a, const cluster_view *b)
+{
+    size_t i = 0, j = 0, na = a->limited_count, nb = b->limited_count;
+    if (na == 0 || nb == 0)
+        return -1; /* one side brings nothing */
+    while (i < na || j < nb) {
+        /* One kind at a time: the smaller of the two lists' current kinds. */
+        uint32_t kind = i >= na ? b->limited[j].kind
+                      : j >= nb ? a->limited[i].kind
+                      : a->limited[i].kind < b->limited[j].kind ? a->limited[i].kind : b->limited[j].kind;
+        size_t in_a = 0, in_b = 0, in_union = 0;
+        while ((i < na && a->limited[i].kind == kind) || (j < nb && b->limited[j].kind == kind)) {
+            bool has_a = i < na && a->limited[i].kind == kind;
+            bool has_b = j < nb && b->limited[j].kind == kind;
+            int c = !has_a ? 1 : !has_b ? -1 : uf_key_compare(a->limited[i].key, b->limited[j].key);
+            if (c <= 0) {
+                i++;
+                in_a++;
+            }
+            if (c >= 0) {
+                j++;
+                in_b++;
+            }
+            in_union++;
+        }
+        if (in_union > (size_t)l->max_per_profile[kind] && in_union > in_a && in_union > in_b)
+            return (int)kind;
+    }
+    return -1;
+}
+
+/* ---- summaries ---------------------------------------------------------- */
+
+static void set_add64(uint64_t *set, uint8_t *count, uint64_t v)
+{
+    if (v == 0)
+        return;
+    for (unsigned i = 0; i < *count; i++)
+        if (set[i] == v)
+            return;
+    if (*count < UF_LINK_SUMMARY_VALUES)
+        set[(*count)++] = v;
+}
+
+static void set_add32(uint32_t *set, uint8_t *count, uint32_t v)
+{
+    if (v == 0)
+        return;
+    for (unsigned i = 0; i < *count; i++)
+        if (set[i] == v)
+            return;
+    if (*count < UF_LINK_SUMMARY_VALUES)
+        set[(*count)++] = v;
+}
+
+/* A fresh, empty summary slot (may move l->summaries). NO_SLOT when out of memory. */
+static uint32_t slot_alloc(uf_linker *l)
+{
+    uint32_t s;
+    if (l->free_slot != NO_SLOT) {
+        s = l->free_slot;
+        l->free_slot = l->summaries[s].next_free;
+    } else {
+        if (l->summary_count >= NO_SLOT ||
+            !grow((void **)&l->summaries, &l->summary_cap, l->summary_count + 1, sizeof *l->summaries))
+            return NO_SLOT;
+        s = (uint32_t)l->summary_count++;
+    }
+    memset(&l->summaries[s], 0, sizeof l->summaries[s]);
+    return s;
+}
+
+static void slot_release(uf_linker *l, uint32_t s)
+{
+    cluster_summary *sum = &l->summaries[s];
+    if (sum->limited_cap)
+        free(sum->lim.heap);
+    sum->limited_cap = 0;
+    sum->limited_count = 0;
+    sum->next_free = l->free_slot;
+    l->free_slot = s;
+}
+
+/* Add everything `src` holds to summary slot `dst`. UF_OK or UF_ERR_NOMEM. */
+static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *src)
+{
+    cluster_summary *dst = &l->summaries[dst_slot];
+    for (unsigned i = 0; i < src->first_count; i++)
+        set_add64(dst->first, &dst->first_count, src->first[i]);
+    for (unsigned i = 0; i < src->last_count; i++)
+        set_add64(dst->last, &dst->last_count, src->last[i]);
+    for (unsigned i = 0; i < src->dob_count; i++)
+        set_add32(dst->dob, &dst->dob_count, src->dob[i]);
+    if (src->limited_count == 0)
+        return UF_OK;
+
+    /* Merge the two sorted lists into scratch, then store the result. */
+    size_t na = dst->limited_count, nb = src->limited_count;
+    if (!grow((void **)&l->merge_buf, &l->merge_cap, na + nb, sizeof *l->merge_buf))
+        return UF_ERR_NOMEM;
+    const limited_value *a = summary_limited(dst), *b = src->limited;
+    size_t i = 0, j = 0, m = 0;
+    while (i < na || j < nb) {
+        int c = i >= na ? 1 : j >= nb ? -1 : limited_compare(&a[i], &b[j]);
+        if (c <= 0) {
+            l->merge_buf[m++] = a[i++];
+            if (c == 0)
+                j++;
+        } else {
+            l->merge_buf[m++] = b[j++];
+        }
+    }
+    size_t cap = dst->limited_cap ? dst->limited_cap : LIMITED_INLINE;
+    if (m > cap) {
+        size_t new_cap = cap * 2 > m ? cap * 2 : m;
+        limited_value *p = malloc(new_cap * sizeof *p);
+        if (!p)
+            return UF_ERR_NOMEM;
+        if (dst->limited_cap)
+            free(dst->lim.heap);
+        dst->lim.heap = p;
+        dst->limited_cap = (uint32_t)new_cap;
+    }
+    memcpy(dst->limited_cap ? dst->lim.heap : dst->lim.inline_values, l->merge_buf, m * sizeof *l->merge_buf);
+    dst->limited_count = (uint32_t)m;
+    return UF_OK;
+}
+
+/*
+ * Unite two roots whose union the guards accepted, and merge their
+ * summaries into the new root's slot.
+ */
+static int merge_clusters(uf_linker *l, uint32_t ra, uint32_t rb)
+{
+    uint32_t root = uf_unionfind_link_roots(&l->uf, ra, rb);
+    uint32_t child = root == ra ? rb : ra;
+    uint32_t root_slot = l->summary_of[root], child_slot = l->summary_of[child];
+    cluster_view v;
+    int rc = UF_OK;
+    if (root_slot != NO_SLOT && child_slot != NO_SLOT) {
+        view_of_root(l, child, &v);
+        rc = summary_absorb(l, root_slot, &v);
+        slot_release(l, child_slot);
+    } else if (root_slot != NO_SLOT) {
+        view_of_record(l, child, &v);
+        rc = summary_absorb(l, root_slot, &v);
+    } else if (child_slot != NO_SLOT) {
+        /* The root is a lone record yet won: impossible with union by size
+         * (a slot means two or more records), handled for robustness. */
+        l->summary_of[root] = child_slot;
+        view_of_record(l, root, &v);
+        rc = summary_absorb(l, child_slot, &v);
+    } else {
+        uint32_t slot = slot_alloc(l);
+        if (slot == NO_SLOT)
+            return UF_ERR_NOMEM;
+        l->summary_of[root] = slot;
+        view_of_record(l, root, &v);
+        rc = summary_absorb(l, slot, &v);
+        if (rc == UF_OK) {
+            view_of_record(l, child, &v);
+            rc = summary_absorb(l, slot, &v);
+        }
+    }
+    l->summary_of[child] = NO_SLOT;
+    return rc;
+}
+
+/* ---- the guarded union -------------------------------------------------- */
+
+static bool guarded_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_rule rule,
+                          uint16_t kind, uf_key key, float weight)
+{
+    uint32_t ra = uf_unionfind_find(&l->uf, a), rb = uf_unionfind_find(&l->uf, b);
+    if (ra == rb) {
+        l->stats.already_linked_by_rule[rule]++;
+        return true;
+    }
+    cluster_view va, vb;
+    view_of_root(l, ra, &va);
+    view_of_root(l, rb, &vb);
+
+    if (rule == UF_RULE_WEAK_IDENTIFIER && weak_guard_refuses(l->config->guards.weak_link_requires, &va, &vb)) {
+        if (kind < UF_MAX_KINDS)
+            l->stats.refused_disagree[kind]++;
+        l->stats.refused_by_rule[rule]++;
+        return false;
+    }
+    if (l->any_limited) {
+        int over = profile_limit_overflow(l, &va, &vb);
+        if (over >= 0 && !override_agrees(l->config->guards.profile_limit_override, &va, &vb)) {
+            l->stats.refused_profile_limit[over]++;
+            l->stats.refused_by_rule[rule]++;
+            return false;
+        }
+    }
+
+    if (!grow((void **)&l->edges, &l->edge_cap, l->edge_count + 1, sizeof *l->edges)) {
+        l->error = UF_ERR_NOMEM;
+        return false;
+    }
+    int rc = merge_clusters(l, ra, rb);
+    if (rc != UF_OK) {
+        l->error = rc;
+        return false;
+    }
+    uf_link_edge *e = &l->edges[l->edge_count++];
+    memset(e, 0, sizeof *e);
+    e->a = a;
+    e->b = b;
+    e->key = key;
+    e->kind = kind;
+    e->rule = (uint8_t)rule;
+    e->weight = weight;
+    if (kind < UF_MAX_KINDS)
+        l->stats.links[kind]++;
+    l->stats.links_by_rule[rule]++;
+    return true;
+}
+
+bool uf_linker_try_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_rule rule,
+                         uint16_t kind, uf_key key, float weight)
+{
+    if (!l || l->error != UF_OK || l->finished)
+        return false;
+    if (a >= l->record_count || b >= l->record_count ||
+        (rule != UF_RULE_STRONG_IDENTIFIER && rule != UF_RULE_WEAK_IDENTIFIER && rule != UF_RULE_SCORED) ||
+        (kind != UF_LINK_NO_KIND && kind >= l->config->kind_count)) {
+        l->error = UF_ERR_INVALID; /* a caller bug: fail the run rather than link wrongly */
+        return false;
+    }
+    return guarded_union(l, a, b, rule, kind, key, weight);
+}
+
+bool uf_linker_same_cluster(uf_linker *l, uf_record_id a, uf_record_id b)
+{
+    if (!l || l->finished || a >= l->record_count || b >= l->record_count)
+        return false;
+    return uf_unionfind_same(&l->uf, a, b);
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, uf_error *err)
+{
+    if (!config || !table || (table->count > 0 && !table->records)) {
+        uf_error_set(err, UF_ERR_INVALID, "linker: no config or record table");
+        return NULL;
+    }
+    if (table->count >= NO_SLOT) {
+        uf_error_set(err, UF_ERR_INVALID, "linker: %zu records exceed the limit of %u", table->count,
+                     NO_SLOT - 1);
+        return NULL;
+    }
+    if (config->kind_count > UF_MAX_KINDS) {
+        uf_error_set(err, UF_ERR_INVALID, "linker: %zu attribute kinds exceed the limit of %d",
+                     config->kind_count, UF_MAX_KINDS);
+        return NULL;
+    }
+    uf_linker *l = calloc(1, sizeof *l);
+    if (!l) {
+        uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory");
+        return NULL;
+    }
+    l->config = config;
+    l->records = table->records;
+    l->record_count = table->count;
+    l->free_slot = NO_SLOT;
+    for (size_t k = 0; k < config->kind_count; k++) {
+        const uf_kind_config *kc = &config->kinds[k];
+        if (kc->is_identifier && kc->max_per_profile > 0) {
+            l->max_per_profile[k] = kc->max_per_profile;
+            l->any_limited = true;
+        }
+    }
+    size_t n = table->count ? table->count : 1;
+    l->summary_of = malloc(n * sizeof *l->summary_of);
+    if (!l->summary_of || uf_unionfind_init(&l->uf, table->count) != UF_OK) {
+        uf_linker_free(l);
+        uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory for %zu records", table->count);
+        return NULL;
+    }
+    for (size_t i = 0; i < table->count; i++)
+        l->summary_of[i] = NO_SLOT;
+    return l;
+}
+
+void uf_linker_free(uf_linker *l)
+{
+    if (!l)
+        return;
+    if (l->summaries)
+        for (size_t s = 0; s < l->summary_count; s++)
+            if (l->summaries[s].limited_cap)
+                free(l->summaries[s].lim.heap);
+    free(l->summaries);
+    free(l->summary_of);
+    free(l->limited_start);
+    free(l->limited);
+    free(l->merge_buf);
+    free(l->edges);
+    free(l->junk);
+    uf_unionfind_free(&l->uf);
+    free(l);
+}
+
+const uf_link_stats *uf_linker_stats(const uf_linker *l)
+{
+    return &l->stats;
+}
+
+/* ---- identifier linking ------------------------------------------------- */
+
+static size_t group_end(const uf_identifier_ref *refs, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    while (j < n && uf_key_equal(refs[j].key, refs[i].key))
+        j++;
+    return j;
+}
+
+static bool group_is_junk(const uf_linker *l, uint16_t kind, size_t records)
+{
+    int limit = l->config->kinds[kind].max_records;
+    if (limit <= 0)
+        limit = l->config->guards.max_records_per_identifier;
+    return limit > 0 && records > (size_t)limit;
+}
+
+static bool refs_sorted(const uf_identifier_ref *refs, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (uf_identifier_ref_compare(&refs[i - 1], &refs[i]) > 0)
+            return false;
+    return true;
+}
+
+/* Index the (non-junk) keys of limited kinds by record: CSR over record ids. */
+static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size_t n, uf_error *err)
+{
+    size_t records = l->record_count;
+    uint32_t *start = calloc(records + 1, sizeof *start);
+    if (!start)
+        return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
+    size_t total = 0;
+    for (size_t g = 0; g < n;) {
+        size_t end = group_end(refs, n, g);
+        uint16_t kind = refs[g].kind;
+        if (l->max_per_profile[kind] > 0 && !group_is_junk(l, kind, end - g)) {
+            for (size_t i = g; i < end; i++)
+                start[refs[i].record]++;
+            total += end - g;
+        }
+        g = end;
+    }
+    if (total >= UINT32_MAX) {
+        free(start);
+        return uf_error_set(err, UF_ERR_INVALID, "linker: too many limited identifiers (%zu)", total);
+    }
+    limited_value *values = malloc((total ? total : 1) * sizeof *values);
+    if (!values) {
+        free(start);
+        return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
+    }
+    /* Exclusive prefix sums, then fill with start[r]++ as the cursor, which
+     * leaves start[r] at the end of r: shift back by one. */
+    uint32_t pos = 0;
+    for (size_t r = 0; r < records; r++) {
+        uint32_t c = start[r];
+        start[r] = pos;
+        pos += c;
+    }
+    for (size_t g = 0; g < n;) {
+        size_t end = group_end(refs, n, g);
+        uint16_t kind = refs[g].kind;
+        if (l->max_per_profile[kind] > 0 && !group_is_junk(l, kind, end - g)) {
+            for (size_t i = g; i < end; i++) {
+                limited_value *v = &values[start[refs[i].record]++];
+                v->key = refs[g].key;
+                v->kind = kind;
+                v->record = refs[i].record;
+            }
+        }
+        g = end;
+    }
+    for (size_t r = records; r > 0; r--)
+        start[r] = start[r - 1];
+    start[0] = 0;
+    /* Each record's keys arrived in key order; the guards want (kind, key). */
+    for (size_t r = 0; r < records; r++) {
+        limited_value *a = values + start[r];
+        size_t len = start[r + 1] - start[r];
+        for (size_t i = 1; i < len; i++) {
+            limited_value v = a[i];
+            size_t j = i;
+            while (j > 0 && limited_compare(&a[j - 1], &v) > 0) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
+        }
+    }
+    l->limited_start = start;
+    l->limited = values;
+    return UF_OK;
+}
+
+int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads, uf_error *err)
+{
+    if (l->error != UF_OK)
+        return uf_error_set(err, l->error, "linker: failed earlier (%s)", uf_strerror(l->error));
+    if (l->finished || l->identifiers_linked)
+        return uf_error_set(err, UF_ERR_INVALID, "linker: identifiers already linked");
+    if (table->records != l->records || table->count != l->record_count)
+        return uf_error_set(err, UF_ERR_INVALID, "linker: not the record table it was made for");
+    uf_identifier_ref *refs = table->identifiers;
+    size_t n = table->identifier_count;
+    const uf_config *config = l->config;
+    for (size_t i = 0; i < n; i++) {
+        const uf_identifier_ref *r = &refs[i];
+        if (r->record >= l->record_count)
+            return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu names record %u of %zu", i,
+                                r->record, l->record_count);
+        if (r->kind >= config->kind_count || !config->kinds[r->kind].is_identifier)
+            return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu has kind %u, not an identifier kind",
+                                i, (unsigned)r->kind);
+    }
+    l->identifiers_linked = true;
+
+    if (!refs_sorted(refs, n))
+        uf_sort_identifier_refs(refs, n, threads);
+
+    /* Collapse duplicate (key, record): one record listing an e-mail twice
+     * holds it once. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && uf_key_equal(refs[m - 1].key, refs[i].key) && refs[m - 1].record == refs[i].record)
+            continue;
+        refs[m++] = refs[i];
+    }
+    l->stats.duplicate_refs = n - m;
+    l->stats.identifier_refs = m;
+    n = table->identifier_count = m;
+
+    /* Junk by frequency, counted once, listed in key order. */
+    for (size_t g = 0; g < n;) {
+        size_t end = group_end(refs, n, g);
+        uint16_t kind = refs[g].kind;
+        l->stats.distinct_identifiers++;
+        if (group_is_junk(l, kind, end - g)) {
+            if (!grow((void **)&l->junk, &l->junk_cap, l->junk_count + 1, sizeof *l->junk))
+                return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory");
+            uf_junk_identifier *j = &l->junk[l->junk_count++];
+            memset(j, 0, sizeof *j);
+            j->key = refs[g].key;
+            j->records = (uint32_t)(end - g);
+            j->kind = kind;
+            l->stats.junk_keys[kind]++;
+            l->stats.junk_refs[kind] += end - g;
+        }
+        g = end;
+    }
+
+    if (l->any_limited) {
+        int rc = build_limited_index(l, refs, n, err);
+        if (rc != UF_OK)
+            return l->error = rc;
+    }
+
+    /* Phase 1: strong identifiers, star from the group's first record. */
+    for (size_t g = 0; g < n;) {
+        size_t end = group_end(refs, n, g);
+        uint16_t kind = refs[g].kind;
+        if (end - g > 1 && config->kinds[kind].strength == UF_STRENGTH_STRONG && !group_is_junk(l, kind, end - g))
+            for (size_t i = g + 1; i < end; i++)
+                guarded_union(l, refs[g].record, refs[i].record, UF_RULE_STRONG_IDENTIFIER, kind, refs[g].key, 0.0f);
+        g = end;
+    }
+    /* Phase 2: weak identifiers, every pair, judged against what phase 1 built. */
+    for (size_t g = 0; g < n;) {
+        size_t end = group_end(refs, n, g);
+        uint16_t kind = refs[g].kind;
+        if (end - g > 1 && config->kinds[kind].strength == UF_STRENGTH_WEAK && !group_is_junk(l, kind, end - g))
+            for (size_t i = g; i < end; i++)
+                for (size_t j = i + 1; j < end; j++)
+                    guarded_union(l, refs[i].record, refs[j].record, UF_RULE_WEAK_IDENTIFIER, kind, refs[g].key, 0.0f);
+        g = end;
+    }
+    if (l->error != UF_OK)
+        return uf_error_set(err, l->error, "linker: %s while linking identifiers", uf_strerror(l->error));
+    return UF_OK;
+}
+
+/* ---- result ------------------------------------------------------------- */
+
+int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (l->error != UF_OK)
+        return uf_error_set(err, l->error, "linker: failed earlier (%s)", uf_strerror(l->error));
+    if (l->finished)
+        return uf_error_set(err, UF_ERR_INVALID, "linker: already finished");
+    size_t n = l->record_count;
+
+    /* The guards' state is no longer needed: free it before allocating the result. */
+    if (l->summaries)
+        for (size_t s = 0; s < l->summary_count; s++)
+            if (l->summaries[s].limited_cap)
+                free(l->summaries[s].lim.heap);
+    free(l->summaries);
+    free(l->limited_start);
+    free(l->limited);
+    free(l->merge_buf);
+    l->summaries = NULL;
+    l->limited_start = NULL;
+    l->limited = NULL;
+    l->merge_buf = NULL;
+    l->summary_count = l->summary_cap = l->merge_cap = 0;
+
+    uint32_t *member_start = NULL;
+    uf_record_id *members = malloc((n ? n : 1) * sizeof *members);
+    if (!members)
+        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu cluster members", n);
+
+    /* Point every record straight at its root, then number roots in order of
+     * their cluster's smallest record (the first record seen of each). The
+     * parent array becomes cluster_of; summary_of becomes root -> cluster. */
+    uint32_t *parent = l->uf.parent;
+    uint32_t *cluster_of_root = l->summary_of;
+    for (size_t r = 0; r < n; r++) {
+        parent[r] = uf_unionfind_find(&l->uf, (uint32_t)r);
+        cluster_of_root[r] = NO_SLOT;
+    }
+    uint32_t clusters = 0;
+    for (size_t r = 0; r < n; r++) {
+        uint32_t root = parent[r];
+        if (cluster_of_root[root] == NO_SLOT)
+            cluster_of_root[root] = clusters++;
+        parent[r] = cluster_of_root[root];
+    }
+    uint32_t *cluster_of = parent;
+    l->uf.parent = NULL;
+
+    member_start = calloc((size_t)clusters + 1, sizeof *member_start);
+    if (!member_start) {
+        free(members);
+        free(cluster_of);
+        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %u clusters", clusters);
+    }
+    for (size_t r = 0; r < n; r++)
+        member_start[cluster_of[r] + 1]++;
+    for (uint32_t c = 0; c < clusters; c++)
+        member_start[c + 1] += member_start[c];
+    /* Records in ascending order land in ascending order within each cluster. */
+    uint32_t *cursor = cluster_of_root;
+    memcpy(cursor, member_start, (size_t)clusters * sizeof *cursor);
+    for (size_t r = 0; r < n; r++)
+        members[cursor[cluster_of[r]]++] = (uf_record_id)r;
+
+    out->cluster_of = cluster_of;
+    out->member_start = member_start;
+    out->members = members;
+    out->record_count = n;
+    out->cluster_count = clusters;
+    out->edges = l->edges;
+    out->edge_count = l->edge_count;
+    out->junk = l->junk;
+    out->junk_count = l->junk_count;
+    l->edges = NULL;
+    l->junk = NULL;
+    l->edge_count = l->edge_cap = l->junk_count = l->junk_cap = 0;
+
+    free(l->summary_of);
+    l->summary_of = NULL;
+    uf_unionfind_free(&l->uf);
+    l->finished = true;
+    return UF_OK;
+}
+
+void uf_clustering_free(uf_clustering *c)
+{
+    if (!c)
+        return;
+    free(c->cluster_of);
+    free(c->member_start);
+    free(c->members);
+    free(c->edges);
+    free(c->junk);
+    memset(c, 0, sizeof *c);
+}

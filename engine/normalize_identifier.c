@@ -1,0 +1,186 @@
+/*
+ * normalize_identifier.c — generic identifiers: account numbers, loyalty
+ * cards, device ids, customer numbers of other systems.
+ *
+ * The idea: an identifier is an opaque token; normalizing must only undo
+ * what typing and exporting add, never merge two different ids. So: trim,
+ * collapse inner whitespace to one space, and — per namespace, from the
+ * configuration — drop spaces and dashes ("1234-5678 9012" ->
+ * "123456789012") and apply a case policy (upper, lower or preserve).
+ * Other punctuation is kept: "AB/12" and "AB12" may well be different ids.
+ *
+ * Decisions:
+ *  - Control characters (including NUL and inner tabs) are UF_NORM_INVALID:
+ *    an id containing them is corrupt, and keeping it would create a key
+ *    nobody can look up.
+ *  - Non-ASCII input is brought to NFKC (full-width "ＡＢ１２" -> "AB12", the
+ *    no-break space -> space) through the shared utf8proc helper; Unicode
+ *    dashes count as dashes; the case policy uses Unicode simple case
+ *    mapping. Default-ignorable characters (zero-width space, BOM) are
+ *    dropped. Invalid UTF-8 is UF_NORM_INVALID.
+ *  - Junk: "n/a", "na", "none", "null", "nil", "nan", "unknown", "tbd",
+ *    "test", ... (any case), all zeros ("0", "0000") and all "x".
+ *    A value made only of punctuation ("-", "?", "...") is UF_NORM_EMPTY,
+ *    as for every other kind: it says "nothing here".
+ *  - Longer than UF_NORM_MAX after normalization: UF_NORM_INVALID.
+ *
+ * ASCII input takes a table-free single pass straight into `out`.
+ */
+#include "normalize.h"
+
+#include <utf8proc.h>
+
+static inline bool is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static inline char apply_case(char c, uf_case_policy policy)
+{
+    if (policy == UF_CASE_UPPER && c >= 'a' && c <= 'z')
+        return (char)(c - 32);
+    if (policy == UF_CASE_LOWER && c >= 'A' && c <= 'Z')
+        return (char)(c + 32);
+    return c;
+}
+
+typedef struct id_out {
+    char *buf;
+    size_t len;
+    bool pending_space;
+    bool overflow;
+} id_out;
+
+static inline void put(id_out *o, const char *bytes, size_t n)
+{
+    size_t need = n + (o->pending_space && o->len ? 1 : 0);
+    if (o->len + need > UF_NORM_MAX) {
+        o->overflow = true;
+        return;
+    }
+    if (o->pending_space && o->len)
+        o->buf[o->len++] = ' ';
+    o->pending_space = false;
+    memcpy(o->buf + o->len, bytes, n);
+    o->len += n;
+}
+
+static bool is_dash(int32_t cp)
+{
+    return cp == '-' || (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE63 ||
+           cp == 0xFF0D;
+}
+
+/* Unicode path; false on invalid input (bad UTF-8, control characters). */
+static bool normalize_unicode(uf_slice in, uf_case_policy policy, bool strip, id_out *o)
+{
+    int32_t cps[UF_NORM_INPUT_MAX];
+    ptrdiff_t n = uf_utf8_normalize(in, false, cps, UF_ARRAY_LEN(cps));
+    if (n < 0)
+        return false;
+    for (ptrdiff_t i = 0; i < n && !o->overflow; i++) {
+        int32_t cp = cps[i];
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cat == UTF8PROC_CATEGORY_CC)
+            return false;
+        if (cat == UTF8PROC_CATEGORY_CF)
+            continue;
+        if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+            cat == UTF8PROC_CATEGORY_ZP) {
+            if (!strip)
+                o->pending_space = true;
+            continue;
+        }
+        if (strip && is_dash(cp))
+            continue;
+        if (policy == UF_CASE_UPPER)
+            cp = utf8proc_toupper(cp);
+        else if (policy == UF_CASE_LOWER)
+            cp = utf8proc_tolower(cp);
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t k = utf8proc_encode_char(cp, enc);
+        put(o, (const char *)enc, (size_t)k);
+    }
+    return true;
+}
+
+static bool is_placeholder(const char *s, size_t n)
+{
+    static const char *const words[] = {
+        "n/a", "na", "n.a.", "n.a", "none", "null", "nil", "nan", "unknown", "unk", "tbd",
+        "tba", "test", "undefined", "void", "not applicable", "not available",
+    };
+    bool zeros = n > 0, xs = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        zeros = zeros && s[i] == '0';
+        xs = xs && (s[i] == 'x' || s[i] == 'X');
+    }
+    if (zeros || xs)
+        return true;
+    for (size_t k = 0; k < UF_ARRAY_LEN(words); k++) {
+        size_t wl = strlen(words[k]);
+        if (wl != n)
+            continue;
+        size_t i = 0;
+        while (i < n && apply_case(s[i], UF_CASE_LOWER) == words[k][i])
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
+                                       bool strip_separators, char *out, size_t *out_len)
+{
+    *out_len = 0;
+    const unsigned char *p = (const unsigned char *)in.ptr;
+    size_t s = 0, e = p ? in.len : 0;
+    while (s < e && is_space(p[s]))
+        s++;
+    while (e > s && is_space(p[e - 1]))
+        e--;
+    if (s == e)
+        return UF_NORM_EMPTY;
+    if (e - s > UF_NORM_INPUT_MAX)
+        return UF_NORM_INVALID;
+
+    id_out o = {out, 0, false, false};
+    size_t i = s;
+    for (; i < e && !o.overflow; i++) {
+        unsigned char c = p[i];
+        if (c >= 0x80)
+            break;
+        if (c < 0x20 || c == 0x7f)
+            return UF_NORM_INVALID;
+        if (c == ' ') {
+            if (!strip_separators)
+                o.pending_space = true;
+            continue;
+        }
+        if (c == '-' && strip_separators)
+            continue;
+        char ch = apply_case((char)c, case_policy);
+        put(&o, &ch, 1);
+    }
+    if (i < e && !o.overflow) {
+        o.len = 0;
+        o.pending_space = false;
+        if (!normalize_unicode(uf_slice_make(in.ptr + s, e - s), case_policy, strip_separators, &o))
+            return UF_NORM_INVALID;
+    }
+    if (o.overflow)
+        return UF_NORM_INVALID;
+
+    bool word = false;
+    for (size_t k = 0; k < o.len && !word; k++) {
+        unsigned char c = (unsigned char)out[k];
+        word = c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    }
+    if (!word)
+        return UF_NORM_EMPTY; /* only punctuation */
+    if (is_placeholder(out, o.len))
+        return UF_NORM_JUNK;
+    *out_len = o.len;
+    return UF_NORM_OK;
+}

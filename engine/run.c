@@ -1,0 +1,151 @@
+/*
+ * run.c — `unify run`: the stages of run.h, in order, timed, with the report.
+ *
+ * The store's writer lock is taken first, so a second run fails at once
+ * with UF_ERR_BUSY instead of after minutes of reading. Nothing is written
+ * until every source has been read and linked; the write stage is one LMDB
+ * transaction.
+ */
+#include "run.h"
+
+#include "link.h"
+#include "run_ids.h"
+#include "run_report.h"
+#include "run_write.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct stage_clock {
+    uf_run_state *state;
+    const uf_run_options *options;
+    double started;
+} stage_clock;
+
+static void stage_end(stage_clock *clock, const char *name)
+{
+    double t = now_seconds();
+    uf_run_state *state = clock->state;
+    if (state->stage_count < UF_STAGE_COUNT) {
+        uf_stage_time *st = &state->stages[state->stage_count++];
+        st->name = name;
+        st->seconds = t - clock->started;
+        st->peak_rss_bytes = uf_peak_rss_bytes();
+        if (clock->options && clock->options->progress && clock->options->log) {
+            fprintf(clock->options->log, "unify: %-7s %6.2fs  peak RSS %4.0f MiB\n", name, st->seconds,
+                    (double)st->peak_rss_bytes / (1 << 20));
+            fflush(clock->options->log);
+        }
+    }
+    clock->started = t;
+}
+
+void uf_run_state_free(uf_run_state *state)
+{
+    for (size_t i = 0; i < state->arena_count; i++)
+        uf_arena_free(&state->arenas[i]);
+    free(state->arenas);
+    free(state->table.records);
+    free(state->table.identifiers);
+    free(state->source_stats);
+    free(state->superseded);
+    free(state->source_rank);
+    uf_clustering_free(&state->clustering);
+    free(state->golden_of_cluster);
+    free(state->redirect_from);
+    free(state->redirect_to);
+    memset(state, 0, sizeof *state);
+}
+
+static int link_stage(uf_run_state *state, uf_error *err)
+{
+    uf_linker *linker = uf_linker_new(state->config, &state->table, err);
+    if (!linker)
+        return err && err->code ? err->code : UF_ERR_NOMEM;
+    int rc = uf_linker_link_identifiers(linker, &state->table, state->config->threads, err);
+    if (rc == UF_OK)
+        rc = uf_linker_finish(linker, &state->clustering, err);
+    state->link_stats = *uf_linker_stats(linker);
+    uf_linker_free(linker);
+    return rc;
+}
+
+static int write_report_file(const char *path, const char *json, size_t len, uf_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return uf_error_set(err, UF_ERR_IO, "%s: cannot write report: %s", path, strerror(errno));
+    bool ok = fwrite(json, 1, len, f) == len && fputc('\n', f) != EOF;
+    if (fclose(f) != 0)
+        ok = false;
+    return ok ? UF_OK : uf_error_set(err, UF_ERR_IO, "%s: cannot write report: %s", path, strerror(errno));
+}
+
+int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summary *summary, uf_error *err)
+{
+    double t0 = now_seconds();
+    uf_run_state state;
+    memset(&state, 0, sizeof state);
+    state.config = config;
+    stage_clock clock = {&state, options, t0};
+    uf_buf report;
+    uf_buf_init(&report);
+    uint64_t run_id = 0;
+
+    uf_store_writer *writer = NULL;
+    int rc = uf_store_writer_open(config->store_path, config->map_size, &writer, err);
+    if (rc != UF_OK)
+        return rc;
+
+    rc = uf_run_ingest(&state, err);
+    stage_end(&clock, "ingest");
+    if (rc == UF_OK) {
+        rc = link_stage(&state, err);
+        stage_end(&clock, "link");
+    }
+    if (rc == UF_OK) {
+        rc = uf_run_assign_ids(&state, writer, err);
+        stage_end(&clock, "ids");
+    }
+    if (rc == UF_OK) {
+        /* The stored report is complete up to the write stage, which it is part of. */
+        uint64_t expected_run = uf_store_writer_last_run_id(writer) + 1;
+        uf_run_report_json(&state, expected_run, now_seconds() - t0, &report);
+        if (report.failed)
+            rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory building the report");
+    }
+    if (rc == UF_OK) {
+        rc = uf_run_write(&state, writer, report.data, report.len, &run_id, err);
+        stage_end(&clock, "write");
+    }
+    uf_store_writer_close(writer);
+
+    double total = now_seconds() - t0;
+    if (rc == UF_OK) {
+        if (options && options->log)
+            uf_run_report_text(&state, run_id, total, options->log);
+        if (options && options->report_path) {
+            uf_buf_reset(&report);
+            uf_run_report_json(&state, run_id, total, &report);
+            rc = write_report_file(options->report_path, uf_buf_cstr(&report), report.len, err);
+        }
+        if (summary) {
+            summary->run_id = run_id;
+            summary->records = state.table.count;
+            summary->profiles = state.clustering.cluster_count;
+            summary->seconds = total;
+        }
+    }
+    uf_buf_free(&report);
+    uf_run_state_free(&state);
+    return rc;
+}

@@ -1,0 +1,331 @@
+/*
+ * run_ids.c — stable golden ids across runs.
+ *
+ * Agents bookmark, export and quote golden ids, so a run must not rename a
+ * customer because a new record arrived. The rules:
+ *  - a cluster keeps the previous golden id that holds most of its records
+ *    (ties: the oldest, i.e. smallest, id);
+ *  - when the records of one previous id are now spread over several
+ *    clusters (a split), the id stays with the cluster holding most of them
+ *    (ties: the larger cluster, then the earlier one); the other parts get
+ *    new ids;
+ *  - a previous id that no cluster keeps although its records are still
+ *    there (a merge) becomes a redirect to the cluster that holds most of its
+ *    records; older redirects are carried forward and re-pointed, so any id
+ *    ever handed out keeps resolving while its records exist;
+ *  - clusters with no previous id get fresh ids in cluster order.
+ *
+ * The previous (source, key) → id table is merge-joined with the records in
+ * one cursor scan: both are in (source name, key) byte order (run_ingest.c).
+ */
+#include "run_ids.h"
+
+#include "store.h"
+
+#include <stdlib.h>
+
+typedef struct join_ctx {
+    uf_run_state *state;
+    uint64_t *previous;        /* per record: previous golden id, 0 = new record */
+    size_t pos;                /* next record to compare */
+    uint64_t *all_ids;         /* every previous id seen (for the vanished count) */
+    size_t all_count, all_cap;
+} join_ctx;
+
+static int compare_record(const uf_run_state *state, uf_record_id id, uf_slice source, uf_slice key)
+{
+    const uf_record *r = &state->table.records[id];
+    const char *name = state->config->sources[r->source].name;
+    size_t nlen = strlen(name);
+    size_t n = nlen < source.len ? nlen : source.len;
+    int c = memcmp(name, source.ptr, n);
+    if (c)
+        return c;
+    if (nlen != source.len)
+        return nlen < source.len ? -1 : 1;
+    uf_slice k = uf_record_key(r);
+    n = k.len < key.len ? k.len : key.len;
+    c = memcmp(k.ptr, key.ptr, n);
+    if (c)
+        return c;
+    return k.len == key.len ? 0 : (k.len < key.len ? -1 : 1);
+}
+
+static int join_previous(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id)
+{
+    join_ctx *j = ctx;
+    if (j->all_count == j->all_cap) {
+        size_t cap = j->all_cap ? j->all_cap * 2 : 4096;
+        uint64_t *p = realloc(j->all_ids, cap * sizeof *p);
+        if (!p)
+            return UF_ERR_NOMEM;
+        j->all_ids = p;
+        j->all_cap = cap;
+    }
+    j->all_ids[j->all_count++] = golden_id;
+    while (j->pos < j->state->table.count) {
+        int c = compare_record(j->state, (uf_record_id)j->pos, source, key);
+        if (c < 0) {
+            j->pos++;
+            continue;
+        }
+        if (c == 0)
+            j->previous[j->pos++] = golden_id;
+        break;
+    }
+    return UF_OK;
+}
+
+typedef struct claim {
+    uint64_t old_id;
+    uint32_t cluster;
+    uint32_t count;   /* records of the cluster that had old_id */
+} claim;
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int compare_claim_pair(const void *a, const void *b)
+{
+    const claim *x = a, *y = b;
+    if (x->old_id != y->old_id)
+        return x->old_id < y->old_id ? -1 : 1;
+    return x->cluster < y->cluster ? -1 : x->cluster > y->cluster;
+}
+
+/* Within one old id: most records first, then the larger cluster, then the earlier one. */
+static int compare_claim_rank(const void *a, const void *b, void *state_ptr)
+{
+    const claim *x = a, *y = b;
+    const uf_run_state *state = state_ptr;
+    if (x->old_id != y->old_id)
+        return x->old_id < y->old_id ? -1 : 1;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    uint32_t sx = state->clustering.member_start[x->cluster + 1] - state->clustering.member_start[x->cluster];
+    uint32_t sy = state->clustering.member_start[y->cluster + 1] - state->clustering.member_start[y->cluster];
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return x->cluster < y->cluster ? -1 : x->cluster > y->cluster;
+}
+
+static size_t unique_u64(uint64_t *a, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(a, n, sizeof *a, compare_u64);
+    size_t out = 1;
+    for (size_t i = 1; i < n; i++)
+        if (a[i] != a[out - 1])
+            a[out++] = a[i];
+    return out;
+}
+
+typedef struct redirect_list {
+    uint64_t *from, *to;
+    size_t count, cap;
+} redirect_list;
+
+static int redirect_add(redirect_list *list, uint64_t from, uint64_t to)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 1024;
+        uint64_t *f = realloc(list->from, cap * sizeof *f);
+        if (!f)
+            return UF_ERR_NOMEM;
+        list->from = f;
+        uint64_t *t = realloc(list->to, cap * sizeof *t);
+        if (!t)
+            return UF_ERR_NOMEM;
+        list->to = t;
+        list->cap = cap;
+    }
+    list->from[list->count] = from;
+    list->to[list->count] = to;
+    list->count++;
+    return UF_OK;
+}
+
+/* Binary search in the sorted redirects made this run. */
+static uint64_t redirect_target(const redirect_list *list, size_t sorted_count, uint64_t from)
+{
+    size_t lo = 0, hi = sorted_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (list->from[mid] < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < sorted_count && list->from[lo] == from ? list->to[lo] : 0;
+}
+
+static bool sorted_contains(const uint64_t *a, size_t n, uint64_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo] == v;
+}
+
+typedef struct carried_ctx {
+    redirect_list *list;
+    size_t sorted_count;       /* redirects of this run, sorted, at the front of list */
+    const uint64_t *current;   /* sorted golden ids of this run */
+    size_t current_count;
+} carried_ctx;
+
+static int carry_redirect(void *ctx, uint64_t old_id, uint64_t new_id)
+{
+    carried_ctx *c = ctx;
+    uint64_t target = new_id;
+    if (!sorted_contains(c->current, c->current_count, target))
+        target = redirect_target(c->list, c->sorted_count, target);
+    if (target == 0 || target == old_id || sorted_contains(c->current, c->current_count, old_id))
+        return UF_OK; /* its target vanished, or the id is live again */
+    if (redirect_target(c->list, c->sorted_count, old_id))
+        return UF_OK; /* already redirected by this run */
+    return redirect_add(c->list, old_id, target);
+}
+
+static void sort_redirects(redirect_list *list)
+{
+    /* Sort parallel arrays by `from` through an index-free pairwise pack. */
+    typedef struct { uint64_t from, to; } pair;
+    pair *p = malloc((list->count ? list->count : 1) * sizeof *p);
+    if (!p)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        p[i] = (pair){list->from[i], list->to[i]};
+    qsort(p, list->count, sizeof *p, compare_u64); /* `from` is the first member */
+    for (size_t i = 0; i < list->count; i++) {
+        list->from[i] = p[i].from;
+        list->to[i] = p[i].to;
+    }
+    free(p);
+}
+
+int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *err)
+{
+    size_t n = state->table.count, clusters = state->clustering.cluster_count;
+    int rc = UF_OK;
+    join_ctx join = {.state = state};
+    claim *claims = NULL;
+    uint64_t *current = NULL;
+    redirect_list redirects = {0};
+    join.previous = calloc(n ? n : 1, sizeof *join.previous);
+    state->golden_of_cluster = calloc(clusters ? clusters : 1, sizeof *state->golden_of_cluster);
+    if (!join.previous || !state->golden_of_cluster) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+        goto done;
+    }
+    rc = uf_store_writer_scan_records(writer, join_previous, &join, err);
+    if (rc != UF_OK)
+        goto done;
+
+    /* Claims: (old id, cluster, how many of the cluster's records had it). */
+    size_t claim_count = 0;
+    claims = malloc((n ? n : 1) * sizeof *claims);
+    if (!claims) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+        goto done;
+    }
+    for (size_t r = 0; r < n; r++)
+        if (join.previous[r])
+            claims[claim_count++] = (claim){join.previous[r], state->clustering.cluster_of[r], 1};
+    qsort(claims, claim_count, sizeof *claims, compare_claim_pair);
+    size_t merged = 0;
+    for (size_t i = 0; i < claim_count; i++) {
+        if (merged && claims[merged - 1].old_id == claims[i].old_id && claims[merged - 1].cluster == claims[i].cluster)
+            claims[merged - 1].count++;
+        else
+            claims[merged++] = claims[i];
+    }
+    claim_count = merged;
+    qsort_r(claims, claim_count, sizeof *claims, compare_claim_rank, state);
+
+    /* The best cluster of each old id; each cluster keeps its strongest claim. */
+    uint32_t *kept_count = calloc(clusters ? clusters : 1, sizeof *kept_count);
+    if (!kept_count) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+        goto done;
+    }
+    size_t distinct_matched = 0;
+    for (size_t i = 0; i < claim_count; i++) {
+        bool first = i == 0 || claims[i - 1].old_id != claims[i].old_id;
+        if (!first) {
+            if (i == 1 || claims[i - 2].old_id != claims[i].old_id)
+                state->splits++; /* count each split id once */
+            continue;
+        }
+        distinct_matched++;
+        uint32_t c = claims[i].cluster;
+        uint64_t *gid = &state->golden_of_cluster[c];
+        if (*gid == 0 || claims[i].count > kept_count[c] ||
+            (claims[i].count == kept_count[c] && claims[i].old_id < *gid)) {
+            *gid = claims[i].old_id;
+            kept_count[c] = claims[i].count;
+        }
+    }
+    /* Old ids whose best cluster kept another id: merged into it. */
+    for (size_t i = 0; i < claim_count; i++) {
+        if (i > 0 && claims[i - 1].old_id == claims[i].old_id)
+            continue;
+        uint64_t keeper = state->golden_of_cluster[claims[i].cluster];
+        if (keeper != claims[i].old_id) {
+            if (redirect_add(&redirects, claims[i].old_id, keeper) != UF_OK) {
+                free(kept_count);
+                rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+                goto done;
+            }
+            state->merges++;
+        }
+    }
+    free(kept_count);
+
+    state->next_golden_id = uf_store_writer_next_golden_id(writer);
+    for (size_t c = 0; c < clusters; c++) {
+        if (state->golden_of_cluster[c]) {
+            state->kept_ids++;
+        } else {
+            state->golden_of_cluster[c] = state->next_golden_id++;
+            state->new_ids++;
+        }
+    }
+    state->vanished_ids = unique_u64(join.all_ids, join.all_count) - distinct_matched;
+
+    /* Carry older redirects forward, re-pointed at today's ids. */
+    current = malloc((clusters ? clusters : 1) * sizeof *current);
+    if (!current) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+        goto done;
+    }
+    memcpy(current, state->golden_of_cluster, clusters * sizeof *current);
+    qsort(current, clusters, sizeof *current, compare_u64);
+    sort_redirects(&redirects);
+    carried_ctx carried = {&redirects, redirects.count, current, clusters};
+    rc = uf_store_writer_scan_redirects(writer, carry_redirect, &carried, err);
+    if (rc != UF_OK)
+        goto done;
+    sort_redirects(&redirects);
+    state->redirect_from = redirects.from;
+    state->redirect_to = redirects.to;
+    state->redirect_count = redirects.count;
+    redirects.from = redirects.to = NULL;
+done:
+    free(join.previous);
+    free(join.all_ids);
+    free(claims);
+    free(current);
+    free(redirects.from);
+    free(redirects.to);
+    return rc;
+}

@@ -1,0 +1,440 @@
+/*
+ * run_ingest.c — the ingest stage of a run: every (source, file) is read on
+ * one of `threads` workers, largest files first so the cores finish together.
+ * Each file fills its own chunk (arena of blobs, records, identifier refs)
+ * with no locking; chunks are then joined into one table in *canonical order*:
+ * sources by name, records by key. That order makes everything downstream
+ * independent of file order and thread scheduling, and it is the key order of
+ * the store's (source, key) table, so that table is written by appending and
+ * the previous generation is merge-joined by one cursor scan.
+ *
+ * A record key that occurs twice in one source keeps its most recent row
+ * (updated_at, then the later file and line); the others are counted as
+ * superseded. A file that cannot be read stops every worker and the run.
+ */
+#include "run.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+typedef struct chunk {
+    size_t source, file;
+    uint64_t size;                 /* bytes on disk, for scheduling */
+    uf_arena *arena;
+    uf_record *records;
+    size_t count, cap;
+    uf_identifier_ref *refs;       /* .record is the index within this chunk */
+    size_t ref_count, ref_cap;
+    uf_source_stats stats;
+} chunk;
+
+typedef struct ingest_job {
+    const uf_config *config;
+    chunk *chunks;
+    size_t *order;                 /* chunk indices, largest file first */
+    size_t chunk_count;
+    atomic_size_t next;
+    atomic_bool failed;
+    uf_rejects *rejects;
+    pthread_mutex_t error_lock;
+    uf_error error;
+} ingest_job;
+
+static int chunk_sink(void *ctx, const uf_ingest_record *rec, uf_error *err)
+{
+    chunk *c = ctx;
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        uf_record *r = realloc(c->records, cap * sizeof *r);
+        if (!r)
+            return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading %s", "records");
+        c->records = r;
+        c->cap = cap;
+    }
+    if (c->ref_count + rec->key_count > c->ref_cap) {
+        size_t cap = c->ref_cap ? c->ref_cap * 2 : 8192;
+        while (cap < c->ref_count + rec->key_count)
+            cap *= 2;
+        uf_identifier_ref *r = realloc(c->refs, cap * sizeof *r);
+        if (!r)
+            return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading %s", "identifiers");
+        c->refs = r;
+        c->ref_cap = cap;
+    }
+    unsigned char *blob = uf_arena_copy(c->arena, rec->blob, rec->blob_len);
+    if (!blob)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading %s", "records");
+    uf_record *r = &c->records[c->count];
+    r->blob = blob;
+    r->blob_len = (uint32_t)rec->blob_len;
+    r->source = rec->source;
+    r->file = rec->file;
+    r->line = rec->line;
+    r->updated_at = rec->updated_at;
+    r->cmp = rec->cmp;
+    for (size_t i = 0; i < rec->key_count; i++) {
+        uf_identifier_ref *ref = &c->refs[c->ref_count++];
+        ref->key = rec->keys[i];
+        ref->record = (uf_record_id)c->count;
+        ref->kind = rec->key_kinds[i];
+    }
+    c->count++;
+    return UF_OK;
+}
+
+static void *ingest_worker(void *arg)
+{
+    ingest_job *job = arg;
+    uf_error err;
+    for (;;) {
+        size_t slot = atomic_fetch_add(&job->next, 1);
+        if (slot >= job->chunk_count || atomic_load(&job->failed))
+            break;
+        chunk *c = &job->chunks[job->order[slot]];
+        uf_error_clear(&err);
+        int rc = uf_ingest_file(job->config, c->source, c->file, job->rejects, &c->stats, chunk_sink, c, &err);
+        if (rc != UF_OK) {
+            pthread_mutex_lock(&job->error_lock);
+            if (!atomic_load(&job->failed)) {
+                job->error = err;
+                if (!job->error.message[0])
+                    uf_error_set(&job->error, rc, "%s", uf_strerror(rc));
+                atomic_store(&job->failed, true);
+            }
+            pthread_mutex_unlock(&job->error_lock);
+        }
+    }
+    return NULL;
+}
+
+/* ---- canonical order ------------------------------------------------ */
+
+typedef struct sort_entry {
+    uint64_t prefix;   /* first 8 key bytes, big-endian: orders like memcmp */
+    uint32_t index;    /* into the joined array */
+} sort_entry;
+
+static uint64_t key_prefix(uf_slice key)
+{
+    unsigned char b[8] = {0};
+    memcpy(b, key.ptr, key.len < 8 ? key.len : 8);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+/* LSD radix sort by prefix, 16 bits per pass; skips passes where all digits agree. */
+static int radix_sort_entries(sort_entry *a, size_t n)
+{
+    sort_entry *tmp = malloc(n * sizeof *tmp);
+    size_t *count = malloc(65536 * sizeof *count);
+    if ((!tmp && n) || !count) {
+        free(tmp);
+        free(count);
+        return UF_ERR_NOMEM;
+    }
+    sort_entry *src = a; /* ping-pong between a and tmp */
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(src[i].prefix >> shift) & 0xFFFF]++;
+        if (n && count[(src[0].prefix >> shift) & 0xFFFF] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(src[i].prefix >> shift) & 0xFFFF]++] = src[i];
+        sort_entry *t = src;
+        src = tmp;
+        tmp = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(src == a ? tmp : src);
+    free(count);
+    return UF_OK;
+}
+
+/* Full order among equal prefixes: key bytes, then the winner of a duplicate first. */
+static int compare_full(const uf_record *a, const uf_record *b)
+{
+    uf_slice ka = uf_record_key(a), kb = uf_record_key(b);
+    size_t n = ka.len < kb.len ? ka.len : kb.len;
+    int c = memcmp(ka.ptr, kb.ptr, n);
+    if (c)
+        return c;
+    if (ka.len != kb.len)
+        return ka.len < kb.len ? -1 : 1;
+    /* Same key: most recent first, then the later file and line. */
+    if (a->updated_at != b->updated_at)
+        return a->updated_at > b->updated_at ? -1 : 1;
+    if (a->file != b->file)
+        return a->file > b->file ? -1 : 1;
+    if (a->line != b->line)
+        return a->line > b->line ? -1 : 1;
+    return 0;
+}
+
+static void insertion_sort_run(sort_entry *a, size_t n, const uf_record *records)
+{
+    for (size_t i = 1; i < n; i++) {
+        sort_entry e = a[i];
+        size_t j = i;
+        while (j > 0 && compare_full(&records[a[j - 1].index], &records[e.index]) > 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = e;
+    }
+}
+
+static int compare_entries(const void *x, const void *y, void *records)
+{
+    const sort_entry *a = x, *b = y;
+    const uf_record *r = records;
+    return compare_full(&r[a->index], &r[b->index]);
+}
+
+/* Order runs of equal prefix by the full key (keys longer than 8 bytes). */
+static void tie_sort(sort_entry *a, size_t n, const uf_record *records)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && a[j].prefix == a[i].prefix)
+            j++;
+        if (j - i > 1) {
+            if (j - i <= 32) {
+                insertion_sort_run(a + i, j - i, records);
+            } else {
+                qsort_r(a + i, j - i, sizeof *a, compare_entries, (void *)records);
+            }
+        }
+        i = j;
+    }
+}
+
+/* ---- the stage ------------------------------------------------------ */
+
+static int compare_source_names(const void *x, const void *y, void *config)
+{
+    const uf_config *c = config;
+    return strcmp(c->sources[*(const size_t *)x].name, c->sources[*(const size_t *)y].name);
+}
+
+static int compare_chunk_size(const void *x, const void *y, void *chunks)
+{
+    const chunk *c = chunks;
+    uint64_t a = c[*(const size_t *)x].size, b = c[*(const size_t *)y].size;
+    if (a != b)
+        return a > b ? -1 : 1;
+    return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static void free_chunks(chunk *chunks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(chunks[i].records);
+        free(chunks[i].refs);
+    }
+    free(chunks);
+}
+
+/* Read every file; on success the chunks hold all rows. */
+static int read_all(uf_run_state *state, chunk **out_chunks, size_t *out_count, uf_error *err)
+{
+    const uf_config *config = state->config;
+    size_t n = 0;
+    for (size_t s = 0; s < config->source_count; s++) {
+        if (config->sources[s].path_count == 0)
+            return uf_error_set(err, UF_ERR_IO, "%s: no file matches (source '%s')", config->sources[s].pattern,
+                                config->sources[s].name);
+        n += config->sources[s].path_count;
+    }
+    chunk *chunks = calloc(n ? n : 1, sizeof *chunks);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    state->arenas = calloc(n ? n : 1, sizeof *state->arenas);
+    if (!chunks || !order || !state->arenas) {
+        free(chunks);
+        free(order);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
+    }
+    state->arena_count = n;
+    size_t i = 0;
+    for (size_t s = 0; s < config->source_count; s++) {
+        for (size_t f = 0; f < config->sources[s].path_count; f++, i++) {
+            struct stat st;
+            chunks[i].source = s;
+            chunks[i].file = f;
+            chunks[i].size = stat(config->sources[s].paths[f], &st) == 0 ? (uint64_t)st.st_size : 0;
+            chunks[i].arena = &state->arenas[i];
+            uf_arena_init(chunks[i].arena);
+            order[i] = i;
+        }
+    }
+    qsort_r(order, n, sizeof *order, compare_chunk_size, chunks);
+
+    uf_rejects rejects;
+    int rc = uf_rejects_open(&rejects, config->rejects_path, err);
+    if (rc != UF_OK) {
+        free_chunks(chunks, n);
+        free(order);
+        return rc;
+    }
+    ingest_job job = {.config = config, .chunks = chunks, .order = order, .chunk_count = n, .rejects = &rejects};
+    atomic_init(&job.next, 0);
+    atomic_init(&job.failed, false);
+    pthread_mutex_init(&job.error_lock, NULL);
+    size_t threads = config->threads > 0 ? (size_t)config->threads : 1;
+    if (threads > n)
+        threads = n ? n : 1;
+    pthread_t tids[64];
+    if (threads > 64)
+        threads = 64;
+    size_t started = 0;
+    for (; started + 1 < threads; started++)
+        if (pthread_create(&tids[started], NULL, ingest_worker, &job) != 0)
+            break;
+    ingest_worker(&job); /* the calling thread works too */
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    pthread_mutex_destroy(&job.error_lock);
+    free(order);
+    rc = uf_rejects_close(&rejects, err);
+    if (atomic_load(&job.failed)) {
+        if (err)
+            *err = job.error;
+        free_chunks(chunks, n);
+        return job.error.code ? job.error.code : UF_ERR_IO;
+    }
+    if (rc != UF_OK) {
+        free_chunks(chunks, n);
+        return rc;
+    }
+    *out_chunks = chunks;
+    *out_count = n;
+    return UF_OK;
+}
+
+int uf_run_ingest(uf_run_state *state, uf_error *err)
+{
+    const uf_config *config = state->config;
+    chunk *chunks = NULL;
+    size_t chunk_count = 0;
+    int rc = read_all(state, &chunks, &chunk_count, err);
+    if (rc != UF_OK)
+        return rc;
+
+    state->source_stats = calloc(config->source_count, sizeof *state->source_stats);
+    state->superseded = calloc(config->source_count, sizeof *state->superseded);
+    state->source_rank = calloc(config->source_count, sizeof *state->source_rank);
+    size_t *by_name = malloc(config->source_count * sizeof *by_name);
+    size_t total = 0, total_refs = 0;
+    for (size_t i = 0; i < chunk_count; i++) {
+        total += chunks[i].count;
+        total_refs += chunks[i].ref_count;
+    }
+    uf_record *joined = malloc((total ? total : 1) * sizeof *joined);
+    uint32_t *chunk_base = malloc((chunk_count ? chunk_count : 1) * sizeof *chunk_base);
+    sort_entry *entries = malloc((total ? total : 1) * sizeof *entries);
+    uint32_t *new_id = malloc((total ? total : 1) * sizeof *new_id);
+    if (!state->source_stats || !state->superseded || !state->source_rank || !by_name || !joined ||
+        !chunk_base || !entries || !new_id) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory joining %zu records", total);
+        goto done;
+    }
+    if (total >= UF_RECORD_NONE) {
+        rc = uf_error_set(err, UF_ERR_INVALID, "too many records in one run (%zu)", total);
+        goto done;
+    }
+    for (size_t s = 0; s < config->source_count; s++)
+        by_name[s] = s;
+    qsort_r(by_name, config->source_count, sizeof *by_name, compare_source_names, (void *)config);
+    for (size_t r = 0; r < config->source_count; r++)
+        state->source_rank[by_name[r]] = (uint16_t)r;
+
+    /* Join chunks source by source in name order; chunks of a source are in file order. */
+    size_t at = 0, out = 0;
+    for (size_t r = 0; r < config->source_count; r++) {
+        size_t s = by_name[r];
+        size_t begin = at;
+        for (size_t i = 0; i < chunk_count; i++) {
+            if (chunks[i].source != s)
+                continue;
+            chunk_base[i] = (uint32_t)at;
+            memcpy(joined + at, chunks[i].records, chunks[i].count * sizeof *joined);
+            at += chunks[i].count;
+            uf_source_stats_add(&state->source_stats[s], &chunks[i].stats);
+            free(chunks[i].records);
+            chunks[i].records = NULL;
+        }
+        for (size_t k = begin; k < at; k++) {
+            entries[k].prefix = key_prefix(uf_record_key(&joined[k]));
+            entries[k].index = (uint32_t)k;
+        }
+        if ((rc = radix_sort_entries(entries + begin, at - begin)) != UF_OK) {
+            uf_error_set(err, rc, "out of memory sorting records");
+            goto done;
+        }
+        tie_sort(entries + begin, at - begin, joined);
+        /* Keep the first of each run of equal keys: compare_full put the winner there. */
+        for (size_t k = begin; k < at; k++) {
+            const uf_record *rec = &joined[entries[k].index];
+            bool duplicate = k > begin && uf_record_key(rec).len == uf_record_key(&joined[entries[k - 1].index]).len &&
+                             memcmp(uf_record_key(rec).ptr, uf_record_key(&joined[entries[k - 1].index]).ptr,
+                                    uf_record_key(rec).len) == 0;
+            if (duplicate) {
+                new_id[entries[k].index] = UF_RECORD_NONE;
+                state->superseded[s]++;
+            } else {
+                new_id[entries[k].index] = (uint32_t)out++;
+            }
+        }
+    }
+
+    /* Lay the records out in canonical order. */
+    uf_record *records = malloc((out ? out : 1) * sizeof *records);
+    uf_identifier_ref *refs = malloc((total_refs ? total_refs : 1) * sizeof *refs);
+    if (!records || !refs) {
+        free(records);
+        free(refs);
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory laying out %zu records", out);
+        goto done;
+    }
+    for (size_t k = 0; k < total; k++)
+        if (new_id[k] != UF_RECORD_NONE)
+            records[new_id[k]] = joined[k];
+    size_t ref_out = 0;
+    for (size_t i = 0; i < chunk_count; i++) {
+        for (size_t j = 0; j < chunks[i].ref_count; j++) {
+            uint32_t id = new_id[chunk_base[i] + chunks[i].refs[j].record];
+            if (id == UF_RECORD_NONE)
+                continue;
+            refs[ref_out] = chunks[i].refs[j];
+            refs[ref_out].record = id;
+            ref_out++;
+        }
+        free(chunks[i].refs);
+        chunks[i].refs = NULL;
+    }
+    state->table.records = records;
+    state->table.count = out;
+    state->table.identifiers = refs;
+    state->table.identifier_count = ref_out;
+    rc = UF_OK;
+done:
+    free(by_name);
+    free(joined);
+    free(chunk_base);
+    free(entries);
+    free(new_id);
+    free_chunks(chunks, chunk_count);
+    return rc;
+}

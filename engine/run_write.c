@@ -1,0 +1,276 @@
+/*
+ * run_write.c — the write stage: golden records and every index, appended
+ * in key order inside ONE LMDB write transaction.
+ *
+ * Profiles are built (survive.c) by worker threads in batches and appended
+ * by the calling thread in golden-id order, so JSON building on one core
+ * overlaps with LMDB on the other. A bounded ring of batches keeps memory
+ * flat: a worker waits when it is too far ahead of the writer.
+ *
+ * If the map turns out too small (MDB_MAP_FULL), the transaction is aborted
+ * and the whole generation is written again with a doubled estimate; the
+ * previous generation is untouched until the final commit.
+ */
+#include "run_write.h"
+
+#include "store.h"
+#include "survive.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define BATCH_CLUSTERS 2048
+#define RING_SLOTS 8
+
+typedef struct golden_order {
+    uint64_t golden_id;
+    uint32_t cluster;
+} golden_order;
+
+typedef struct batch_slot {
+    size_t batch;          /* which batch the slot holds */
+    bool ready;
+    int rc;
+    uf_error err;
+    uf_buf json;           /* profiles of the batch, back to back */
+    size_t *ends;          /* end offset of each profile in json */
+} batch_slot;
+
+typedef struct profile_pipeline {
+    uf_run_state *state;
+    const golden_order *order;
+    size_t batch_count;
+    batch_slot slots[RING_SLOTS];
+    size_t next_batch;     /* next batch a worker takes */
+    size_t consumed;       /* batches the writer has finished */
+    bool stop;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+} profile_pipeline;
+
+static int compare_golden(const void *a, const void *b)
+{
+    uint64_t x = ((const golden_order *)a)->golden_id, y = ((const golden_order *)b)->golden_id;
+    return x < y ? -1 : x > y;
+}
+
+static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *slot, size_t batch)
+{
+    const uf_clustering *cl = &p->state->clustering;
+    size_t begin = batch * BATCH_CLUSTERS, end = begin + BATCH_CLUSTERS;
+    if (end > cl->cluster_count)
+        end = cl->cluster_count;
+    uf_buf_reset(&slot->json);
+    slot->rc = UF_OK;
+    for (size_t i = begin; i < end && slot->rc == UF_OK; i++) {
+        uint32_t c = p->order[i].cluster;
+        char id[24];
+        uf_golden_id_format(p->order[i].golden_id, id);
+        slot->rc = uf_survive_profile(survivor, &p->state->table, cl->members + cl->member_start[c],
+                                      cl->member_start[c + 1] - cl->member_start[c], id, &slot->json, &slot->err);
+        slot->ends[i - begin] = slot->json.len;
+    }
+}
+
+static void *profile_worker(void *arg)
+{
+    profile_pipeline *p = arg;
+    uf_survivor *survivor = uf_survivor_new(p->state->config);
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        /* Take the next batch once its ring slot has been consumed. */
+        while (!p->stop && p->next_batch < p->batch_count && p->next_batch >= p->consumed + RING_SLOTS)
+            pthread_cond_wait(&p->changed, &p->lock);
+        if (p->stop || p->next_batch >= p->batch_count)
+            break;
+        size_t batch = p->next_batch++;
+        batch_slot *slot = &p->slots[batch % RING_SLOTS];
+        pthread_mutex_unlock(&p->lock);
+        if (survivor) {
+            build_batch(p, survivor, slot, batch);
+        } else {
+            slot->rc = uf_error_set(&slot->err, UF_ERR_NOMEM, "out of memory building profiles");
+        }
+        pthread_mutex_lock(&p->lock);
+        slot->batch = batch;
+        slot->ready = true;
+        pthread_cond_broadcast(&p->changed);
+    }
+    pthread_mutex_unlock(&p->lock);
+    uf_survivor_free(survivor);
+    return NULL;
+}
+
+static int write_profiles(uf_run_state *state, uf_store_writer *w, const golden_order *order, uf_error *err)
+{
+    profile_pipeline p;
+    memset(&p, 0, sizeof p);
+    p.state = state;
+    p.order = order;
+    p.batch_count = (state->clustering.cluster_count + BATCH_CLUSTERS - 1) / BATCH_CLUSTERS;
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.changed, NULL);
+    int rc = UF_OK;
+    for (size_t i = 0; i < RING_SLOTS; i++) {
+        uf_buf_init(&p.slots[i].json);
+        p.slots[i].ends = malloc(BATCH_CLUSTERS * sizeof *p.slots[i].ends);
+        if (!p.slots[i].ends)
+            rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory building profiles");
+    }
+    size_t workers = state->config->threads > 1 ? (size_t)state->config->threads : 1;
+    if (workers > 16)
+        workers = 16;
+    pthread_t tids[16];
+    size_t started = 0;
+    if (rc == UF_OK)
+        for (; started < workers; started++)
+            if (pthread_create(&tids[started], NULL, profile_worker, &p) != 0)
+                break;
+    if (rc == UF_OK && started == 0)
+        rc = uf_error_set(err, UF_ERR_NOMEM, "cannot start profile threads");
+
+    for (size_t batch = 0; rc == UF_OK && batch < p.batch_count; batch++) {
+        batch_slot *slot = &p.slots[batch % RING_SLOTS];
+        pthread_mutex_lock(&p.lock);
+        while (!(slot->ready && slot->batch == batch))
+            pthread_cond_wait(&p.changed, &p.lock);
+        pthread_mutex_unlock(&p.lock);
+        if (slot->rc != UF_OK) {
+            rc = slot->rc;
+            if (err)
+                *err = slot->err;
+            break;
+        }
+        size_t begin = batch * BATCH_CLUSTERS, start = 0;
+        size_t n = state->clustering.cluster_count - begin < BATCH_CLUSTERS ? state->clustering.cluster_count - begin
+                                                                             : BATCH_CLUSTERS;
+        for (size_t i = 0; i < n && rc == UF_OK; i++) {
+            rc = uf_store_put_profile(w, order[begin + i].golden_id, slot->json.data + start, slot->ends[i] - start,
+                                      err);
+            start = slot->ends[i];
+        }
+        pthread_mutex_lock(&p.lock);
+        slot->ready = false;
+        p.consumed = batch + 1;
+        pthread_cond_broadcast(&p.changed);
+        pthread_mutex_unlock(&p.lock);
+    }
+    pthread_mutex_lock(&p.lock);
+    p.stop = true;
+    pthread_cond_broadcast(&p.changed);
+    pthread_mutex_unlock(&p.lock);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+    for (size_t i = 0; i < RING_SLOTS; i++) {
+        uf_buf_free(&p.slots[i].json);
+        free(p.slots[i].ends);
+    }
+    pthread_cond_destroy(&p.changed);
+    pthread_mutex_destroy(&p.lock);
+    return rc;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* identifier key → every golden id holding it; junk identifiers are not indexed. */
+static int write_identifiers(uf_run_state *state, uf_store_writer *w, uf_error *err)
+{
+    const uf_record_table *t = &state->table;
+    const uf_clustering *cl = &state->clustering;
+    uint64_t *ids = NULL;
+    size_t ids_cap = 0, junk = 0, i = 0;
+    int rc = UF_OK;
+    while (rc == UF_OK && i < t->identifier_count) {
+        uf_key key = t->identifiers[i].key;
+        size_t j = i;
+        while (j < t->identifier_count && uf_key_equal(t->identifiers[j].key, key))
+            j++;
+        while (junk < cl->junk_count && uf_key_compare(cl->junk[junk].key, key) < 0)
+            junk++;
+        bool is_junk = junk < cl->junk_count && uf_key_equal(cl->junk[junk].key, key);
+        if (!is_junk && j - i > ids_cap) {
+            uint64_t *grown = realloc(ids, (j - i) * sizeof *ids);
+            if (!grown) {
+                rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory writing identifiers");
+                break;
+            }
+            ids = grown;
+            ids_cap = j - i;
+        }
+        if (!is_junk) {
+            size_t n = 0;
+            for (size_t k = i; k < j; k++)
+                ids[n++] = state->golden_of_cluster[cl->cluster_of[t->identifiers[k].record]];
+            qsort(ids, n, sizeof *ids, compare_u64);
+            for (size_t k = 0; k < n && rc == UF_OK; k++)
+                if (k == 0 || ids[k] != ids[k - 1])
+                    rc = uf_store_put_identifier(w, key, ids[k], err);
+        }
+        i = j;
+    }
+    free(ids);
+    return rc;
+}
+
+static int write_records(uf_run_state *state, uf_store_writer *w, uf_error *err)
+{
+    const uf_record_table *t = &state->table;
+    for (size_t r = 0; r < t->count; r++) {
+        const uf_record *rec = &t->records[r];
+        uint64_t gid = state->golden_of_cluster[state->clustering.cluster_of[r]];
+        int rc = uf_store_put_record(w, uf_slice_cstr(state->config->sources[rec->source].name),
+                                     uf_record_key(rec), gid, err);
+        if (rc != UF_OK)
+            return rc;
+    }
+    return UF_OK;
+}
+
+static int write_generation(uf_run_state *state, uf_store_writer *w, const golden_order *order,
+                            uint64_t estimate, const char *report, size_t report_len, uint64_t *run_id,
+                            uf_error *err)
+{
+    int rc = uf_store_writer_begin(w, estimate, err);
+    if (rc == UF_OK)
+        rc = write_profiles(state, w, order, err);
+    if (rc == UF_OK)
+        rc = write_identifiers(state, w, err);
+    if (rc == UF_OK)
+        rc = write_records(state, w, err);
+    for (size_t i = 0; rc == UF_OK && i < state->redirect_count; i++)
+        rc = uf_store_put_redirect(w, state->redirect_from[i], state->redirect_to[i], err);
+    if (rc == UF_OK)
+        rc = uf_store_writer_commit(w, state->next_golden_id, report, report_len, run_id, err);
+    if (rc != UF_OK)
+        uf_store_writer_abort(w);
+    return rc;
+}
+
+int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, size_t report_len,
+                 uint64_t *run_id, uf_error *err)
+{
+    size_t clusters = state->clustering.cluster_count;
+    golden_order *order = malloc((clusters ? clusters : 1) * sizeof *order);
+    if (!order)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu profiles", clusters);
+    for (size_t c = 0; c < clusters; c++)
+        order[c] = (golden_order){state->golden_of_cluster[c], (uint32_t)c};
+    qsort(order, clusters, sizeof *order, compare_golden);
+
+    /* Bytes the generation will take, generously: profiles dominate. */
+    uint64_t estimate = (uint64_t)clusters * 1024 + (uint64_t)state->table.identifier_count * 48 +
+                        (uint64_t)state->table.count * 64 + (uint64_t)state->redirect_count * 32 + (1u << 20);
+    int rc = UF_OK;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        rc = write_generation(state, w, order, estimate, report, report_len, run_id, err);
+        if (rc == UF_OK || !uf_store_writer_map_full(w))
+            break;
+        estimate *= 2; /* the map was too small: write it all again in a bigger one */
+    }
+    free(order);
+    return rc;
+}

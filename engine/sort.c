@@ -1,0 +1,357 @@
+/*
+ * sort.c — radix sorts (contract in sort.h).
+ *
+ * Identifier refs: in-place MSD radix sort ("American flag sort").
+ *   The sort key is 22 bytes read most significant first: key.hi (8),
+ *   key.lo (8), record (4), kind (2). Each level counts one byte over a
+ *   range, then permutes the range in place by cycle-leading each element
+ *   to the next free slot of its bucket, and recurses into every bucket
+ *   with the next byte; ranges of at most INSERTION_CUTOFF refs are
+ *   finished by insertion sort on the full comparison.
+ *
+ *   Why MSD and in place rather than LSD with a scratch copy: the refs are
+ *   the largest array of a run (8 M x 24 bytes = 192 MB at 2.7 M records)
+ *   and a scratch copy would double that. Keys are XXH3 hashes, so their
+ *   bytes are uniform: after two levels a 8 M array is split into 65 536
+ *   ranges of ~120 refs that live in L1, and the third level leaves ranges
+ *   of one or two refs. Refs that share a key (records sharing an
+ *   identifier) agree on the 16 key bytes; a level whose byte is the same
+ *   for the whole range is detected from the counts and costs one read
+ *   pass, no permutation, so even a junk identifier held by 100 000 records
+ *   goes through quickly to its record bytes.
+ *
+ *   Parallelism: the first level runs over the whole array (the counting is
+ *   split across threads, the permutation is one sequential pass), then the
+ *   256 top-byte buckets are handed out, largest first, to worker threads
+ *   that pull the next bucket from an atomic counter. Which thread sorts
+ *   which bucket does not matter: a bucket's result is its sorted values.
+ *
+ * Pairs: LSD radix sort, one byte per pass, ping-ponging between the input
+ *   and one scratch array. LSD is stable, which is what callers of this
+ *   sort want; all eight byte histograms are counted in one read pass and
+ *   passes whose byte is constant are skipped (small keys cost few passes).
+ */
+#include "sort.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+enum {
+    REF_DIGITS = 22,        /* bytes of (hi, lo, record, kind) */
+    INSERTION_CUTOFF = 32,  /* below this, a counting level costs more than it saves */
+    WIDE_BITS = 11,         /* digit width of the out-of-place level */
+    WIDE_MIN = 512,         /* below this, 2048 counters cost more than they save */
+    AUX_MAX = 1 << 18,      /* cap of the per-thread scratch, in refs (6 MB) */
+    PARALLEL_MIN = 1 << 16, /* below this, threads cost more than they save */
+    MAX_THREADS = 64
+};
+
+/* Per-thread state: a scratch buffer for the out-of-place level. */
+typedef struct sort_ctx {
+    uf_identifier_ref *aux;
+    size_t aux_cap; /* 0: no scratch, every level in place */
+} sort_ctx;
+
+static inline unsigned ref_digit(const uf_identifier_ref *r, unsigned d)
+{
+    /* The branches depend only on d, which is constant for a whole level,
+     * so they predict perfectly. */
+    if (d < 8)
+        return (unsigned)(r->key.hi >> (56 - 8 * d)) & 0xffu;
+    if (d < 16)
+        return (unsigned)(r->key.lo >> (56 - 8 * (d - 8))) & 0xffu;
+    if (d < 20)
+        return (r->record >> (24 - 8 * (d - 16))) & 0xffu;
+    return ((unsigned)r->kind >> (8 - 8 * (d - 20))) & 0xffu;
+}
+
+static void ref_insertion_sort(uf_identifier_ref *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (uf_identifier_ref_compare(&a[i - 1], &a[i]) <= 0)
+            continue;
+        uf_identifier_ref v = a[i];
+        size_t j = i;
+        do {
+            a[j] = a[j - 1];
+            j--;
+        } while (j > 0 && uf_identifier_ref_compare(&a[j - 1], &v) > 0);
+        a[j] = v;
+    }
+}
+
+/*
+ * Permute a[0..n) in place so that elements are grouped by byte d, given the
+ * counts of each byte value. start[b] receives each bucket's first index.
+ */
+static void ref_permute(uf_identifier_ref *a, const size_t count[256], size_t start[256], unsigned d)
+{
+    size_t next[256], end[256];
+    size_t pos = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        start[b] = next[b] = pos;
+        pos += count[b];
+        end[b] = pos;
+    }
+    for (unsigned b = 0; b < 256; b++) {
+        while (next[b] < end[b]) {
+            /* Carry the element out of slot next[b] to its bucket, swapping
+             * out whatever sits there, until an element of bucket b comes
+             * back to fill the slot. Each element moves at most once. */
+            uf_identifier_ref v = a[next[b]];
+            unsigned c = ref_digit(&v, d);
+            while (c != b) {
+                uf_identifier_ref t = a[next[c]];
+                a[next[c]++] = v;
+                v = t;
+                c = ref_digit(&v, d);
+            }
+            a[next[b]++] = v;
+        }
+    }
+}
+
+static void ref_sort_range(const sort_ctx *ctx, uf_identifier_ref *a, size_t n, unsigned d);
+
+/*
+ * One out-of-place level on an 11-bit digit of key.hi (byte d and the three
+ * bits below it), for a range that fits the scratch buffer: a scatter has no
+ * dependency chain (unlike the in-place cycles), and 2048 buckets leave ~15
+ * refs per bucket for a 31 000-ref range, which insertion sort finishes. The
+ * range is copied back at once so the scratch is free for the recursion.
+ * Requires d <= 6 (the digit must lie inside key.hi).
+ */
+static void ref_wide_level(const sort_ctx *ctx, uf_identifier_ref *a, size_t n, unsigned d)
+{
+    const unsigned shift = 64 - 8 * d - WIDE_BITS;
+    const uint64_t mask = (1u << WIDE_BITS) - 1;
+    uint32_t start[(1u << WIDE_BITS) + 1];
+    memset(start, 0, sizeof start);
+    for (size_t i = 0; i < n; i++)
+        start[((a[i].key.hi >> shift) & mask) + 1]++;
+    for (unsigned b = 1; b <= (1u << WIDE_BITS); b++)
+        start[b] += start[b - 1];
+    uint32_t next[1u << WIDE_BITS];
+    memcpy(next, start, sizeof next);
+    for (size_t i = 0; i < n; i++)
+        ctx->aux[next[(a[i].key.hi >> shift) & mask]++] = a[i];
+    memcpy(a, ctx->aux, n * sizeof *a);
+    /* Every bucket now agrees on bytes <= d; the next byte level is d + 1. */
+    for (unsigned b = 0; b < (1u << WIDE_BITS); b++) {
+        size_t len = start[b + 1] - start[b];
+        if (len > 1)
+            ref_sort_range(ctx, a + start[b], len, d + 1);
+    }
+}
+
+/* Sort a[0..n), whose elements agree on bytes < d. Recursion depth <= REF_DIGITS. */
+static void ref_sort_range(const sort_ctx *ctx, uf_identifier_ref *a, size_t n, unsigned d)
+{
+    while (n > INSERTION_CUTOFF && d < REF_DIGITS) {
+        if (d <= 6 && n >= WIDE_MIN && n <= ctx->aux_cap) {
+            /* Skip the wide level when the whole range shares byte d (many
+             * refs of one identifier): it would only copy. */
+            unsigned first = ref_digit(&a[0], d);
+            size_t i = 1;
+            while (i < n && ref_digit(&a[i], d) == first)
+                i++;
+            if (i < n) {
+                ref_wide_level(ctx, a, n, d);
+                return;
+            }
+            d++;
+            continue;
+        }
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[ref_digit(&a[i], d)]++;
+        if (count[ref_digit(&a[0], d)] == n) {
+            d++; /* the whole range shares this byte: nothing to move */
+            continue;
+        }
+        size_t start[256];
+        ref_permute(a, count, start, d);
+        for (unsigned b = 0; b < 256; b++)
+            if (count[b] > 1)
+                ref_sort_range(ctx, a + start[b], count[b], d + 1);
+        return;
+    }
+    /* Either small, or every byte is equal (then this is one linear pass). */
+    ref_insertion_sort(a, n);
+}
+
+/* ---- parallel driver ---------------------------------------------------- */
+
+typedef struct count_job {
+    const uf_identifier_ref *refs;
+    size_t n;
+    size_t count[256];
+} count_job;
+
+static void *count_top_bytes(void *arg)
+{
+    count_job *job = arg;
+    for (size_t i = 0; i < job->n; i++)
+        job->count[job->refs[i].key.hi >> 56]++;
+    return NULL;
+}
+
+typedef struct bucket_queue {
+    uf_identifier_ref *refs;
+    const size_t *start;     /* per bucket */
+    const size_t *count;     /* per bucket */
+    const unsigned *order;   /* bucket ids, largest first */
+    unsigned order_len;
+    size_t aux_cap;          /* scratch each worker allocates, in refs */
+    atomic_uint next;
+} bucket_queue;
+
+static void *sort_buckets(void *arg)
+{
+    bucket_queue *q = arg;
+    sort_ctx ctx = {NULL, 0};
+    if (q->aux_cap > 0) {
+        ctx.aux = malloc(q->aux_cap * sizeof *ctx.aux);
+        ctx.aux_cap = ctx.aux ? q->aux_cap : 0; /* no memory: sort in place, slower */
+    }
+    for (;;) {
+        unsigned i = atomic_fetch_add_explicit(&q->next, 1, memory_order_relaxed);
+        if (i >= q->order_len)
+            break;
+        unsigned b = q->order[i];
+        ref_sort_range(&ctx, q->refs + q->start[b], q->count[b], 1);
+    }
+    free(ctx.aux);
+    return NULL;
+}
+
+/* Run fn(args[t]) for t < threads, on threads (the caller runs args[0]). */
+static void run_parallel(void *(*fn)(void *), void *const *args, int threads)
+{
+    pthread_t tid[MAX_THREADS];
+    bool started[MAX_THREADS] = {false};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, fn, args[t]) == 0;
+    fn(args[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            fn(args[t]); /* could not start: do its share here */
+    }
+}
+
+void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads)
+{
+    if (count < 2)
+        return;
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (count < PARALLEL_MIN)
+        threads = 1;
+    if (count <= INSERTION_CUTOFF) {
+        ref_insertion_sort(refs, count);
+        return;
+    }
+
+    /* Level 0: count the top byte in parallel slices, then permute in place. */
+    count_job jobs[MAX_THREADS];
+    void *args[MAX_THREADS];
+    size_t slice = count / (size_t)threads;
+    for (int t = 0; t < threads; t++) {
+        jobs[t].refs = refs + (size_t)t * slice;
+        jobs[t].n = t == threads - 1 ? count - (size_t)t * slice : slice;
+        memset(jobs[t].count, 0, sizeof jobs[t].count);
+        args[t] = &jobs[t];
+    }
+    run_parallel(count_top_bytes, args, threads);
+    size_t bucket_count[256] = {0};
+    for (int t = 0; t < threads; t++)
+        for (unsigned b = 0; b < 256; b++)
+            bucket_count[b] += jobs[t].count[b];
+
+    size_t start[256];
+    size_t largest = 0;
+    if (bucket_count[refs[0].key.hi >> 56] == count) {
+        /* One top byte for everything (not hashes?): no permutation, and
+         * one "bucket" that the byte-level recursion splits further. */
+        start[refs[0].key.hi >> 56] = 0;
+    } else {
+        ref_permute(refs, bucket_count, start, 0);
+    }
+
+    /* Largest buckets first, so no thread is left with a big one at the end. */
+    unsigned order[256];
+    unsigned order_len = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        if (bucket_count[b] > 1)
+            order[order_len++] = b;
+        if (bucket_count[b] > largest)
+            largest = bucket_count[b];
+    }
+    for (unsigned i = 1; i < order_len; i++) {
+        unsigned v = order[i], j = i;
+        while (j > 0 && bucket_count[order[j - 1]] < bucket_count[v]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+
+    bucket_queue queue = {refs, start, bucket_count, order, order_len,
+                          largest < AUX_MAX ? largest : AUX_MAX, 0};
+    if (threads > (int)order_len)
+        threads = order_len > 0 ? (int)order_len : 1;
+    for (int t = 0; t < threads; t++)
+        args[t] = &queue; /* one shared queue */
+    run_parallel(sort_buckets, args, threads);
+}
+
+/* ---- stable pair sort --------------------------------------------------- */
+
+int uf_sort_pairs(uf_sort_pair *pairs, size_t count, uf_error *err)
+{
+    if (count < 2)
+        return UF_OK;
+    uf_sort_pair *scratch = malloc(count * sizeof *scratch);
+    if (!scratch)
+        return uf_error_set(err, UF_ERR_NOMEM, "sorting %zu pairs: out of memory", count);
+
+    /* All eight histograms in one read pass. */
+    size_t (*hist)[256] = calloc(8, sizeof *hist);
+    if (!hist) {
+        free(scratch);
+        return uf_error_set(err, UF_ERR_NOMEM, "sorting %zu pairs: out of memory", count);
+    }
+    for (size_t i = 0; i < count; i++) {
+        uint64_t k = pairs[i].key;
+        for (unsigned d = 0; d < 8; d++)
+            hist[d][(k >> (8 * d)) & 0xff]++;
+    }
+
+    uf_sort_pair *src = pairs, *dst = scratch;
+    for (unsigned d = 0; d < 8; d++) {
+        size_t *h = hist[d];
+        if (h[(pairs[0].key >> (8 * d)) & 0xff] == count)
+            continue; /* every key has the same byte here: the pass would be a copy */
+        size_t pos = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            size_t c = h[b];
+            h[b] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < count; i++)
+            dst[h[(src[i].key >> (8 * d)) & 0xff]++] = src[i];
+        uf_sort_pair *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != pairs)
+        memcpy(pairs, src, count * sizeof *pairs);
+    free(hist);
+    free(scratch);
+    return UF_OK;
+}

@@ -1,0 +1,64 @@
+/*
+ * sort.h — radix sorts for the engine's big arrays.
+ *
+ * "Sort, don't hash, when the data is big": identifier references are sorted
+ * by their 128-bit key so that every record sharing an identifier sits next
+ * to the others, and the store's tables are bulk-loaded in key order.
+ *
+ * Two sorts:
+ *  - uf_sort_identifier_refs: in-place MSD radix sort (American flag sort)
+ *    of uf_identifier_ref by (key.hi, key.lo, record, kind). No scratch
+ *    memory at all — the refs are the biggest array of a run (24 bytes each,
+ *    8 M of them for 2.7 M records) and a second copy would cost as much
+ *    again. Parallel: the first byte partitions the array into 256 buckets,
+ *    then worker threads sort whole buckets.
+ *  - uf_sort_pairs: stable LSD radix sort of (uint64 key, uint32 value)
+ *    pairs with one scratch copy, for callers that need stability (sorting
+ *    ids by a computed key, with ties kept in id order).
+ *
+ * Determinism: the identifier sort orders by every field of the struct, so
+ * its output is the one sorted permutation of the input values — the same
+ * bytes whatever the input order or thread count. (Stability is moot: refs
+ * that compare equal are identical.)
+ */
+#ifndef UF_SORT_H
+#define UF_SORT_H
+
+#include "common.h"
+#include "records.h"
+
+/*
+ * Sort `refs` ascending by (key.hi, key.lo, record, kind), in place.
+ * `threads` <= 1 sorts on the calling thread; more threads (capped at 64)
+ * sort the 256 top-byte buckets concurrently. If a thread cannot be
+ * started the calling thread does its share, so this never fails.
+ */
+void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads);
+
+/* Comparison used by the sort (-1, 0, 1), for callers that merge or search. */
+static inline int uf_identifier_ref_compare(const uf_identifier_ref *a, const uf_identifier_ref *b)
+{
+    int c = uf_key_compare(a->key, b->key);
+    if (c != 0)
+        return c;
+    if (a->record != b->record)
+        return a->record < b->record ? -1 : 1;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    return 0;
+}
+
+typedef struct uf_sort_pair {
+    uint64_t key;
+    uint32_t value;
+} uf_sort_pair;
+
+/*
+ * Stable sort of `pairs` ascending by key: pairs with equal keys keep their
+ * input order. Allocates one scratch array of `count` pairs for the call
+ * (bytes that carry no information — all keys equal there — are skipped).
+ * Returns UF_OK or UF_ERR_NOMEM (then `pairs` is unchanged).
+ */
+int uf_sort_pairs(uf_sort_pair *pairs, size_t count, uf_error *err);
+
+#endif /* UF_SORT_H */

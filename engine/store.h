@@ -1,0 +1,296 @@
+/*
+ * store.h — the LMDB store: one environment (a folder) holding the golden
+ * records of the last committed run, written as one transaction per run.
+ *
+ * Why LMDB and one transaction per run. A run rewrites every index from
+ * scratch (a nightly batch is simpler and more robust than incremental
+ * patching), and agents read the store while the batch writes. LMDB's
+ * copy-on-write B-trees give exactly that: the new generation is built in
+ * one write transaction next to the old one; commit flips one meta page
+ * after fsync. A crash or kill -9 at any moment leaves the previous
+ * generation intact, and readers (other threads, other processes) never
+ * block and always see one whole generation (MVCC). The price is disk
+ * space: old and new generation coexist until the commit, so the map must
+ * hold both (see uf_store_writer_begin).
+ *
+ * Why sorted appends. Every index is written in ascending key order with
+ * MDB_APPEND / MDB_APPENDDUP, which fills pages completely and skips the
+ * B-tree search: measured ~6 M appends/s against ~0.6 M random puts/s. The
+ * caller sorts (radix sort of fixed-size keys); the writer verifies the order
+ * and refuses a violation with UF_ERR_INVALID, so a sorting bug cannot
+ * silently produce a store whose lookups miss.
+ *
+ * Layout (format_version 1). Folder PATH holds data.mdb and lock.mdb
+ * (LMDB's) and unify.lock (the writers' lock, below). Integers are stored
+ * big-endian so that LMDB's default memcmp order is numeric order and
+ * mdb_dump output reads naturally. Named databases:
+ *
+ *   meta         "format_version" → u32 BE (UF_STORE_FORMAT_VERSION = 1)
+ *                "next_golden_id" → u64 BE (ids are never reused)
+ *                "last_run_id"    → u64 BE
+ *                "created_by"     → "unify 0.1.0" (text, written once)
+ *   profiles     golden id (u64 BE) → profile JSON text (not NUL-terminated)
+ *   identifiers  identifier key (16 bytes, uf_key_to_bytes) → golden id
+ *                (u64 BE); MDB_DUPSORT|MDB_DUPFIXED: a weak identifier (a
+ *                household landline) may belong to several profiles, kept
+ *                in ascending id order
+ *   records      source name + '\0' + record key → golden id (u64 BE), see
+ *                "Record keys" below
+ *   redirects    old golden id (u64 BE) → new golden id (u64 BE); cumulative
+ *                (every id ever merged away), rewritten each run
+ *   runs         run id (u64 BE) → run report JSON; the run log, kept
+ *                across generations (never dropped)
+ *
+ * Record keys. LMDB keys are at most 511 bytes. A (source, key) pair whose
+ * stored form source + '\0' + key is at most UF_STORE_RECORD_PLAIN_MAX (494)
+ * bytes is stored as is. A longer one is stored as source + '\0' + the
+ * first (494 - source length) bytes of the key + the 16-byte XXH3-128
+ * (canonical, big-endian) of the rest of the key: exactly 511 bytes, so
+ * "stored length 511" marks a hashed key and no plain key can collide with
+ * one. The value of a hashed key is the golden id followed by the full
+ * record key, so lookups verify it and scans return the original key.
+ * Source names are 1..UF_STORE_SOURCE_MAX bytes without NUL.
+ *
+ * Locking. Writers exclude each other with flock(LOCK_EX|LOCK_NB) on
+ * PATH/unify.lock, held for the writer's lifetime; the kernel drops it when
+ * the process dies, so a killed run never leaves a stale lock. Readers
+ * never touch it. LMDB itself forbids opening one environment twice in one
+ * process (closing either handle drops the other's POSIX locks, and a second
+ * open can reset the reader table under live readers), so both the writer
+ * and uf_store_open refuse with UF_ERR_BUSY when this process already has
+ * the environment open (detected through /proc/locks; best effort where
+ * /proc is missing).
+ *
+ * Write path per run:
+ *   uf_store_writer_open → scan_records / scan_redirects (previous
+ *   generation, for stable ids) → begin(estimate) → put_profile* →
+ *   put_identifier* → put_record* → put_redirect* (each index in ascending
+ *   order; the four may be written in any order relative to each other) →
+ *   commit. Any failed put makes the transaction fail as a whole: later puts
+ *   and commit return the same error and nothing is committed. After
+ *   MDB_MAP_FULL (uf_store_writer_map_full), abort and begin again with a
+ *   larger estimate.
+ *
+ * Memory (measured in bench/bench_store.c): LMDB keeps the transaction's
+ * dirty pages in malloc'd memory and spills them to the file beyond 2^17
+ * pages (512 MiB), so the writer's anonymous memory is bounded near 512 MiB
+ * whatever the store size. MDB_WRITEMAP instead writes through the shared
+ * map: no copy, but every written page counts in the process's RSS until
+ * the kernel reclaims it, the file is extended to the whole map size, and a
+ * full disk kills the process with SIGBUS instead of returning ENOSPC. The
+ * default is therefore no WRITEMAP; UF_STORE_WRITEMAP exists for measuring.
+ */
+#ifndef UF_STORE_H
+#define UF_STORE_H
+
+#include "common.h"
+#include "keys.h"
+
+#include <lmdb.h>
+
+#define UF_STORE_FORMAT_VERSION 1
+#define UF_STORE_CREATED_BY "unify " UF_VERSION_STRING
+
+#define UF_STORE_RECORD_KEY_MAX 511                        /* LMDB's key limit */
+#define UF_STORE_RECORD_HASH_LEN 16                        /* XXH3-128 of the tail */
+#define UF_STORE_RECORD_PLAIN_MAX (UF_STORE_RECORD_KEY_MAX - UF_STORE_RECORD_HASH_LEN - 1)
+#define UF_STORE_SOURCE_MAX 255
+#define UF_STORE_REDIRECT_HOPS 16                          /* longest redirect chain followed */
+
+/* Initial map size when the caller passes 0; begin() grows it as needed. */
+#define UF_STORE_DEFAULT_MAP_SIZE ((size_t)64 << 20)
+/* Reader slots (concurrent read transactions over all processes). */
+#define UF_STORE_MAX_READERS 1024
+/* Address space a reader reserves for the map, so that a growing store
+ * rarely makes it remap (remapping waits for the process's open reads). */
+#define UF_STORE_READER_MAP_RESERVE ((uint64_t)1 << 40)
+
+/* Flags for uf_store_writer_open_flags. */
+#define UF_STORE_WRITEMAP 0x1u /* MDB_WRITEMAP: for measurement, see the header comment */
+
+/* The named databases. */
+enum {
+    UF_DB_META,
+    UF_DB_PROFILES,
+    UF_DB_IDENTIFIERS,
+    UF_DB_RECORDS,
+    UF_DB_REDIRECTS,
+    UF_DB_RUNS,
+    UF_DB_COUNT
+};
+
+typedef struct uf_store_db_spec {
+    const char *name;
+    unsigned int flags; /* MDB_DUPSORT etc., without MDB_CREATE */
+} uf_store_db_spec;
+
+extern const uf_store_db_spec uf_store_dbs[UF_DB_COUNT];
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct uf_store_writer uf_store_writer;
+
+/*
+ * Open (creating if needed, mode 0700/0600: profiles are personal data) the
+ * store at `path` for writing, with an initial map of `map_size` bytes (0:
+ * UF_STORE_DEFAULT_MAP_SIZE; an existing store keeps its larger map).
+ * Errors: UF_ERR_BUSY "STORE: another unify run is writing this store" when
+ * another writer (any process, or this one) holds PATH/unify.lock, or when
+ * this process has the store open for reading; UF_ERR_VERSION for a store
+ * of another format_version (or another LMDB data format); UF_ERR_STORE for
+ * a file that is not a unify LMDB store, naming the path; UF_ERR_IO when the
+ * folder or lock file cannot be created. The store is never modified here.
+ */
+int uf_store_writer_open(const char *path, size_t map_size, uf_store_writer **out, uf_error *err);
+int uf_store_writer_open_flags(const char *path, size_t map_size, unsigned flags,
+                               uf_store_writer **out, uf_error *err);
+
+/* next_golden_id of the committed generation (1 for a new store). */
+uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w);
+/* Id of the last committed run (0 for a new store). */
+uint64_t uf_store_writer_last_run_id(const uf_store_writer *w);
+
+/*
+ * Visit the records of the committed generation in ascending (source, key)
+ * byte order (the order puts require), in one read transaction; works
+ * before and during a write transaction. `source` and `key` point into the
+ * map and are valid during the call only. `fn` returns 0 to go on; any
+ * other value stops the scan and is returned (with a generic message in
+ * `err`). A new store has no records: fn is not called.
+ */
+int uf_store_writer_scan_records(uf_store_writer *w,
+                                 int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
+                                 void *ctx, uf_error *err);
+/* Same for the redirects, in ascending old id order. */
+int uf_store_writer_scan_redirects(uf_store_writer *w,
+                                   int (*fn)(void *ctx, uint64_t old_id, uint64_t new_id),
+                                   void *ctx, uf_error *err);
+
+/*
+ * Begin the run's write transaction and empty profiles, identifiers, records
+ * and redirects (the run log and meta stay). `estimated_bytes` is the size
+ * of the new generation (keys + values; a little over is better than
+ * under): the map grows so that the space used now (old generation and free
+ * pages) plus 2 × estimate fits, and at least doubles after a MAP_FULL.
+ * Errors: UF_ERR_INVALID when a transaction is already open; UF_ERR_STORE.
+ */
+int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err);
+
+/*
+ * Puts, each index in strictly ascending key order (checked):
+ *  - profiles by golden id;
+ *  - identifiers by (key bytes, golden id); an exact repeat of the previous
+ *    pair is ignored, so a sorted list need not be deduplicated;
+ *  - records by (source, key) byte order: source compared first, then key
+ *    (equal to memcmp order of source + '\0' + key);
+ *  - redirects by old id (old ≠ new).
+ * Golden ids are nonzero. Violations return UF_ERR_INVALID naming the two
+ * keys; MDB_MAP_FULL returns UF_ERR_STORE and sets map_full; any failure
+ * fails the transaction as a whole (later puts and commit repeat it).
+ */
+int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *json, size_t len, uf_error *err);
+int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, uf_error *err);
+int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err);
+int uf_store_put_redirect(uf_store_writer *w, uint64_t old_id, uint64_t new_id, uf_error *err);
+
+/*
+ * Append the run log entry (run id = last run id + 1, stored in *run_id when
+ * not NULL; `report_json` NULL stores "{}"), write meta and commit with
+ * fsync. `next_golden_id` must be above every id put this run and not below
+ * the previous next_golden_id (ids are never reused): else UF_ERR_INVALID
+ * and the transaction is aborted. When an earlier put failed, the
+ * transaction is aborted and its error returned. After commit or a failure
+ * no transaction is open.
+ */
+int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const char *report_json, size_t len,
+                           uint64_t *run_id, uf_error *err);
+
+/* True after a put or commit failed with MDB_MAP_FULL, until the next begin. */
+bool uf_store_writer_map_full(const uf_store_writer *w);
+/* Abort the open transaction (if any); the writer stays usable. */
+void uf_store_writer_abort(uf_store_writer *w);
+/* Abort any open transaction, close the environment, release the lock. NULL allowed. */
+void uf_store_writer_close(uf_store_writer *w);
+
+/* ------------------------------------------------------------------ */
+/* Reader internals (public reader API: include/unify.h)               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * uf_store_open with an explicit address-space reservation for the map
+ * (0: just the store's current map size). uf_store_open reserves
+ * UF_STORE_READER_MAP_RESERVE; tests pass 0 to exercise MDB_MAP_RESIZED.
+ */
+int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out, uf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Shared helpers (store.c)                                            */
+/* ------------------------------------------------------------------ */
+
+static inline void uf_be64_put(unsigned char out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static inline uint64_t uf_be64_get(const void *p)
+{
+    const unsigned char *b = p;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+/*
+ * The stored key of (source, key), written to `out`; returns its length
+ * (UF_STORE_RECORD_KEY_MAX exactly when hashed) or 0 when the source is
+ * empty, longer than UF_STORE_SOURCE_MAX or contains a NUL byte.
+ */
+size_t uf_store_record_key(uf_slice source, uf_slice key, unsigned char out[UF_STORE_RECORD_KEY_MAX]);
+
+/*
+ * Visit a records database through `cursor` (a fresh cursor of any
+ * transaction) in ascending (source, key) order: stored order, except that
+ * a run of hashed keys sharing their prefix is re-sorted by the original
+ * key. Returns UF_OK, the callback's nonzero value (*stopped set), or an
+ * error (UF_ERR_STORE for a malformed entry, UF_ERR_NOMEM) with `err` set.
+ */
+int uf_store_scan_record_cursor(MDB_cursor *cursor,
+                                int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
+                                void *ctx, bool *stopped, const char *path, uf_error *err);
+
+/*
+ * Map an LMDB (or errno) code to a uf_status and write
+ * "STORE: <what> (<path>): <mdb_strerror>" into `err`. Returns the status.
+ */
+int uf_store_mdb_error(uf_error *err, int mdb_rc, const char *path, const char *what);
+
+/*
+ * UF_ERR_BUSY when this process already holds LMDB's lock on
+ * PATH/lock.mdb, i.e. has the environment open; UF_OK otherwise (also when
+ * /proc/locks cannot be read).
+ */
+int uf_store_check_not_open_here(const char *path, uf_error *err);
+
+/*
+ * Check the meta database of an open environment in `txn`: UF_OK with the
+ * values when it holds format_version 1; UF_ERR_NOT_FOUND when the
+ * environment has no meta database and an empty main database (nothing ever
+ * committed); UF_ERR_STORE when it is another LMDB environment or meta is
+ * malformed; UF_ERR_VERSION for another format_version. *meta_dbi is set
+ * when meta exists.
+ */
+typedef struct uf_store_meta {
+    uint32_t format_version;
+    uint64_t next_golden_id;
+    uint64_t last_run_id;
+} uf_store_meta;
+
+int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uf_store_meta *meta, const char *path, uf_error *err);
+
+#endif /* UF_STORE_H */

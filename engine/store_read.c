@@ -1,0 +1,479 @@
+/*
+ * store_read.c — the reader side of the store (public API in unify.h,
+ * layout in store.h).
+ *
+ * Every call is one short read-only LMDB transaction: it sees one whole
+ * generation, never blocks on the writer (MVCC), and ends before the call
+ * returns so it never pins old pages (a long-lived reader would stop the
+ * next run from reusing the space of the generation before, and the file
+ * would grow run after run).
+ *
+ * Trade-offs:
+ *  - MDB_NOTLS ties reader slots to transactions, not threads, so any
+ *    thread may call any function and there is no per-thread setup; a
+ *    transaction begin costs a slot search under LMDB's reader mutex, well
+ *    under a microsecond (bench/bench_store.c measures the lookup).
+ *  - When a run grows the map beyond what this process has mapped, LMDB
+ *    answers MDB_MAP_RESIZED and the map must be re-established, which is
+ *    only legal while no transaction of this process is open. A rwlock
+ *    makes that safe: calls hold it shared, the remap takes it exclusive.
+ *    To make remapping rare, the reader reserves a large address range up
+ *    front (UF_STORE_READER_MAP_RESERVE, 1 TiB of address space, no memory:
+ *    the pages are the file's); the store would have to outgrow it first.
+ *  - Values are copied out (profile JSON, report) because map pages are
+ *    only valid inside the transaction; scans hand out map pointers instead
+ *    so that exporting millions of profiles copies nothing.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+struct uf_store {
+    char *path;
+    MDB_env *env;
+    MDB_dbi dbi[UF_DB_COUNT];
+    pthread_rwlock_t remap; /* shared: a transaction is open; exclusive: the map is being resized */
+};
+
+static int not_found_here(uf_error *err, const char *path)
+{
+    return uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no store here (run `unify run` first): %s", path);
+}
+
+/* What is at `path`, before LMDB is asked: clear messages for the common cases. */
+static int check_folder(const char *path, uf_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return not_found_here(err, path);
+        return uf_error_set(err, UF_ERR_IO, "STORE: cannot access %s: %s", path, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return uf_error_set(err, UF_ERR_STORE, "STORE: %s is not a store folder (a store is a folder with data.mdb)",
+                            path);
+    size_t n = strlen(path);
+    char *data = malloc(n + sizeof "/data.mdb");
+    if (!data)
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    memcpy(data, path, n);
+    memcpy(data + n, "/data.mdb", sizeof "/data.mdb");
+    int rc = UF_OK;
+    if (stat(data, &st) != 0) {
+        rc = errno == ENOENT ? not_found_here(err, path)
+                             : uf_error_set(err, UF_ERR_IO, "STORE: cannot access %s: %s", data, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = uf_error_set(err, UF_ERR_STORE, "STORE: %s is not a regular file", data);
+    } else if (st.st_size == 0) {
+        rc = not_found_here(err, path); /* a first run died before writing anything */
+    }
+    free(data);
+    return rc;
+}
+
+static int open_env(uf_store *s, uint64_t map_reserve, uf_error *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = mdb_env_create(&s->env);
+        if (rc != MDB_SUCCESS) {
+            s->env = NULL;
+            return uf_store_mdb_error(err, rc, s->path, "cannot create the environment");
+        }
+        mdb_env_set_maxdbs(s->env, 8);
+        mdb_env_set_maxreaders(s->env, UF_STORE_MAX_READERS);
+        if (map_reserve && map_reserve <= SIZE_MAX)
+            mdb_env_set_mapsize(s->env, (size_t)map_reserve);
+        rc = mdb_env_open(s->env, s->path, MDB_RDONLY | MDB_NOTLS, 0600);
+        if (rc == MDB_SUCCESS) {
+            int dead = 0;
+            mdb_reader_check(s->env, &dead);
+            return UF_OK;
+        }
+        mdb_env_close(s->env);
+        s->env = NULL;
+        if (rc == ENOMEM && map_reserve) {
+            map_reserve = 0; /* address space limited (ulimit -v): map just the store */
+            continue;
+        }
+        if (rc == MDB_INVALID)
+            return uf_error_set(err, UF_ERR_STORE, "STORE: %s/data.mdb is not an LMDB store file (%s)", s->path,
+                                mdb_strerror(rc));
+        if (rc == MDB_VERSION_MISMATCH)
+            return uf_error_set(err, UF_ERR_VERSION, "STORE: %s was written by an incompatible LMDB version (%s)",
+                                s->path, mdb_strerror(rc));
+        if (rc == ENOENT)
+            return not_found_here(err, s->path);
+        return uf_store_mdb_error(err, rc, s->path, "cannot open the store");
+    }
+    return uf_error_set(err, UF_ERR_NOMEM, "STORE: %s: cannot map the store", s->path);
+}
+
+static int open_databases(uf_store *s, uf_error *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, s->path, "cannot begin a read transaction");
+    uf_store_meta meta;
+    rc = uf_store_read_meta(txn, &s->dbi[UF_DB_META], &meta, s->path, err);
+    for (int i = UF_DB_META + 1; i < UF_DB_COUNT && rc == UF_OK; i++) {
+        int mrc = mdb_dbi_open(txn, uf_store_dbs[i].name, 0, &s->dbi[i]);
+        unsigned flags = 0;
+        if (mrc == MDB_SUCCESS)
+            mrc = mdb_dbi_flags(txn, s->dbi[i], &flags);
+        if (mrc == MDB_NOTFOUND || mrc == MDB_INCOMPATIBLE ||
+            (mrc == MDB_SUCCESS && (flags & (MDB_DUPSORT | MDB_DUPFIXED)) != uf_store_dbs[i].flags))
+            rc = uf_error_set(err, UF_ERR_STORE, "STORE: %s: database \"%s\" is missing or malformed (corrupt store?)",
+                              s->path, uf_store_dbs[i].name);
+        else if (mrc != MDB_SUCCESS)
+            rc = uf_store_mdb_error(err, mrc, s->path, "cannot open a database");
+    }
+    if (rc != UF_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    /* Committing the read transaction keeps the handles for the environment. */
+    rc = mdb_txn_commit(txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, s->path, "cannot open the databases");
+    return UF_OK;
+}
+
+int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out, uf_error *err)
+{
+    *out = NULL;
+    if (!path || !*path)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: no store path given");
+    int rc = check_folder(path, err);
+    if (rc == UF_OK)
+        rc = uf_store_check_not_open_here(path, err);
+    if (rc != UF_OK)
+        return rc;
+    uf_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    }
+    if (pthread_rwlock_init(&s->remap, NULL) != 0) {
+        free(s->path);
+        free(s);
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: cannot create a lock");
+    }
+    rc = open_env(s, map_reserve, err);
+    if (rc == UF_OK)
+        rc = open_databases(s, err);
+    if (rc != UF_OK) {
+        uf_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return UF_OK;
+}
+
+int uf_store_open(const char *path, uf_store **out, uf_error *err)
+{
+    return uf_store_open_reserve(path, UF_STORE_READER_MAP_RESERVE, out, err);
+}
+
+void uf_store_close(uf_store *s)
+{
+    if (!s)
+        return;
+    if (s->env)
+        mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->remap);
+    free(s->path);
+    free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Read transactions                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Begin a read transaction; on success the remap lock is held shared until read_end. */
+static int read_begin(uf_store *s, MDB_txn **txn, uf_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        pthread_rwlock_rdlock(&s->remap);
+        int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+        if (rc == MDB_SUCCESS)
+            return UF_OK;
+        pthread_rwlock_unlock(&s->remap);
+        if (rc != MDB_MAP_RESIZED || attempt == 8)
+            return uf_store_mdb_error(err, rc, s->path, "cannot begin a read transaction");
+        /* A run grew the map: adopt its size once no read of ours is open. */
+        pthread_rwlock_wrlock(&s->remap);
+        rc = mdb_env_set_mapsize(s->env, 0);
+        pthread_rwlock_unlock(&s->remap);
+        if (rc != MDB_SUCCESS)
+            return uf_store_mdb_error(err, rc, s->path, "cannot remap the grown store");
+    }
+}
+
+static void read_end(uf_store *s, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->remap);
+}
+
+static int corrupt(uf_store *s, uf_error *err, const char *db)
+{
+    return uf_error_set(err, UF_ERR_STORE, "STORE: %s: malformed entry in \"%s\" (corrupt store?)", s->path, db);
+}
+
+static char *copy_text(const MDB_val *v)
+{
+    char *p = malloc(v->mv_size + 1);
+    if (p) {
+        if (v->mv_size)
+            memcpy(p, v->mv_data, v->mv_size);
+        p[v->mv_size] = '\0';
+    }
+    return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups                                                             */
+/* ------------------------------------------------------------------ */
+
+int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *len, uint64_t *resolved_id,
+                          uf_error *err)
+{
+    *json = NULL;
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    uint64_t id = golden_id;
+    unsigned char kb[8];
+    MDB_val k = {8, kb}, v;
+    for (int hops = 0;; hops++) {
+        uf_be64_put(kb, id);
+        int mrc = mdb_get(txn, s->dbi[UF_DB_PROFILES], &k, &v);
+        if (mrc == MDB_SUCCESS) {
+            if (!(*json = copy_text(&v))) {
+                rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+                break;
+            }
+            if (len)
+                *len = v.mv_size;
+            if (resolved_id)
+                *resolved_id = id;
+            break;
+        }
+        if (mrc == MDB_NOTFOUND)
+            mrc = mdb_get(txn, s->dbi[UF_DB_REDIRECTS], &k, &v);
+        if (mrc == MDB_NOTFOUND) {
+            rc = id == golden_id
+                     ? uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile G%09" PRIu64, golden_id)
+                     : uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: G%09" PRIu64 " redirects to G%09" PRIu64
+                                                          ", which has no profile", golden_id, id);
+            break;
+        }
+        if (mrc != MDB_SUCCESS) {
+            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read a profile");
+            break;
+        }
+        if (v.mv_size != 8) {
+            rc = corrupt(s, err, "redirects");
+            break;
+        }
+        if (hops == UF_STORE_REDIRECT_HOPS) {
+            rc = uf_error_set(err, UF_ERR_STORE, "STORE: %s: redirect chain from G%09" PRIu64 " longer than %d hops (a cycle?)",
+                              s->path, golden_id, UF_STORE_REDIRECT_HOPS);
+            break;
+        }
+        id = uf_be64_get(v.mv_data);
+    }
+    read_end(s, txn);
+    return rc;
+}
+
+int uf_store_find_identifier(uf_store *s, const unsigned char key[16], uint64_t *ids, size_t cap, size_t *count,
+                             uf_error *err)
+{
+    *count = 0;
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_IDENTIFIERS], &cursor);
+    if (mrc != MDB_SUCCESS) {
+        read_end(s, txn);
+        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on identifiers");
+    }
+    MDB_val k = {16, (void *)key}, v;
+    mrc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY);
+    if (mrc == MDB_SUCCESS) {
+        size_t total = 0;
+        mrc = mdb_cursor_count(cursor, &total);
+        for (size_t i = 0; mrc == MDB_SUCCESS && i < cap && i < total; i++) {
+            if (v.mv_size != 8) {
+                rc = corrupt(s, err, "identifiers");
+                break;
+            }
+            ids[i] = uf_be64_get(v.mv_data);
+            if (i + 1 < cap && i + 1 < total)
+                mrc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP);
+        }
+        if (rc == UF_OK && mrc == MDB_SUCCESS)
+            *count = total;
+    }
+    if (rc == UF_OK) {
+        if (mrc == MDB_NOTFOUND)
+            rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile holds this identifier");
+        else if (mrc != MDB_SUCCESS)
+            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read identifiers");
+    }
+    mdb_cursor_close(cursor);
+    read_end(s, txn);
+    return rc;
+}
+
+int uf_store_find_record(uf_store *s, const char *source, const char *key, uint64_t *golden_id, uf_error *err)
+{
+    *golden_id = 0;
+    unsigned char stored[UF_STORE_RECORD_KEY_MAX];
+    uf_slice src = uf_slice_cstr(source), rk = uf_slice_cstr(key);
+    size_t n = uf_store_record_key(src, rk, stored);
+    if (n == 0)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: invalid source name \"%s\" (1..%d bytes)", source ? source : "",
+                            UF_STORE_SOURCE_MAX);
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    MDB_val k = {n, stored}, v;
+    int mrc = mdb_get(txn, s->dbi[UF_DB_RECORDS], &k, &v);
+    bool hashed = n == UF_STORE_RECORD_KEY_MAX;
+    if (mrc == MDB_SUCCESS) {
+        if (v.mv_size < 8 || (!hashed && v.mv_size != 8))
+            rc = corrupt(s, err, "records");
+        else if (hashed && (v.mv_size - 8 != rk.len || memcmp((const char *)v.mv_data + 8, rk.ptr, rk.len) != 0))
+            mrc = MDB_NOTFOUND; /* another key with the same hash: not ours */
+        else
+            *golden_id = uf_be64_get(v.mv_data);
+    }
+    if (rc == UF_OK && mrc == MDB_NOTFOUND)
+        rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no record %s:%.200s", source, key);
+    else if (rc == UF_OK && mrc != MDB_SUCCESS)
+        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read records");
+    read_end(s, txn);
+    return rc;
+}
+
+int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t *len, uf_error *err)
+{
+    *report_json = NULL;
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_RUNS], &cursor);
+    if (mrc != MDB_SUCCESS) {
+        read_end(s, txn);
+        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on runs");
+    }
+    MDB_val k, v;
+    mrc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    if (mrc == MDB_NOTFOUND)
+        rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: the run log of %s is empty", s->path);
+    else if (mrc != MDB_SUCCESS)
+        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the run log");
+    else if (k.mv_size != 8)
+        rc = corrupt(s, err, "runs");
+    else if (!(*report_json = copy_text(&v)))
+        rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    else {
+        *run_id = uf_be64_get(k.mv_data);
+        if (len)
+            *len = v.mv_size;
+    }
+    mdb_cursor_close(cursor);
+    read_end(s, txn);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scans                                                               */
+/* ------------------------------------------------------------------ */
+
+static int scan_stopped(uf_error *err, int r)
+{
+    return uf_error_set(err, r, "STORE: scan stopped by its callback (%d: %s)", r, uf_strerror(r));
+}
+
+int uf_store_scan_profiles(uf_store *s, int (*fn)(void *ctx, uint64_t golden_id, const char *json, size_t len),
+                           void *ctx, uf_error *err)
+{
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_PROFILES], &cursor);
+    if (mrc != MDB_SUCCESS) {
+        read_end(s, txn);
+        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on profiles");
+    }
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+         mrc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8) {
+            rc = corrupt(s, err, "profiles");
+            break;
+        }
+        int r = fn(ctx, uf_be64_get(k.mv_data), v.mv_data, v.mv_size);
+        if (r) {
+            rc = scan_stopped(err, r);
+            break;
+        }
+    }
+    if (rc == UF_OK && mrc != MDB_NOTFOUND)
+        rc = uf_store_mdb_error(err, mrc, s->path, "cannot scan profiles");
+    mdb_cursor_close(cursor);
+    read_end(s, txn);
+    return rc;
+}
+
+typedef struct record_adapter {
+    int (*fn)(void *ctx, const char *source, size_t source_len, const char *key, size_t key_len, uint64_t golden_id);
+    void *ctx;
+} record_adapter;
+
+static int adapt_record(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id)
+{
+    record_adapter *a = ctx;
+    return a->fn(a->ctx, source.ptr, source.len, key.ptr, key.len, golden_id);
+}
+
+int uf_store_scan_records(uf_store *s,
+                          int (*fn)(void *ctx, const char *source, size_t source_len, const char *key,
+                                    size_t key_len, uint64_t golden_id),
+                          void *ctx, uf_error *err)
+{
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_RECORDS], &cursor);
+    if (mrc != MDB_SUCCESS) {
+        read_end(s, txn);
+        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on records");
+    }
+    record_adapter a = {fn, ctx};
+    bool stopped;
+    rc = uf_store_scan_record_cursor(cursor, adapt_record, &a, &stopped, s->path, err);
+    if (stopped)
+        rc = scan_stopped(err, rc);
+    mdb_cursor_close(cursor);
+    read_end(s, txn);
+    return rc;
+}

@@ -1,0 +1,725 @@
+/*
+ * store_write.c — the writer side of the store: one LMDB write transaction
+ * per run, filled by sorted appends (layout and rationale in store.h).
+ *
+ * Trade-offs made here:
+ *  - The whole generation is rewritten (mdb_drop(..., 0), then appends)
+ *    rather than patched: appends are ~10× faster than random puts, the
+ *    code has one path instead of insert/update/delete, and the result does
+ *    not depend on the store's history. The cost, twice the disk space
+ *    during a run, is what LMDB's copy-on-write needs anyway.
+ *  - Order is verified here, before LMDB sees the key, so a violation is
+ *    reported with both keys instead of as MDB_KEYEXIST, and a sorting bug
+ *    in a caller cannot produce a store whose lookups silently miss.
+ *  - A failure poisons the transaction: every later put and the commit
+ *    return it. A run is all or nothing; half-written generations must
+ *    never be committable.
+ *  - The map cannot grow inside a transaction (mdb_env_set_mapsize needs no
+ *    active transaction), so growth happens in begin(), from the caller's
+ *    estimate, with abort-and-retry after MDB_MAP_FULL as the safety net.
+ *  - Writers exclude each other with flock() on a separate file rather than
+ *    relying on LMDB's write mutex: a second run must fail at once with a
+ *    clear message, not wait behind the first for an hour.
+ */
+#include "store.h"
+
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { WRITE_DB_FIRST = UF_DB_PROFILES, WRITE_DB_END = UF_DB_RUNS }; /* the four rewritten indexes */
+
+struct uf_store_writer {
+    char *path;
+    int lock_fd;
+    MDB_env *env;
+    MDB_dbi dbi[UF_DB_COUNT];
+    bool have_dbis;              /* dbi[] valid outside a write transaction */
+    uint64_t next_golden_id;     /* committed values */
+    uint64_t last_run_id;
+
+    /* the open write transaction */
+    MDB_txn *txn;
+    MDB_cursor *cursor[UF_DB_COUNT];
+    int failed;                  /* sticky status of the transaction */
+    char failure[sizeof(((uf_error *)0)->message)];
+    bool map_full;
+
+    /* order state of the transaction */
+    uint64_t last_profile, last_redirect, max_id;
+    bool have_identifier;
+    uf_key last_identifier;
+    uint64_t last_identifier_id;
+    bool have_record;
+    char *last_record;           /* source bytes then key bytes */
+    size_t last_source_len, last_record_len, last_record_cap;
+    unsigned char max_stored[UF_STORE_RECORD_KEY_MAX];
+    size_t max_stored_len;       /* 0: no record yet */
+};
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open / close                                                        */
+/* ------------------------------------------------------------------ */
+
+static int make_folder(const char *path, uf_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return uf_error_set(err, UF_ERR_STORE, "STORE: %s exists and is not a store folder", path);
+        return UF_OK;
+    }
+    if (errno != ENOENT)
+        return uf_error_set(err, UF_ERR_IO, "STORE: cannot access %s: %s", path, strerror(errno));
+    int rc = uf_mkdir_parent(path, err);
+    if (rc != UF_OK)
+        return rc;
+    /* Owner-only: the store holds personal data. */
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return uf_error_set(err, UF_ERR_IO, "STORE: cannot create %s: %s", path, strerror(errno));
+    return UF_OK;
+}
+
+static int take_writer_lock(uf_store_writer *w, uf_error *err)
+{
+    char *lock_path = path_join(w->path, "unify.lock");
+    if (!lock_path)
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        int rc = uf_error_set(err, UF_ERR_IO, "STORE: cannot open the writer lock %s: %s", lock_path, strerror(e));
+        free(lock_path);
+        return rc;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        int rc;
+        if (e == EWOULDBLOCK) {
+            char holder[32] = "";
+            ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+            holder[n > 0 ? n : 0] = '\0';
+            holder[strcspn(holder, "\n")] = '\0';
+            rc = uf_error_set(err, UF_ERR_BUSY, "STORE: another unify run is writing this store (%s%s%s)",
+                              w->path, holder[0] ? ", pid " : "", holder);
+        } else {
+            rc = uf_error_set(err, UF_ERR_IO, "STORE: cannot lock %s: %s", lock_path, strerror(e));
+        }
+        close(fd);
+        free(lock_path);
+        return rc;
+    }
+    free(lock_path);
+    /* The holder's pid, for the message a second run prints. */
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        /* diagnostics only: the lock itself is held */
+    }
+    w->lock_fd = fd;
+    return UF_OK;
+}
+
+static int open_environment(uf_store_writer *w, size_t map_size, unsigned flags, uf_error *err)
+{
+    int rc = mdb_env_create(&w->env);
+    if (rc != MDB_SUCCESS) {
+        w->env = NULL;
+        return uf_store_mdb_error(err, rc, w->path, "cannot create the environment");
+    }
+    mdb_env_set_maxdbs(w->env, 8);
+    mdb_env_set_maxreaders(w->env, UF_STORE_MAX_READERS);
+    unsigned env_flags = MDB_NOTLS | ((flags & UF_STORE_WRITEMAP) ? MDB_WRITEMAP : 0);
+    rc = mdb_env_open(w->env, w->path, env_flags, 0600);
+    if (rc != MDB_SUCCESS) {
+        if (rc == MDB_INVALID)
+            return uf_error_set(err, UF_ERR_STORE, "STORE: %s/data.mdb is not an LMDB store file (%s); not touching it",
+                                w->path, mdb_strerror(rc));
+        if (rc == MDB_VERSION_MISMATCH)
+            return uf_error_set(err, UF_ERR_VERSION,
+                                "STORE: %s was written by an incompatible LMDB version (%s)", w->path,
+                                mdb_strerror(rc));
+        return uf_store_mdb_error(err, rc, w->path, "cannot open the store");
+    }
+    /* An existing store keeps its (larger) map; a small request only sets a floor. */
+    MDB_envinfo info;
+    mdb_env_info(w->env, &info);
+    size_t want = map_size ? map_size : UF_STORE_DEFAULT_MAP_SIZE;
+    if (info.me_mapsize < want) {
+        rc = mdb_env_set_mapsize(w->env, want);
+        if (rc != MDB_SUCCESS)
+            return uf_store_mdb_error(err, rc, w->path, "cannot set the map size");
+    }
+    int dead = 0;
+    mdb_reader_check(w->env, &dead); /* slots of killed readers would pin old pages */
+    return UF_OK;
+}
+
+/* Read meta and open the database handles of a committed store. */
+static int load_committed(uf_store_writer *w, uf_error *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot begin a read transaction");
+    uf_store_meta meta;
+    rc = uf_store_read_meta(txn, &w->dbi[UF_DB_META], &meta, w->path, err);
+    if (rc == UF_ERR_NOT_FOUND) {
+        /* Nothing committed yet: a new store. */
+        mdb_txn_abort(txn);
+        uf_error_clear(err);
+        w->next_golden_id = 1;
+        w->last_run_id = 0;
+        w->have_dbis = false;
+        return UF_OK;
+    }
+    if (rc != UF_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    for (int i = UF_DB_META + 1; i < UF_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, uf_store_dbs[i].name, uf_store_dbs[i].flags, &w->dbi[i]);
+        if (rc != MDB_SUCCESS) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+                return uf_error_set(err, UF_ERR_STORE, "STORE: %s: database \"%s\" is missing or malformed (corrupt store?)",
+                                    w->path, uf_store_dbs[i].name);
+            return uf_store_mdb_error(err, rc, w->path, "cannot open a database");
+        }
+    }
+    /* Committing a read transaction keeps its handles for the environment. */
+    rc = mdb_txn_commit(txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot open the databases");
+    w->next_golden_id = meta.next_golden_id;
+    w->last_run_id = meta.last_run_id;
+    w->have_dbis = true;
+    return UF_OK;
+}
+
+int uf_store_writer_open_flags(const char *path, size_t map_size, unsigned flags, uf_store_writer **out,
+                               uf_error *err)
+{
+    *out = NULL;
+    if (!path || !*path)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: no store path given");
+    uf_store_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    }
+    w->lock_fd = -1;
+    int rc = make_folder(path, err);
+    if (rc == UF_OK)
+        rc = take_writer_lock(w, err);
+    if (rc == UF_OK)
+        rc = uf_store_check_not_open_here(path, err);
+    if (rc == UF_OK)
+        rc = open_environment(w, map_size, flags, err);
+    if (rc == UF_OK)
+        rc = load_committed(w, err);
+    if (rc != UF_OK) {
+        uf_store_writer_close(w);
+        return rc;
+    }
+    *out = w;
+    return UF_OK;
+}
+
+int uf_store_writer_open(const char *path, size_t map_size, uf_store_writer **out, uf_error *err)
+{
+    return uf_store_writer_open_flags(path, map_size, 0, out, err);
+}
+
+uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w)
+{
+    return w->next_golden_id;
+}
+
+uint64_t uf_store_writer_last_run_id(const uf_store_writer *w)
+{
+    return w->last_run_id;
+}
+
+bool uf_store_writer_map_full(const uf_store_writer *w)
+{
+    return w->map_full;
+}
+
+void uf_store_writer_abort(uf_store_writer *w)
+{
+    if (w && w->txn) {
+        /* Cursors of a write transaction are freed with it. */
+        mdb_txn_abort(w->txn);
+        w->txn = NULL;
+        memset(w->cursor, 0, sizeof w->cursor);
+    }
+}
+
+void uf_store_writer_close(uf_store_writer *w)
+{
+    if (!w)
+        return;
+    uf_store_writer_abort(w);
+    if (w->env)
+        mdb_env_close(w->env);
+    if (w->lock_fd >= 0)
+        close(w->lock_fd); /* releases the flock */
+    free(w->last_record);
+    free(w->path);
+    free(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scans of the committed generation                                   */
+/* ------------------------------------------------------------------ */
+
+static int scan_stopped(uf_error *err, int rc, const char *what)
+{
+    return uf_error_set(err, rc, "STORE: scan of the previous %s stopped: %s", what, uf_strerror(rc));
+}
+
+int uf_store_writer_scan_records(uf_store_writer *w,
+                                 int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
+                                 void *ctx, uf_error *err)
+{
+    if (!w->have_dbis)
+        return UF_OK;
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot begin a read transaction");
+    rc = mdb_cursor_open(txn, w->dbi[UF_DB_RECORDS], &cursor);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return uf_store_mdb_error(err, rc, w->path, "cannot open a cursor on records");
+    }
+    bool stopped;
+    rc = uf_store_scan_record_cursor(cursor, fn, ctx, &stopped, w->path, err);
+    mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+    return stopped ? scan_stopped(err, rc, "records") : rc;
+}
+
+int uf_store_writer_scan_redirects(uf_store_writer *w, int (*fn)(void *ctx, uint64_t old_id, uint64_t new_id),
+                                   void *ctx, uf_error *err)
+{
+    if (!w->have_dbis)
+        return UF_OK;
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot begin a read transaction");
+    rc = mdb_cursor_open(txn, w->dbi[UF_DB_REDIRECTS], &cursor);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return uf_store_mdb_error(err, rc, w->path, "cannot open a cursor on redirects");
+    }
+    int status = UF_OK;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 || v.mv_size != 8) {
+            status = uf_error_set(err, UF_ERR_STORE, "STORE: %s: malformed entry in \"redirects\" (corrupt store?)",
+                                  w->path);
+            break;
+        }
+        int r = fn(ctx, uf_be64_get(k.mv_data), uf_be64_get(v.mv_data));
+        if (r) {
+            status = scan_stopped(err, r, "redirects");
+            break;
+        }
+    }
+    if (status == UF_OK && rc != MDB_NOTFOUND)
+        status = uf_store_mdb_error(err, rc, w->path, "cannot scan redirects");
+    mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+    return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* The write transaction                                               */
+/* ------------------------------------------------------------------ */
+
+static uint64_t add_saturating(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static int grow_map(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    mdb_env_info(w->env, &info);
+    mdb_env_stat(w->env, &st);
+    /* Pages in use now: the old generation and the free pages it will
+     * reuse; the new generation is written next to it until commit. */
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    uint64_t want = add_saturating(used, add_saturating(estimated_bytes, estimated_bytes));
+    want = add_saturating(want, (uint64_t)1 << 20); /* branch pages, freelist, run log */
+    if (w->map_full && want < (uint64_t)info.me_mapsize * 2)
+        want = (uint64_t)info.me_mapsize * 2; /* the estimate was too low: at least double */
+    if (want <= info.me_mapsize)
+        return UF_OK;
+    const uint64_t step = (uint64_t)1 << 20;
+    want = (want + step - 1) / step * step;
+    if (want > SIZE_MAX)
+        return uf_error_set(err, UF_ERR_STORE, "STORE: %s: map of %" PRIu64 " bytes is too large", w->path, want);
+    int rc = mdb_env_set_mapsize(w->env, (size_t)want);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot grow the map");
+    return UF_OK;
+}
+
+int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err)
+{
+    if (w->txn)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: %s: a write transaction is already open", w->path);
+    int rc = grow_map(w, estimated_bytes, err);
+    if (rc != UF_OK)
+        return rc;
+    int dead = 0;
+    mdb_reader_check(w->env, &dead);
+    rc = mdb_txn_begin(w->env, NULL, 0, &w->txn);
+    if (rc != MDB_SUCCESS) {
+        w->txn = NULL;
+        return uf_store_mdb_error(err, rc, w->path, "cannot begin the write transaction");
+    }
+    const char *what = "cannot open a database";
+    for (int i = 0; i < UF_DB_COUNT && rc == MDB_SUCCESS; i++)
+        rc = mdb_dbi_open(w->txn, uf_store_dbs[i].name, uf_store_dbs[i].flags | MDB_CREATE, &w->dbi[i]);
+    if (rc == MDB_SUCCESS)
+        what = "cannot empty the previous generation";
+    for (int i = WRITE_DB_FIRST; i < WRITE_DB_END && rc == MDB_SUCCESS; i++)
+        rc = mdb_drop(w->txn, w->dbi[i], 0);
+    if (rc == MDB_SUCCESS)
+        what = "cannot open a cursor";
+    for (int i = WRITE_DB_FIRST; i < WRITE_DB_END && rc == MDB_SUCCESS; i++)
+        rc = mdb_cursor_open(w->txn, w->dbi[i], &w->cursor[i]);
+    if (rc != MDB_SUCCESS) {
+        w->map_full = rc == MDB_MAP_FULL;
+        uf_store_writer_abort(w);
+        return uf_store_mdb_error(err, rc, w->path, what);
+    }
+    w->failed = UF_OK;
+    w->failure[0] = '\0';
+    w->map_full = false;
+    w->last_profile = w->last_redirect = w->max_id = 0;
+    w->have_identifier = w->have_record = false;
+    w->max_stored_len = 0;
+    return UF_OK;
+}
+
+/* Record a failure of the transaction and report it. */
+static int fail(uf_store_writer *w, uf_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(uf_store_writer *w, uf_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->failure, sizeof w->failure, fmt, ap);
+    va_end(ap);
+    w->failed = code;
+    return uf_error_set(err, code, "%s", w->failure);
+}
+
+static int fail_mdb(uf_store_writer *w, uf_error *err, int rc, const char *what)
+{
+    uf_error e;
+    int code = uf_store_mdb_error(&e, rc, w->path, what);
+    if (rc == MDB_MAP_FULL) {
+        w->map_full = true;
+        return fail(w, err, code, "%s; abort and begin again with a larger estimate", e.message);
+    }
+    return fail(w, err, code, "%s", e.message);
+}
+
+static int check_writable(uf_store_writer *w, uf_error *err)
+{
+    if (!w->txn)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: %s: no write transaction (call uf_store_writer_begin)",
+                            w->path);
+    if (w->failed)
+        return uf_error_set(err, w->failed, "STORE: the transaction already failed: %s", w->failure);
+    return UF_OK;
+}
+
+static void note_id(uf_store_writer *w, uint64_t id)
+{
+    if (id > w->max_id)
+        w->max_id = id;
+}
+
+int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *json, size_t len, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    if (golden_id == 0)
+        return fail(w, err, UF_ERR_INVALID, "STORE: profiles: golden id 0 is invalid");
+    if (golden_id <= w->last_profile)
+        return fail(w, err, UF_ERR_INVALID,
+                    "STORE: profiles out of order: G%09" PRIu64 " after G%09" PRIu64 " (ids must be strictly ascending)",
+                    golden_id, w->last_profile);
+    unsigned char kb[8];
+    uf_be64_put(kb, golden_id);
+    MDB_val k = {8, kb}, v = {len, (void *)json};
+    rc = mdb_cursor_put(w->cursor[UF_DB_PROFILES], &k, &v, MDB_APPEND);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write a profile");
+    w->last_profile = golden_id;
+    note_id(w, golden_id);
+    return UF_OK;
+}
+
+int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    if (golden_id == 0)
+        return fail(w, err, UF_ERR_INVALID, "STORE: identifiers: golden id 0 is invalid");
+    int c = w->have_identifier ? uf_key_compare(key, w->last_identifier) : 1;
+    if (c == 0 && golden_id == w->last_identifier_id)
+        return UF_OK; /* exact repeat: already stored */
+    if (c < 0 || (c == 0 && golden_id < w->last_identifier_id))
+        return fail(w, err, UF_ERR_INVALID,
+                    "STORE: identifiers out of order: %016" PRIx64 "%016" PRIx64 "/G%09" PRIu64
+                    " after %016" PRIx64 "%016" PRIx64 "/G%09" PRIu64 " (sort by key, then golden id)",
+                    key.hi, key.lo, golden_id, w->last_identifier.hi, w->last_identifier.lo,
+                    w->last_identifier_id);
+    unsigned char kb[16], vb[8];
+    uf_key_to_bytes(key, kb);
+    uf_be64_put(vb, golden_id);
+    MDB_val k = {16, kb}, v = {8, vb};
+    /* A new key appends to the tree; another id of the same key appends to its duplicates. */
+    rc = mdb_cursor_put(w->cursor[UF_DB_IDENTIFIERS], &k, &v, c == 0 ? MDB_APPENDDUP : MDB_APPEND);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write an identifier");
+    w->have_identifier = true;
+    w->last_identifier = key;
+    w->last_identifier_id = golden_id;
+    note_id(w, golden_id);
+    return UF_OK;
+}
+
+static int compare_bytes(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    if (golden_id == 0)
+        return fail(w, err, UF_ERR_INVALID, "STORE: records: golden id 0 is invalid");
+    unsigned char stored[UF_STORE_RECORD_KEY_MAX];
+    size_t stored_len = uf_store_record_key(source, key, stored);
+    if (stored_len == 0)
+        return fail(w, err, UF_ERR_INVALID, "STORE: records: invalid source name \"%.*s\" (1..%d bytes, no NUL)",
+                    (int)(source.len > 64 ? 64 : source.len), source.ptr ? source.ptr : "", UF_STORE_SOURCE_MAX);
+    if (!key.ptr)
+        key.ptr = "";
+    if (w->have_record) {
+        int c = compare_bytes(source.ptr, source.len, w->last_record, w->last_source_len);
+        if (c == 0)
+            c = compare_bytes(key.ptr, key.len, w->last_record + w->last_source_len,
+                              w->last_record_len - w->last_source_len);
+        if (c <= 0)
+            return fail(w, err, UF_ERR_INVALID,
+                        "STORE: records out of order: %.*s:%.*s after %.*s:%.*s (sort by source name, then key, "
+                        "as bytes; each pair once)",
+                        (int)source.len, source.ptr, (int)(key.len > 80 ? 80 : key.len), key.ptr,
+                        (int)w->last_source_len, w->last_record,
+                        (int)(w->last_record_len - w->last_source_len > 80 ? 80 : w->last_record_len - w->last_source_len),
+                        w->last_record + w->last_source_len);
+    }
+    bool hashed = stored_len == UF_STORE_RECORD_KEY_MAX;
+    MDB_val k = {stored_len, stored}, v = {8 + (hashed ? key.len : 0), NULL};
+    /* Byte order of stored keys equals (source, key) order except among
+     * hashed keys sharing a prefix; those few go in by a normal put. */
+    bool append = compare_bytes(stored, stored_len, w->max_stored, w->max_stored_len) > 0;
+    if (append)
+        rc = mdb_cursor_put(w->cursor[UF_DB_RECORDS], &k, &v, MDB_APPEND | MDB_RESERVE);
+    else
+        rc = mdb_put(w->txn, w->dbi[UF_DB_RECORDS], &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+    if (rc == MDB_KEYEXIST)
+        return fail(w, err, UF_ERR_STORE, "STORE: records: hash collision between two record keys of %.*s longer than %d bytes",
+                    (int)source.len, source.ptr, UF_STORE_RECORD_PLAIN_MAX);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write a record");
+    uf_be64_put(v.mv_data, golden_id);
+    if (hashed)
+        memcpy((char *)v.mv_data + 8, key.ptr, key.len);
+    if (append) {
+        memcpy(w->max_stored, stored, stored_len);
+        w->max_stored_len = stored_len;
+    }
+    size_t need = source.len + key.len;
+    if (need > w->last_record_cap) {
+        size_t cap = need < 256 ? 256 : need * 2;
+        char *p = realloc(w->last_record, cap);
+        if (!p)
+            return fail(w, err, UF_ERR_NOMEM, "STORE: out of memory");
+        w->last_record = p;
+        w->last_record_cap = cap;
+    }
+    memcpy(w->last_record, source.ptr, source.len);
+    if (key.len)
+        memcpy(w->last_record + source.len, key.ptr, key.len);
+    w->last_source_len = source.len;
+    w->last_record_len = need;
+    w->have_record = true;
+    note_id(w, golden_id);
+    return UF_OK;
+}
+
+int uf_store_put_redirect(uf_store_writer *w, uint64_t old_id, uint64_t new_id, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    if (old_id == 0 || new_id == 0 || old_id == new_id)
+        return fail(w, err, UF_ERR_INVALID, "STORE: redirects: invalid redirect G%09" PRIu64 " -> G%09" PRIu64,
+                    old_id, new_id);
+    if (old_id <= w->last_redirect)
+        return fail(w, err, UF_ERR_INVALID,
+                    "STORE: redirects out of order: G%09" PRIu64 " after G%09" PRIu64 " (old ids strictly ascending)",
+                    old_id, w->last_redirect);
+    unsigned char kb[8], vb[8];
+    uf_be64_put(kb, old_id);
+    uf_be64_put(vb, new_id);
+    MDB_val k = {8, kb}, v = {8, vb};
+    rc = mdb_cursor_put(w->cursor[UF_DB_REDIRECTS], &k, &v, MDB_APPEND);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write a redirect");
+    w->last_redirect = old_id;
+    note_id(w, old_id);
+    note_id(w, new_id);
+    return UF_OK;
+}
+
+static int put_meta(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *data, size_t len, unsigned flags)
+{
+    MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)data};
+    return mdb_put(txn, dbi, &k, &v, flags);
+}
+
+/* Make a new store's directory entries durable (LMDB fsyncs the files only). */
+static void sync_folder(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const char *report_json, size_t len,
+                           uint64_t *run_id, uf_error *err)
+{
+    if (!w->txn)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: %s: no write transaction to commit", w->path);
+    if (w->failed) {
+        int code = w->failed;
+        uf_store_writer_abort(w);
+        return uf_error_set(err, code, "STORE: nothing committed: an earlier write failed: %s", w->failure);
+    }
+    if (next_golden_id <= w->max_id || next_golden_id < w->next_golden_id) {
+        uint64_t floor = w->max_id + 1 > w->next_golden_id ? w->max_id + 1 : w->next_golden_id;
+        uf_store_writer_abort(w);
+        return uf_error_set(err, UF_ERR_INVALID,
+                            "STORE: nothing committed: next_golden_id G%09" PRIu64 " would reuse ids (at least G%09" PRIu64
+                            " needed)",
+                            next_golden_id, floor);
+    }
+    /* The run id follows the run log itself, so a damaged meta cannot make
+     * it collide with a logged run. */
+    uint64_t id = w->last_run_id;
+    MDB_cursor *cursor;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(w->txn, w->dbi[UF_DB_RUNS], &cursor);
+    const char *what = "cannot read the run log";
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+        if (rc == MDB_SUCCESS && k.mv_size == 8 && uf_be64_get(k.mv_data) > id)
+            id = uf_be64_get(k.mv_data);
+        if (rc == MDB_NOTFOUND || rc == MDB_SUCCESS) {
+            id++;
+            unsigned char kb[8];
+            uf_be64_put(kb, id);
+            static const char empty[] = "{}";
+            k = (MDB_val){8, kb};
+            v = report_json ? (MDB_val){len, (void *)report_json} : (MDB_val){2, (void *)empty};
+            what = "cannot append to the run log";
+            rc = mdb_cursor_put(cursor, &k, &v, MDB_APPEND);
+        }
+        mdb_cursor_close(cursor);
+    }
+    unsigned char version[4] = {0, 0, 0, UF_STORE_FORMAT_VERSION}, next[8], last[8];
+    uf_be64_put(next, next_golden_id);
+    uf_be64_put(last, id);
+    if (rc == MDB_SUCCESS) {
+        what = "cannot write meta";
+        rc = put_meta(w->txn, w->dbi[UF_DB_META], "format_version", version, 4, 0);
+    }
+    if (rc == MDB_SUCCESS)
+        rc = put_meta(w->txn, w->dbi[UF_DB_META], "next_golden_id", next, 8, 0);
+    if (rc == MDB_SUCCESS)
+        rc = put_meta(w->txn, w->dbi[UF_DB_META], "last_run_id", last, 8, 0);
+    if (rc == MDB_SUCCESS) {
+        rc = put_meta(w->txn, w->dbi[UF_DB_META], "created_by", UF_STORE_CREATED_BY, strlen(UF_STORE_CREATED_BY),
+                      MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            rc = MDB_SUCCESS; /* written by the run that created the store */
+    }
+    if (rc != MDB_SUCCESS) {
+        w->map_full = rc == MDB_MAP_FULL;
+        uf_store_writer_abort(w);
+        return uf_store_mdb_error(err, rc, w->path, what);
+    }
+    bool first = !w->have_dbis;
+    rc = mdb_txn_commit(w->txn); /* frees the transaction and its cursors, even on failure */
+    w->txn = NULL;
+    memset(w->cursor, 0, sizeof w->cursor);
+    if (rc != MDB_SUCCESS) {
+        w->map_full = rc == MDB_MAP_FULL;
+        return uf_store_mdb_error(err, rc, w->path, "cannot commit the run");
+    }
+    if (first)
+        sync_folder(w->path);
+    w->have_dbis = true;
+    w->next_golden_id = next_golden_id;
+    w->last_run_id = id;
+    if (run_id)
+        *run_id = id;
+    return UF_OK;
+}

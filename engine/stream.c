@@ -1,0 +1,256 @@
+/*
+ * stream.c — one export file as a byte stream, plain or gzip.
+ *
+ * The idea: readers (csv.c, jsonl.c) own one growing row buffer and ask the
+ * stream to fill its tail. For a plain file we read(2) straight into that
+ * buffer, so the bytes are copied once, by the kernel. For gzip we keep one
+ * fixed 256 KiB input buffer of compressed bytes and inflate straight into
+ * the caller's buffer. Either way the stream's memory is constant: it never
+ * grows with the file.
+ *
+ * Trade-offs worth knowing:
+ *  - gzip is recognised by its magic bytes (1f 8b), never by the file name,
+ *    so `export.csv` that is secretly gzip works and `x.gz` that is plain too.
+ *  - Concatenated gzip members (what `cat a.gz b.gz` or pigz produce) are
+ *    read one after the other, as gzip(1) does. Anything after a member that
+ *    is not another member is an error rather than silently ignored: a bad
+ *    file must never look like a short, good one.
+ *  - A file that ends inside a member is "truncated", distinct from corrupt
+ *    data, because the fix differs (re-copy the file vs re-export it).
+ *  - Errors are sticky: after one, every read fails the same way.
+ *  - open/read instead of stdio: stdio would add a second buffer and a copy.
+ */
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum { UF_STREAM_INPUT_BYTES = 256 * 1024 };
+
+struct uf_stream {
+    int fd;
+    char *path;
+    bool gzip;
+    bool file_eof;        /* read(2) returned 0 */
+    bool failed;          /* sticky error, see `error` */
+    uf_error error;
+    uint64_t file_bytes;  /* bytes read from the file so far */
+
+    /* Plain files: bytes peeked while sniffing the magic, served first. */
+    unsigned char head[2];
+    size_t head_len, head_pos;
+
+    /* Gzip files. */
+    z_stream z;
+    bool z_ready;         /* inflateInit2 succeeded */
+    bool in_member;       /* between a member's first byte and its trailer */
+    uint64_t members;     /* members started so far */
+    unsigned char *input; /* UF_STREAM_INPUT_BYTES of compressed bytes */
+};
+
+/* read(2) that retries on EINTR and fills `cap` unless the file ends. */
+static ssize_t read_full(int fd, void *buf, size_t cap)
+{
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t n = read(fd, (char *)buf + got, cap - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/*
+ * Remember an error so that every later read reports it again. The message
+ * is "PATH: WHAT" or "PATH: WHAT (DETAIL)".
+ */
+static ssize_t fail(uf_stream *s, uf_error *err, int code, const char *what, const char *detail)
+{
+    s->failed = true;
+    uf_error_set(&s->error, code, "%s: %s%s%s%s", s->path, what,
+                 detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+    if (err)
+        *err = s->error;
+    return -1;
+}
+
+uf_stream *uf_stream_open(const char *path, uf_error *err)
+{
+    uf_stream *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        uf_error_set(err, UF_ERR_NOMEM, "%s: out of memory opening file", path);
+        return NULL;
+    }
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (s->fd < 0 || fstat(s->fd, &st) != 0) {
+        uf_error_set(err, UF_ERR_IO, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        uf_error_set(err, UF_ERR_IO, "%s: %s", path, strerror(EISDIR));
+        goto fail;
+    }
+    /* Exports are read once, front to back: let the kernel read ahead. */
+    (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    ssize_t n = read_full(s->fd, s->head, sizeof s->head);
+    if (n < 0) {
+        uf_error_set(err, UF_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    s->head_len = (size_t)n;
+    s->file_bytes = (uint64_t)n;
+    s->file_eof = n < (ssize_t)sizeof s->head;
+    s->gzip = n == 2 && s->head[0] == 0x1f && s->head[1] == 0x8b;
+    if (!s->gzip)
+        return s;
+
+    s->input = malloc(UF_STREAM_INPUT_BYTES);
+    if (!s->input || inflateInit2(&s->z, 15 + 16) != Z_OK) {
+        uf_error_set(err, UF_ERR_NOMEM, "%s: out of memory starting gzip decoder", path);
+        goto fail;
+    }
+    s->z_ready = true;
+    memcpy(s->input, s->head, 2); /* the magic is part of the first member */
+    s->z.next_in = s->input;
+    s->z.avail_in = 2;
+    return s;
+
+fail:
+    uf_stream_close(s);
+    return NULL;
+}
+
+static ssize_t read_plain(uf_stream *s, unsigned char *out, size_t cap, uf_error *err)
+{
+    size_t got = 0;
+    while (s->head_pos < s->head_len && got < cap)
+        out[got++] = s->head[s->head_pos++];
+    if (got == cap || s->file_eof)
+        return (ssize_t)got;
+    ssize_t n = read_full(s->fd, out + got, cap - got);
+    if (n < 0)
+        return fail(s, err, UF_ERR_IO, "read failed", strerror(errno));
+    if ((size_t)n < cap - got)
+        s->file_eof = true;
+    s->file_bytes += (uint64_t)n;
+    return (ssize_t)(got + (size_t)n);
+}
+
+/* Top up the compressed input buffer. Returns false after setting an error. */
+static bool refill_input(uf_stream *s, uf_error *err)
+{
+    ssize_t n = read_full(s->fd, s->input, UF_STREAM_INPUT_BYTES);
+    if (n < 0) {
+        fail(s, err, UF_ERR_IO, "read failed", strerror(errno));
+        return false;
+    }
+    if (n < UF_STREAM_INPUT_BYTES)
+        s->file_eof = true;
+    s->file_bytes += (uint64_t)n;
+    s->z.next_in = s->input;
+    s->z.avail_in = (uInt)n;
+    return true;
+}
+
+/*
+ * Inflate into `out` until it is full or the content ends. zlib's avail_out
+ * is 32-bit, so very large requests are simply served partially.
+ */
+static ssize_t read_gzip(uf_stream *s, unsigned char *out, size_t cap, uf_error *err)
+{
+    if (cap > UINT32_MAX)
+        cap = UINT32_MAX;
+    s->z.next_out = out;
+    s->z.avail_out = (uInt)cap;
+    while (s->z.avail_out > 0) {
+        if (s->z.avail_in == 0 && !s->file_eof && !refill_input(s, err))
+            return -1;
+        if (s->z.avail_in == 0) {
+            if (s->in_member)
+                return fail(s, err, UF_ERR_FORMAT, "truncated gzip stream",
+                            "the file ends inside a gzip member");
+            break; /* clean end after the last member */
+        }
+        if (!s->in_member) {
+            /* A new member must start with the magic; anything else is junk
+             * after the data, which we refuse rather than ignore. */
+            if (s->z.next_in[0] != 0x1f)
+                return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data",
+                            "trailing garbage after the last gzip member");
+            if (s->members > 0 && inflateReset(&s->z) != Z_OK)
+                return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data", "reset failed");
+            s->in_member = true;
+            s->members++;
+        }
+        int rc = inflate(&s->z, Z_NO_FLUSH);
+        switch (rc) {
+        case Z_OK:
+        case Z_BUF_ERROR: /* needs more input: the loop refills or reports truncation */
+            break;
+        case Z_STREAM_END:
+            s->in_member = false;
+            break;
+        case Z_MEM_ERROR:
+            return fail(s, err, UF_ERR_NOMEM, "out of memory in gzip decoder", NULL);
+        default: /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
+            return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data",
+                        s->z.msg ? s->z.msg : "invalid deflate stream");
+        }
+    }
+    return (ssize_t)(cap - s->z.avail_out);
+}
+
+ssize_t uf_stream_read(uf_stream *s, void *buf, size_t cap, uf_error *err)
+{
+    if (s->failed) {
+        if (err)
+            *err = s->error;
+        return -1;
+    }
+    if (cap == 0)
+        return 0;
+    return s->gzip ? read_gzip(s, buf, cap, err) : read_plain(s, buf, cap, err);
+}
+
+const char *uf_stream_path(const uf_stream *s)
+{
+    return s->path;
+}
+
+bool uf_stream_is_gzip(const uf_stream *s)
+{
+    return s->gzip;
+}
+
+uint64_t uf_stream_bytes_consumed(const uf_stream *s)
+{
+    if (s->gzip)
+        return s->file_bytes - s->z.avail_in;
+    return s->file_bytes - (s->head_len - s->head_pos);
+}
+
+void uf_stream_close(uf_stream *s)
+{
+    if (!s)
+        return;
+    if (s->z_ready)
+        inflateEnd(&s->z);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->input);
+    free(s->path);
+    free(s);
+}

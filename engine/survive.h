@@ -1,0 +1,119 @@
+/*
+ * survive.h — the golden record: one profile per cluster, as compact JSON.
+ *
+ * The model
+ * ---------
+ * A cluster is a set of source records (record ids into the run's record
+ * table). For every attribute kind, the *candidates* are the distinct
+ * NORMALIZED values its members hold ("bob@gmail.com" and
+ * "Bob@GMail.com" are one candidate). Each candidate carries:
+ *   - sources     the distinct sources holding it, in config source order;
+ *   - count       how many member records hold it (records, not occurrences);
+ *   - last_seen   the latest updated_at of those records;
+ *   - priority    the best (lowest) priority among its sources;
+ *   - length      its completeness: code points of the normalized value;
+ *   - display     the raw spelling shown to people: the spelling held by
+ *                 most records, ties -> most recent, ties -> bytewise smallest.
+ *
+ * The surviving value of a kind is chosen by the kind's rules
+ * (config->kinds[k].survive[0..survive_count), default SOURCE_PRIORITY,
+ * MOST_RECENT, MOST_FREQUENT, MOST_COMPLETE): each rule keeps only the
+ * candidates that are best under it, until one is left; if several remain
+ * the bytewise smallest normalized value wins, so the result never depends
+ * on input order. An unknown updated_at (0) ranks below every known time.
+ *
+ * Kind UF_KIND_FULL_NAME does not survive on its own (the reader stores a
+ * full name as first_name + last_name attributes too). Empty values are
+ * ignored. Identifier kinds (is_identifier) additionally list every value
+ * in "identifiers"; e-mail and phone are in both sections.
+ *
+ * The profile (one line, no spaces, byte-identical for identical input):
+ *   {"golden_id":"G000000042",
+ *    "updated_at":"2026-03-01T10:00:00Z",            latest member time; omitted if unknown
+ *    "channels":["crm","pos","web"],                   member sources, config order
+ *    "attributes":{"first_name":{"value":"Robert","alternatives":[
+ *        {"value":"Robert","sources":["crm","web"],"count":2,"last_seen":"..."},...],
+ *        "alternatives_truncated":N}, ...},            N only when over the cap
+ *    "identifiers":{"email":[{"value":"Bob.Smith+shop@gmail.com",
+ *        "normalized":"bobsmith@gmail.com","sources":[...],"count":2,"last_seen":"..."}],...},
+ *    "identifiers_truncated":{"email":N},             only when some kind is over the cap
+ *    "records":[{"source":"crm","key":"C0000123","updated_at":"..."},...],
+ *    "records_truncated":N,                            only when over the cap
+ *    "context":{"pos":{"last_purchase":"...","updated_at":"..."},...}}
+ *
+ * Sections:
+ *   attributes   non-identifier kinds in config order (first_name, last_name,
+ *                dob, address, city, postcode, country, ...), then the built-in
+ *                identifier kinds (email, phone). A kind no member holds is
+ *                absent. Alternatives: the surviving value first, then count
+ *                desc, last_seen desc, normalized value asc.
+ *   identifiers  every identifier kind in config order, values in the same order.
+ *   records      every member in the order given.
+ *   context      per source with context columns: the context values of its
+ *                most recent member (ties -> larger record id), keyed by the
+ *                source's column names, in column order, plus that record's
+ *                updated_at.
+ * Every last_seen / updated_at is omitted when unknown (0).
+ *
+ * Caps keep a giant junk cluster from producing a 100 MB value: at most
+ * UF_SURVIVE_MAX_RECORDS records, UF_SURVIVE_MAX_ALTERNATIVES alternatives
+ * and UF_SURVIVE_MAX_IDENTIFIERS identifier values per kind are written; the
+ * number left out is reported next to them. Caps only cut the output: every
+ * member still counts towards the choice of the surviving values.
+ *
+ * Threads and memory: a uf_survivor is per-thread scratch (hash table and
+ * arrays reused from cluster to cluster, grown to the largest cluster seen),
+ * so steady state does no allocation. It borrows `config`, which must outlive
+ * it and must not change meanwhile. Any number of survivors may share one
+ * config and one record table.
+ */
+#ifndef UF_SURVIVE_H
+#define UF_SURVIVE_H
+
+#include "common.h"
+#include "config.h"
+#include "json_out.h"
+#include "records.h"
+
+#define UF_SURVIVE_MAX_RECORDS 1000
+#define UF_SURVIVE_MAX_ALTERNATIVES 50
+#define UF_SURVIVE_MAX_IDENTIFIERS 100
+
+typedef struct uf_survivor uf_survivor;
+
+/*
+ * New scratch for profiles of `config` (borrowed). Returns NULL when out of
+ * memory. Free with uf_survivor_free.
+ */
+uf_survivor *uf_survivor_new(const uf_config *config);
+
+/* Release a survivor. NULL is allowed. */
+void uf_survivor_free(uf_survivor *s);
+
+/*
+ * Append the profile JSON of one cluster to `out`.
+ * `members`: the cluster's record ids (ascending, as cluster produces them;
+ * any order works, but records are listed in the order given), `count` >= 1.
+ * `golden_id_text`: the golden id as shown ("G000000042"), NUL-terminated.
+ * Returns UF_OK; UF_ERR_INVALID for an empty cluster, a record id outside
+ * `table`, or a record whose source or attribute kind is not in the config;
+ * UF_ERR_NOMEM when scratch or `out` could not grow. On error `out` is left
+ * as it was (its length restored) and `err` says why.
+ */
+int uf_survive_profile(uf_survivor *s, const uf_record_table *table,
+                       const uf_record_id *members, size_t count,
+                       const char *golden_id_text, uf_buf *out, uf_error *err);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" plus NUL. */
+#define UF_ISO8601_SIZE 21
+
+/*
+ * Format Unix seconds as ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" into `out`
+ * (NUL-terminated). Pure arithmetic (proleptic Gregorian calendar, no
+ * gmtime/locale/time zone). Negative times are before 1970. Returns 20, or
+ * 0 (and out = "") when the year is outside 0000..9999. Note 0 formats as
+ * 1970-01-01T00:00:00Z: treating 0 as "unknown" is the caller's business.
+ */
+size_t uf_format_iso8601(int64_t unix_seconds, char out[UF_ISO8601_SIZE]);
+
+#endif /* UF_SURVIVE_H */

@@ -1,0 +1,349 @@
+/*
+ * test_unionfind.c — the union-find and the radix sorts that feed linking.
+ *
+ * Union-find: basics, the size/id tie-break that makes roots deterministic,
+ * and agreement with a naive relabelling implementation on random unions.
+ * Sorts: the identifier sort against qsort on random data of many sizes
+ * (including the parallel threshold and the insertion-sort cutoff), skewed
+ * inputs that defeat the bucket structure (one top byte, one key, keys that
+ * differ only in the low bytes), thread-count independence, and the pair
+ * sort's stability.
+ */
+#include "sort.h"
+#include "unionfind.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+/* xorshift64*: a tiny deterministic generator so failures reproduce. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- union-find --------------------------------------------------------- */
+
+Test(unionfind, starts_as_singletons)
+{
+    uf_unionfind uf;
+    cr_assert_eq(uf_unionfind_init(&uf, 10), UF_OK);
+    for (uint32_t i = 0; i < 10; i++) {
+        cr_assert_eq(uf_unionfind_find(&uf, i), i);
+        cr_assert_eq(uf_unionfind_set_size(&uf, i), 1);
+    }
+    cr_assert_not(uf_unionfind_same(&uf, 3, 4));
+    uf_unionfind_free(&uf);
+    cr_assert_null(uf.parent);
+}
+
+Test(unionfind, empty_and_too_large)
+{
+    uf_unionfind uf;
+    cr_assert_eq(uf_unionfind_init(&uf, 0), UF_OK);
+    cr_assert_eq(uf.count, 0);
+    uf_unionfind_free(&uf);
+    cr_assert_eq(uf_unionfind_init(&uf, (size_t)UINT32_MAX), UF_ERR_INVALID);
+    uf_unionfind_free(&uf); /* safe after a failed init */
+}
+
+Test(unionfind, equal_sizes_smaller_id_becomes_root)
+{
+    uf_unionfind uf;
+    cr_assert_eq(uf_unionfind_init(&uf, 8), UF_OK);
+    cr_assert_eq(uf_unionfind_union(&uf, 5, 3), 3, "argument order must not matter");
+    cr_assert_eq(uf_unionfind_union(&uf, 1, 6), 1);
+    /* {1,6} and {3,5}: equal sizes, root 1 wins. */
+    cr_assert_eq(uf_unionfind_union(&uf, 5, 6), 1);
+    cr_assert_eq(uf_unionfind_set_size(&uf, 3), 4);
+    uf_unionfind_free(&uf);
+}
+
+Test(unionfind, larger_set_wins_over_smaller_id)
+{
+    uf_unionfind uf;
+    cr_assert_eq(uf_unionfind_init(&uf, 8), UF_OK);
+    uf_unionfind_union(&uf, 6, 7);
+    uf_unionfind_union(&uf, 7, 5); /* {5,6,7} rooted at 6 */
+    cr_assert_eq(uf_unionfind_find(&uf, 5), 6);
+    cr_assert_eq(uf_unionfind_union(&uf, 0, 5), 6, "size 3 beats the smaller id 0");
+    cr_assert_eq(uf_unionfind_find(&uf, 0), 6);
+    cr_assert_eq(uf_unionfind_set_size(&uf, 0), 4);
+    cr_assert_eq(uf_unionfind_union(&uf, 0, 7), 6, "already together: same root");
+    cr_assert_eq(uf_unionfind_set_size(&uf, 0), 4);
+    uf_unionfind_free(&uf);
+}
+
+Test(unionfind, path_halving_keeps_roots_and_flattens)
+{
+    uf_unionfind uf;
+    cr_assert_eq(uf_unionfind_init(&uf, 64), UF_OK);
+    /* Build a deep tree by hand (union by size never would): 63 -> 62 -> ... -> 0. */
+    for (uint32_t i = 1; i < 64; i++)
+        uf.parent[i] = i - 1;
+    uf.size[0] = 64;
+    cr_assert_eq(uf_unionfind_find(&uf, 63), 0);
+    /* Halving: 63 now skips at least one level. */
+    cr_assert_leq(uf.parent[63], 61);
+    for (uint32_t i = 0; i < 64; i++)
+        cr_assert_eq(uf_unionfind_find(&uf, i), 0);
+    uf_unionfind_free(&uf);
+}
+
+/* Naive partition: label[x] is the smallest member's id; a union relabels. */
+static void naive_union(uint32_t *label, size_t n, uint32_t a, uint32_t b)
+{
+    uint32_t la = label[a], lb = label[b];
+    uint32_t keep = la < lb ? la : lb, drop = la < lb ? lb : la;
+    for (size_t i = 0; i < n; i++)
+        if (label[i] == drop)
+            label[i] = keep;
+}
+
+Test(unionfind, agrees_with_naive_partition_and_is_repeatable)
+{
+    enum { N = 500, OPS = 400 };
+    uf_unionfind u1, u2;
+    uint32_t label[N];
+    cr_assert_eq(uf_unionfind_init(&u1, N), UF_OK);
+    cr_assert_eq(uf_unionfind_init(&u2, N), UF_OK);
+    for (uint32_t i = 0; i < N; i++)
+        label[i] = i;
+    uint64_t rng = 42;
+    for (int op = 0; op < OPS; op++) {
+        uint32_t a = (uint32_t)(next_random(&rng) % N), b = (uint32_t)(next_random(&rng) % N);
+        uint32_t r1 = uf_unionfind_union(&u1, a, b);
+        uint32_t r2 = uf_unionfind_union(&u2, a, b);
+        cr_assert_eq(r1, r2);
+        naive_union(label, N, a, b);
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        for (uint32_t j = i + 1; j < N; j += 7)
+            cr_assert_eq(uf_unionfind_same(&u1, i, j), label[i] == label[j], "%u %u", i, j);
+        size_t members = 0;
+        for (uint32_t j = 0; j < N; j++)
+            members += label[j] == label[i];
+        cr_assert_eq(uf_unionfind_set_size(&u1, i), members);
+    }
+    /* Same operations, same forest (finds above flattened u1 only, so compare roots). */
+    for (uint32_t i = 0; i < N; i++)
+        cr_assert_eq(uf_unionfind_find(&u1, i), uf_unionfind_find(&u2, i));
+    uf_unionfind_free(&u1);
+    uf_unionfind_free(&u2);
+}
+
+/* ---- identifier sort ---------------------------------------------------- */
+
+static int qsort_ref_compare(const void *a, const void *b)
+{
+    return uf_identifier_ref_compare(a, b);
+}
+
+static void assert_same_refs(const uf_identifier_ref *a, const uf_identifier_ref *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(uf_key_equal(a[i].key, b[i].key), "key differs at %zu of %zu", i, n);
+        cr_assert_eq(a[i].record, b[i].record, "record differs at %zu of %zu", i, n);
+        cr_assert_eq(a[i].kind, b[i].kind, "kind differs at %zu of %zu", i, n);
+    }
+}
+
+typedef enum key_shape {
+    SHAPE_RANDOM,         /* uniform hashes with repeats, like real identifier keys */
+    SHAPE_ONE_TOP_BYTE,   /* every key in one top-level bucket */
+    SHAPE_ONE_KEY,        /* one identifier held by every ref: only records differ */
+    SHAPE_LOW_BITS,       /* hi equal, keys differ in lo only */
+    SHAPE_EDGE_BYTES,     /* bytes 0x00 and 0xFF only: first and last buckets */
+    SHAPE_TIES            /* one key, four records: order decided by kind */
+} key_shape;
+
+static void fill_refs(uf_identifier_ref *refs, size_t n, key_shape shape, uint64_t seed)
+{
+    uint64_t rng = seed;
+    size_t distinct = n / 3 + 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = next_random(&rng) % distinct;
+        uf_identifier_ref *r = &refs[i];
+        memset(r, 0, sizeof *r);
+        uint64_t h = k * 0x9E3779B97F4A7C15ULL + 1, l = k * 0xC2B2AE3D27D4EB4FULL;
+        switch (shape) {
+        case SHAPE_RANDOM:
+            r->key.hi = h;
+            r->key.lo = l;
+            break;
+        case SHAPE_ONE_TOP_BYTE:
+            r->key.hi = (h >> 8) | (0xABULL << 56);
+            r->key.lo = l;
+            break;
+        case SHAPE_ONE_KEY:
+            r->key.hi = 0x1234;
+            r->key.lo = 0x5678;
+            break;
+        case SHAPE_LOW_BITS:
+            r->key.hi = 7;
+            r->key.lo = l;
+            break;
+        case SHAPE_EDGE_BYTES:
+            r->key.hi = (k & 1) ? UINT64_MAX : 0;
+            r->key.lo = (k & 2) ? UINT64_MAX : 0;
+            break;
+        case SHAPE_TIES:
+            r->key.hi = UINT64_MAX;
+            r->key.lo = 1;
+            break;
+        }
+        r->record = (uint32_t)(next_random(&rng) % (shape == SHAPE_TIES ? 4 : n + 10));
+        r->kind = (uint16_t)(next_random(&rng) % (shape == SHAPE_TIES ? 65536 : 3));
+    }
+}
+
+static void check_sort(size_t n, key_shape shape, int threads, uint64_t seed)
+{
+    uf_identifier_ref *refs = calloc(n ? n : 1, sizeof *refs);
+    uf_identifier_ref *expect = calloc(n ? n : 1, sizeof *expect);
+    cr_assert(refs && expect);
+    fill_refs(refs, n, shape, seed);
+    memcpy(expect, refs, n * sizeof *refs);
+    qsort(expect, n, sizeof *expect, qsort_ref_compare);
+    uf_sort_identifier_refs(refs, n, threads);
+    assert_same_refs(refs, expect, n);
+    free(refs);
+    free(expect);
+}
+
+Test(sort, identifier_refs_match_qsort_at_many_sizes)
+{
+    static const size_t sizes[] = {0, 1, 2, 3, 31, 32, 33, 100, 511, 512, 513, 1000, 4096,
+                                   65535, 65536, 65537, 100000, 300000};
+    for (size_t i = 0; i < UF_ARRAY_LEN(sizes); i++) {
+        check_sort(sizes[i], SHAPE_RANDOM, 1, 1000 + i);
+        check_sort(sizes[i], SHAPE_RANDOM, 2, 2000 + i);
+    }
+    check_sort(200000, SHAPE_RANDOM, 5, 77);
+}
+
+Test(sort, identifier_refs_skewed_keys)
+{
+    static const key_shape shapes[] = {SHAPE_ONE_TOP_BYTE, SHAPE_ONE_KEY, SHAPE_LOW_BITS, SHAPE_EDGE_BYTES,
+                                       SHAPE_TIES};
+    static const size_t sizes[] = {5, 40, 700, 70000, 300000};
+    for (size_t s = 0; s < UF_ARRAY_LEN(shapes); s++)
+        for (size_t i = 0; i < UF_ARRAY_LEN(sizes); i++)
+            for (int threads = 1; threads <= 2; threads++)
+                check_sort(sizes[i], shapes[s], threads, 31 * s + i);
+}
+
+Test(sort, ties_on_key_and_record_ordered_by_kind)
+{
+    uf_identifier_ref refs[6];
+    memset(refs, 0, sizeof refs);
+    const uint16_t kinds[6] = {5, 2, 9, 2, 0, 5};
+    for (int i = 0; i < 6; i++) {
+        refs[i].key.hi = 1;
+        refs[i].key.lo = 2;
+        refs[i].record = i < 3 ? 4 : 3;
+        refs[i].kind = kinds[i];
+    }
+    uf_sort_identifier_refs(refs, 6, 1);
+    const uint32_t want_record[6] = {3, 3, 3, 4, 4, 4};
+    const uint16_t want_kind[6] = {0, 2, 5, 2, 5, 9};
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(refs[i].record, want_record[i]);
+        cr_assert_eq(refs[i].kind, want_kind[i]);
+    }
+}
+
+Test(sort, identifier_refs_independent_of_input_order_and_threads)
+{
+    enum { N = 150000 };
+    uf_identifier_ref *a = calloc(N, sizeof *a), *b = calloc(N, sizeof *b);
+    cr_assert(a && b);
+    fill_refs(a, N, SHAPE_RANDOM, 9);
+    memcpy(b, a, N * sizeof *a);
+    uint64_t rng = 5;
+    for (size_t i = N - 1; i > 0; i--) { /* Fisher-Yates */
+        size_t j = next_random(&rng) % (i + 1);
+        uf_identifier_ref t = b[i];
+        b[i] = b[j];
+        b[j] = t;
+    }
+    uf_sort_identifier_refs(a, N, 1);
+    uf_sort_identifier_refs(b, N, 2);
+    assert_same_refs(a, b, N);
+    free(a);
+    free(b);
+}
+
+Test(sort, already_sorted_and_reversed_input)
+{
+    enum { N = 70000 };
+    uf_identifier_ref *a = calloc(N, sizeof *a), *b = calloc(N, sizeof *b);
+    cr_assert(a && b);
+    fill_refs(a, N, SHAPE_RANDOM, 3);
+    qsort(a, N, sizeof *a, qsort_ref_compare);
+    for (size_t i = 0; i < N; i++)
+        b[i] = a[N - 1 - i];
+    uf_identifier_ref *sorted = calloc(N, sizeof *sorted);
+    memcpy(sorted, a, N * sizeof *a);
+    uf_sort_identifier_refs(a, N, 2);
+    uf_sort_identifier_refs(b, N, 2);
+    assert_same_refs(a, sorted, N);
+    assert_same_refs(b, sorted, N);
+    free(a);
+    free(b);
+    free(sorted);
+}
+
+/* ---- pair sort ---------------------------------------------------------- */
+
+typedef struct indexed_pair {
+    uf_sort_pair pair;
+    size_t index; /* input position: the reference sort is stable by it */
+} indexed_pair;
+
+static int indexed_pair_compare(const void *pa, const void *pb)
+{
+    const indexed_pair *a = pa, *b = pb;
+    if (a->pair.key != b->pair.key)
+        return a->pair.key < b->pair.key ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static void check_pairs(size_t n, uint64_t key_mask, uint64_t seed)
+{
+    uf_sort_pair *pairs = calloc(n ? n : 1, sizeof *pairs);
+    indexed_pair *expect = calloc(n ? n : 1, sizeof *expect);
+    cr_assert(pairs && expect);
+    uint64_t rng = seed;
+    for (size_t i = 0; i < n; i++) {
+        pairs[i].key = next_random(&rng) & key_mask;
+        pairs[i].value = (uint32_t)i;
+        expect[i].pair = pairs[i];
+        expect[i].index = i;
+    }
+    qsort(expect, n, sizeof *expect, indexed_pair_compare);
+    uf_error err;
+    cr_assert_eq(uf_sort_pairs(pairs, n, &err), UF_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(pairs[i].key, expect[i].pair.key, "key at %zu of %zu", i, n);
+        cr_assert_eq(pairs[i].value, expect[i].pair.value, "value (stability) at %zu of %zu", i, n);
+    }
+    free(pairs);
+    free(expect);
+}
+
+Test(sort, pairs_stable_and_sorted)
+{
+    check_pairs(0, UINT64_MAX, 1);
+    check_pairs(1, UINT64_MAX, 2);
+    check_pairs(2, 1, 3);
+    check_pairs(1000, UINT64_MAX, 4);
+    check_pairs(50000, 0xF, 5);                    /* many ties: stability matters */
+    check_pairs(50000, 0xFF00000000000000ULL, 6);  /* only the top byte varies */
+    check_pairs(50000, 0, 7);                      /* all keys equal: input order kept */
+    check_pairs(100000, 0x00FF00FF00FF00FFULL, 8); /* alternate bytes constant: skipped passes */
+}
