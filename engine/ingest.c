@@ -296,6 +296,16 @@ static void title_case(char *s, size_t len)
     }
 }
 
+/* "1965-11-04" -> 19651104 (the normalizer guarantees the shape). */
+static uint32_t dob_number(uf_slice iso)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < iso.len; i++)
+        if (iso.ptr[i] >= '0' && iso.ptr[i] <= '9')
+            v = v * 10 + (uint32_t)(iso.ptr[i] - '0');
+    return v;
+}
+
 static void add_value(row_builder *row, const uf_config *config, int kind, uf_slice value, uf_slice raw)
 {
     uf_blob_add_attr(&row->blob, kind, value, raw);
@@ -310,7 +320,7 @@ static void add_value(row_builder *row, const uf_config *config, int kind, uf_sl
     else if (kind == UF_KIND_LAST_NAME && !row->cmp.last_name)
         row->cmp.last_name = name_hash(value.ptr, value.len, false);
     else if (kind == UF_KIND_DOB && !row->cmp.dob && value.len == 10)
-        row->cmp.dob = (uint32_t)(atoi(value.ptr) * 10000 + atoi(value.ptr + 5) * 100 + atoi(value.ptr + 8));
+        row->cmp.dob = dob_number(value);
 }
 
 static bool is_junk(const uf_config *config, int kind, const char *value, size_t len)

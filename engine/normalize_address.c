@@ -365,23 +365,22 @@ static const uf_word address_placeholders[] = {
     UF_WORD("no fixed abode"), UF_WORD("nfa"), UF_WORD("same"), UF_WORD("same as above"),
 };
 
-static int slice_cmp(const char *a, size_t alen, const char *lit)
+static int word_cmp(const char *a, size_t alen, const uf_word *w)
 {
-    size_t llen = strlen(lit);
-    int c = memcmp(a, lit, alen < llen ? alen : llen);
+    int c = memcmp(a, w->text, alen < w->len ? alen : w->len);
     if (c != 0)
         return c;
-    return alen < llen ? -1 : (alen > llen ? 1 : 0);
+    return alen < w->len ? -1 : (alen > w->len ? 1 : 0);
 }
 
-static const char *lookup(const abbreviation *table, size_t count, const char *w, size_t n)
+static const uf_word *lookup(const abbreviation *table, size_t count, const char *w, size_t n)
 {
     size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = slice_cmp(w, n, table[mid].word);
+        int c = word_cmp(w, n, &table[mid].word);
         if (c == 0)
-            return table[mid].expansion;
+            return &table[mid].expansion;
         if (c < 0)
             hi = mid;
         else
@@ -390,12 +389,9 @@ static const char *lookup(const abbreviation *table, size_t count, const char *w
     return NULL;
 }
 
-static bool is_one_of(const char *w, size_t n, const char *const *list, size_t count)
+static bool is(const char *w, size_t n, const char *lit, size_t lit_len)
 {
-    for (size_t i = 0; i < count; i++)
-        if (slice_cmp(w, n, list[i]) == 0)
-            return true;
-    return false;
+    return n == lit_len && memcmp(w, lit, n) == 0;
 }
 
 typedef struct span {
@@ -441,7 +437,49 @@ static bool append_word(char *out, size_t *len, const char *w, size_t n)
 
 static bool is_placeholder(const char *s, size_t n)
 {
-    return is_one_of(s, n, address_placeholders, UF_ARRAY_LEN(address_placeholders));
+    return uf_word_in(s, n, address_placeholders, UF_ARRAY_LEN(address_placeholders));
+}
+
+static const uf_word w_saint = UF_WORD("saint"), w_sainte = UF_WORD("sainte"),
+                     w_street = UF_WORD("street"), w_suite = UF_WORD("suite"),
+                     w_fort = UF_WORD("fort"), w_mount = UF_WORD("mount");
+
+/* Expansion of word i of a city name, or NULL to keep it. */
+static const uf_word *expand_city_word(const char *w, size_t n)
+{
+    if (is(w, n, "st", 2))
+        return &w_saint;
+    if (is(w, n, "ste", 3))
+        return &w_sainte;
+    if (is(w, n, "ft", 2))
+        return &w_fort;
+    if (is(w, n, "mt", 2))
+        return &w_mount;
+    return NULL;
+}
+
+/* Expansion of word i of a street address, or NULL to keep it. */
+static const uf_word *expand_street_word(const char *s, const span *words, size_t count, size_t i)
+{
+    const char *w = s + words[i].off;
+    size_t n = words[i].len;
+    bool has_prev = i > 0, has_next = i + 1 < count;
+    if (is(w, n, "st", 2)) {
+        /* "saint" where a street name starts and another word follows. */
+        bool starts_name = !has_prev || starts_with_digit(s, words[i - 1]) ||
+                           uf_word_in(s + words[i - 1].off, words[i - 1].len, street_type_prefixes,
+                                      UF_ARRAY_LEN(street_type_prefixes));
+        bool word_follows = has_next && !starts_with_digit(s, words[i + 1]) &&
+                            !uf_word_in(s + words[i + 1].off, words[i + 1].len, unit_words,
+                                        UF_ARRAY_LEN(unit_words));
+        return starts_name && word_follows ? &w_saint : &w_street;
+    }
+    if (is(w, n, "ste", 3))
+        return has_next && !starts_with_digit(s, words[i + 1]) ? &w_sainte : &w_suite;
+    if (n <= 2 && has_prev && uf_word_in(w, n, directions, UF_ARRAY_LEN(directions)) &&
+        uf_word_in(s + words[i - 1].off, words[i - 1].len, unit_words, UF_ARRAY_LEN(unit_words)))
+        return NULL; /* "Apt E": a unit letter, not east */
+    return lookup(street_abbreviations, UF_ARRAY_LEN(street_abbreviations), w, n);
 }
 
 /* Expand abbreviations word by word; `city` selects the city rules. */
@@ -466,36 +504,8 @@ static uf_norm_status expand(const char *s, size_t n, bool city, char *out, size
     for (size_t i = 0; i < count; i++) {
         const char *w = s + words[i].off;
         size_t wl = words[i].len;
-        bool has_prev = i > 0, has_next = i + 1 < count;
-        const char *prev = has_prev ? s + words[i - 1].off : NULL;
-        size_t prev_len = has_prev ? words[i - 1].len : 0;
-        const char *exp = NULL;
-        bool saint_context = !has_prev || starts_with_digit(s, words[i - 1]) ||
-                             is_one_of(prev, prev_len, street_type_prefixes,
-                                       UF_ARRAY_LEN(street_type_prefixes));
-        bool word_follows = has_next && !starts_with_digit(s, words[i + 1]) &&
-                            !is_one_of(s + words[i + 1].off, words[i + 1].len, unit_words,
-                                       UF_ARRAY_LEN(unit_words));
-        if (city) {
-            if (slice_cmp(w, wl, "st") == 0)
-                exp = "saint";
-            else if (slice_cmp(w, wl, "ste") == 0)
-                exp = "sainte";
-            else if (slice_cmp(w, wl, "ft") == 0)
-                exp = "fort";
-            else if (slice_cmp(w, wl, "mt") == 0)
-                exp = "mount";
-        } else if (slice_cmp(w, wl, "st") == 0) {
-            exp = saint_context && word_follows ? "saint" : "street";
-        } else if (slice_cmp(w, wl, "ste") == 0) {
-            exp = has_next && !starts_with_digit(s, words[i + 1]) ? "sainte" : "suite";
-        } else if (has_prev && is_one_of(w, wl, directions, UF_ARRAY_LEN(directions)) &&
-                   is_one_of(prev, prev_len, unit_words, UF_ARRAY_LEN(unit_words))) {
-            exp = NULL; /* "Apt E": a unit letter */
-        } else {
-            exp = lookup(street_abbreviations, UF_ARRAY_LEN(street_abbreviations), w, wl);
-        }
-        bool ok = exp ? append_word(out, &len, exp, strlen(exp)) : append_word(out, &len, w, wl);
+        const uf_word *exp = city ? expand_city_word(w, wl) : expand_street_word(s, words, count, i);
+        bool ok = exp ? append_word(out, &len, exp->text, exp->len) : append_word(out, &len, w, wl);
         if (!ok)
             return UF_NORM_INVALID;
     }
@@ -566,9 +576,8 @@ uf_norm_status uf_normalize_postcode(uf_slice in, char *out, size_t *out_len)
     }
     if (!any)
         return UF_NORM_EMPTY; /* only separators and punctuation */
-    for (size_t k = 0; k < UF_ARRAY_LEN(placeholders); k++)
-        if (slice_cmp(buf, len, placeholders[k]) == 0)
-            return UF_NORM_JUNK;
+    if (uf_word_in(buf, len, placeholders, UF_ARRAY_LEN(placeholders)))
+        return UF_NORM_JUNK;
     if (other_punct)
         return UF_NORM_INVALID;
     bool same = true, digits = true;
@@ -616,7 +625,8 @@ static const char *country_lookup(const char *s, size_t n)
         if (code)
             return code;
     }
-    return lookup(country_aliases, UF_ARRAY_LEN(country_aliases), s, n);
+    const uf_word *code = lookup(country_aliases, UF_ARRAY_LEN(country_aliases), s, n);
+    return code ? code->text : NULL;
 }
 
 uf_norm_status uf_normalize_country(uf_slice in, char *out, size_t *out_len)
@@ -633,7 +643,7 @@ uf_norm_status uf_normalize_country(uf_slice in, char *out, size_t *out_len)
     uf_norm_status st = uf_fold_text(in, NULL, folded, &flen);
     if (st != UF_NORM_OK)
         return st;
-    if (is_one_of(folded, flen, placeholders, UF_ARRAY_LEN(placeholders)))
+    if (uf_word_in(folded, flen, placeholders, UF_ARRAY_LEN(placeholders)))
         return UF_NORM_JUNK;
     const char *s = folded;
     size_t n = flen;
