@@ -265,10 +265,16 @@ const char *uf_nickname_canonical(const char *name, size_t len)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *key = nicknames[mid].name;
-        size_t klen = strlen(key);
-        int cmp = memcmp(name, key, len < klen ? len : klen);
-        if (cmp == 0)
-            cmp = len < klen ? -1 : (len > klen ? 1 : 0);
+        size_t k = 0;
+        while (k < len && key[k] && name[k] == key[k])
+            k++;
+        int cmp;
+        if (k == len)
+            cmp = key[k] ? -1 : 0;
+        else if (!key[k])
+            cmp = 1;
+        else
+            cmp = (unsigned char)name[k] - (unsigned char)key[k];
         if (cmp == 0)
             return nicknames[mid].canonical;
         if (cmp < 0)

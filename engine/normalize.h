@@ -80,7 +80,8 @@ typedef struct uf_word {
 static inline bool uf_word_in(const char *s, size_t n, const uf_word *list, size_t count)
 {
     for (size_t i = 0; i < count; i++)
-        if (list[i].len == n && memcmp(list[i].text, s, n) == 0)
+        if (list[i].len == n && (n == 0 || (list[i].text[0] == s[0] &&
+                                            memcmp(list[i].text, s, n) == 0)))
             return true;
     return false;
 }

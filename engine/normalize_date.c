@@ -94,21 +94,27 @@ static bool valid_ymd(int y, int m, int d)
 static int month_word(const char *w, size_t n)
 {
     static const struct {
-        const char *name;
+        uf_word name;
         int month;
     } words[] = {
-        {"jan", 1}, {"january", 1}, {"januar", 1}, {"feb", 2}, {"february", 2}, {"februar", 2},
-        {"mar", 3}, {"march", 3}, {"apr", 4}, {"april", 4}, {"may", 5}, {"mai", 5},
-        {"jun", 6}, {"june", 6}, {"juni", 6}, {"jul", 7}, {"july", 7}, {"juli", 7},
-        {"aug", 8}, {"august", 8}, {"sep", 9}, {"sept", 9}, {"september", 9},
-        {"oct", 10}, {"october", 10}, {"okt", 10}, {"oktober", 10}, {"nov", 11},
-        {"november", 11}, {"dec", 12}, {"december", 12}, {"dez", 12}, {"dezember", 12},
-        {"mon", 0}, {"monday", 0}, {"tue", 0}, {"tues", 0}, {"tuesday", 0}, {"wed", 0},
-        {"wednesday", 0}, {"thu", 0}, {"thur", 0}, {"thurs", 0}, {"thursday", 0},
-        {"fri", 0}, {"friday", 0}, {"sat", 0}, {"saturday", 0}, {"sun", 0}, {"sunday", 0},
+        {UF_WORD("jan"), 1}, {UF_WORD("january"), 1}, {UF_WORD("januar"), 1}, {UF_WORD("feb"), 2},
+        {UF_WORD("february"), 2}, {UF_WORD("februar"), 2}, {UF_WORD("mar"), 3},
+        {UF_WORD("march"), 3}, {UF_WORD("apr"), 4}, {UF_WORD("april"), 4}, {UF_WORD("may"), 5},
+        {UF_WORD("mai"), 5}, {UF_WORD("jun"), 6}, {UF_WORD("june"), 6}, {UF_WORD("juni"), 6},
+        {UF_WORD("jul"), 7}, {UF_WORD("july"), 7}, {UF_WORD("juli"), 7}, {UF_WORD("aug"), 8},
+        {UF_WORD("august"), 8}, {UF_WORD("sep"), 9}, {UF_WORD("sept"), 9},
+        {UF_WORD("september"), 9}, {UF_WORD("oct"), 10}, {UF_WORD("october"), 10},
+        {UF_WORD("okt"), 10}, {UF_WORD("oktober"), 10}, {UF_WORD("nov"), 11},
+        {UF_WORD("november"), 11}, {UF_WORD("dec"), 12}, {UF_WORD("december"), 12},
+        {UF_WORD("dez"), 12}, {UF_WORD("dezember"), 12}, {UF_WORD("mon"), 0},
+        {UF_WORD("monday"), 0}, {UF_WORD("tue"), 0}, {UF_WORD("tues"), 0}, {UF_WORD("tuesday"), 0},
+        {UF_WORD("wed"), 0}, {UF_WORD("wednesday"), 0}, {UF_WORD("thu"), 0}, {UF_WORD("thur"), 0},
+        {UF_WORD("thurs"), 0}, {UF_WORD("thursday"), 0}, {UF_WORD("fri"), 0},
+        {UF_WORD("friday"), 0}, {UF_WORD("sat"), 0}, {UF_WORD("saturday"), 0}, {UF_WORD("sun"), 0},
+        {UF_WORD("sunday"), 0},
     };
     for (size_t i = 0; i < UF_ARRAY_LEN(words); i++)
-        if (strlen(words[i].name) == n && memcmp(words[i].name, w, n) == 0)
+        if (words[i].name.len == n && memcmp(words[i].name.text, w, n) == 0)
             return words[i].month;
     return -1;
 }
@@ -209,19 +215,17 @@ static bool is_placeholder(int y, int m, int d)
 /* "n/a", "unknown", ... in any case. */
 static bool is_placeholder_text(const unsigned char *p, size_t n)
 {
-    static const char *const words[] = {
-        "n/a", "na", "n.a.", "none", "unknown", "null", "nil", "nan", "tbd", "unk",
+    static const uf_word words[] = {
+        UF_WORD("n/a"), UF_WORD("na"), UF_WORD("n.a."), UF_WORD("none"), UF_WORD("unknown"),
+        UF_WORD("null"), UF_WORD("nil"), UF_WORD("nan"), UF_WORD("tbd"), UF_WORD("unk"),
     };
-    for (size_t k = 0; k < UF_ARRAY_LEN(words); k++) {
-        if (strlen(words[k]) != n)
-            continue;
-        size_t i = 0;
-        while (i < n && (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) == words[k][i])
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
+    enum { PLACEHOLDER_MAX = 7 }; /* longest word above */
+    if (n > PLACEHOLDER_MAX)
+        return false;
+    char lower[PLACEHOLDER_MAX];
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+    return uf_word_in(lower, n, words, UF_ARRAY_LEN(words));
 }
 
 /* Split a 6- or 8-digit compact date by field widths (order of fields given). */

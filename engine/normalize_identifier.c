@@ -106,10 +106,13 @@ static bool normalize_unicode(uf_slice in, uf_case_policy policy, bool strip, id
 
 static bool is_placeholder(const char *s, size_t n)
 {
-    static const char *const words[] = {
-        "n/a", "na", "n.a.", "n.a", "none", "null", "nil", "nan", "unknown", "unk", "tbd",
-        "tba", "test", "undefined", "void", "not applicable", "not available",
+    static const uf_word words[] = {
+        UF_WORD("n/a"), UF_WORD("na"), UF_WORD("n.a."), UF_WORD("n.a"), UF_WORD("none"),
+        UF_WORD("null"), UF_WORD("nil"), UF_WORD("nan"), UF_WORD("unknown"), UF_WORD("unk"),
+        UF_WORD("tbd"), UF_WORD("tba"), UF_WORD("test"), UF_WORD("undefined"), UF_WORD("void"),
+        UF_WORD("not applicable"), UF_WORD("not available"),
     };
+    enum { PLACEHOLDER_MAX = 14 }; /* longest word above */
     bool zeros = n > 0, xs = n > 0;
     for (size_t i = 0; i < n; i++) {
         zeros = zeros && s[i] == '0';
@@ -117,17 +120,12 @@ static bool is_placeholder(const char *s, size_t n)
     }
     if (zeros || xs)
         return true;
-    for (size_t k = 0; k < UF_ARRAY_LEN(words); k++) {
-        size_t wl = strlen(words[k]);
-        if (wl != n)
-            continue;
-        size_t i = 0;
-        while (i < n && apply_case(s[i], UF_CASE_LOWER) == words[k][i])
-            i++;
-        if (i == n)
-            return true;
-    }
-    return false;
+    if (n > PLACEHOLDER_MAX)
+        return false;
+    char lower[PLACEHOLDER_MAX];
+    for (size_t i = 0; i < n; i++)
+        lower[i] = apply_case(s[i], UF_CASE_LOWER);
+    return uf_word_in(lower, n, words, UF_ARRAY_LEN(words));
 }
 
 uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,

@@ -178,9 +178,11 @@ static unsigned lookup_flags(const char *w, size_t n)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const uf_word *e = &name_words[mid].word;
-        int c = memcmp(w, e->text, n < e->len ? n : e->len);
-        if (c == 0)
-            c = n < e->len ? -1 : (n > e->len ? 1 : 0);
+        size_t common = n < e->len ? n : e->len, k = 0;
+        while (k < common && w[k] == e->text[k])
+            k++;
+        int c = k < common ? (unsigned char)w[k] - (unsigned char)e->text[k]
+                           : (n < e->len ? -1 : (n > e->len ? 1 : 0));
         if (c == 0)
             return name_words[mid].flags;
         if (c < 0)

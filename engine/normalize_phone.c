@@ -113,6 +113,12 @@ static const phone_country countries[] = {
     {"ZA", "27", "0", "00", 9, 9, false},
 };
 
+/* Length of a short table string (at most 4 bytes); not strlen, to stay inline. */
+static inline size_t short_len(const char *s)
+{
+    return !s[0] ? 0 : !s[1] ? 1 : !s[2] ? 2 : !s[3] ? 3 : 4;
+}
+
 static inline char upper(char c)
 {
     return (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
@@ -147,7 +153,7 @@ bool uf_phone_country_known(const char *country)
 static const phone_country *country_by_code(const char *d, size_t n)
 {
     for (size_t i = 0; i < UF_ARRAY_LEN(countries); i++) {
-        size_t cl = strlen(countries[i].cc);
+        size_t cl = short_len(countries[i].cc);
         if (cl <= n && memcmp(d, countries[i].cc, cl) == 0)
             return &countries[i];
     }
@@ -156,7 +162,7 @@ static const phone_country *country_by_code(const char *d, size_t n)
 
 static bool starts_with(const char *d, size_t n, const char *prefix)
 {
-    size_t pl = strlen(prefix);
+    size_t pl = short_len(prefix);
     return pl > 0 && pl <= n && memcmp(d, prefix, pl) == 0;
 }
 
@@ -194,7 +200,7 @@ static bool national_valid(const phone_country *c, const char *nsn, size_t n)
 {
     if (c->nanp)
         return nanp_valid(nsn, n);
-    return n >= c->min_len && n <= c->max_len && strlen(c->cc) + n <= E164_MAX;
+    return n >= c->min_len && n <= c->max_len && short_len(c->cc) + n <= E164_MAX;
 }
 
 /* Read the digits; *plus when the number starts with "+". INVALID/EMPTY/JUNK or OK. */
@@ -280,7 +286,7 @@ static uf_norm_status emit(const char *cc, const char *nsn, size_t n, char *out,
 {
     if ((n >= 5 && all_same(nsn, n)) || sequential(nsn, n))
         return UF_NORM_JUNK;
-    size_t cl = strlen(cc);
+    size_t cl = short_len(cc);
     out[0] = '+';
     memcpy(out + 1, cc, cl);
     memcpy(out + 1 + cl, nsn, n);
@@ -304,11 +310,11 @@ static uf_norm_status international(const char *d, size_t n, char *out, size_t *
         *out_len = n + 1;
         return UF_NORM_OK;
     }
-    size_t cl = strlen(c->cc);
+    size_t cl = short_len(c->cc);
     const char *nsn = d + cl;
     size_t nn = n - cl;
     if (c->trunk[0] == '0' && starts_with(nsn, nn, c->trunk)) {
-        size_t tl = strlen(c->trunk);
+        size_t tl = short_len(c->trunk);
         nsn += tl;
         nn -= tl;
     }
@@ -349,7 +355,7 @@ uf_norm_status uf_normalize_phone(uf_slice in, const char *default_country,
 
     const phone_country *c = country_by_iso(default_country);
     if (c && starts_with(d, nd, c->intl))
-        return international(d + strlen(c->intl), nd - strlen(c->intl), out, out_len);
+        return international(d + short_len(c->intl), nd - short_len(c->intl), out, out_len);
     if (!c) {
         /* No usable default: only an unambiguous international "00" form. */
         if (starts_with(d, nd, "00"))
@@ -361,7 +367,7 @@ uf_norm_status uf_normalize_phone(uf_slice in, const char *default_country,
     const char *nsn = d;
     size_t nn = nd;
     if (starts_with(nsn, nn, c->trunk)) {
-        size_t tl = strlen(c->trunk);
+        size_t tl = short_len(c->trunk);
         if (national_valid(c, nsn + tl, nn - tl)) {
             nsn += tl;
             nn -= tl;
