@@ -76,7 +76,33 @@ typedef struct uf_word {
 
 #define UF_WORD(literal) {literal, sizeof(literal) - 1}
 
-/* True when the `n` bytes at `s` equal one of the `count` words. */
+/*
+ * True when the `n` bytes at `s` equal one of the `count` words of `sorted`,
+ * which must be sorted in byte order (a prefix before its extensions, as
+ * strcmp orders them). Binary search: for the longer lists on hot paths.
+ */
+static inline bool uf_word_in_sorted(const char *s, size_t n, const uf_word *sorted, size_t count)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const uf_word *w = &sorted[mid];
+        size_t common = n < w->len ? n : w->len, k = 0;
+        while (k < common && s[k] == w->text[k])
+            k++;
+        int c = k < common ? (unsigned char)s[k] - (unsigned char)w->text[k]
+                           : (n < w->len ? -1 : (n > w->len ? 1 : 0));
+        if (c == 0)
+            return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}
+
+/* True when the `n` bytes at `s` equal one of the `count` words (any order). */
 static inline bool uf_word_in(const char *s, size_t n, const uf_word *list, size_t count)
 {
     for (size_t i = 0; i < count; i++)

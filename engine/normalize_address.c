@@ -358,11 +358,12 @@ static const char iso_alpha2[] =
     "VNVUWFWSXKYEYTZAZMZW";
 
 static const uf_word address_placeholders[] = {
-    UF_WORD("n a"), UF_WORD("na"), UF_WORD("none"), UF_WORD("unknown"), UF_WORD("no address"),
-    UF_WORD("not provided"), UF_WORD("not known"), UF_WORD("not available"), UF_WORD("test"),
-    UF_WORD("tbd"), UF_WORD("tba"), UF_WORD("xxx"), UF_WORD("xx"), UF_WORD("x"), UF_WORD("null"),
-    UF_WORD("nil"), UF_WORD("nan"), UF_WORD("address"), UF_WORD("street"), UF_WORD("city"),
-    UF_WORD("no fixed abode"), UF_WORD("nfa"), UF_WORD("same"), UF_WORD("same as above"),
+    UF_WORD("address"), UF_WORD("city"), UF_WORD("n a"), UF_WORD("na"), UF_WORD("nan"),
+    UF_WORD("nfa"), UF_WORD("nil"), UF_WORD("no address"), UF_WORD("no fixed abode"),
+    UF_WORD("none"), UF_WORD("not available"), UF_WORD("not known"), UF_WORD("not provided"),
+    UF_WORD("null"), UF_WORD("same"), UF_WORD("same as above"), UF_WORD("street"), UF_WORD("tba"),
+    UF_WORD("tbd"), UF_WORD("test"), UF_WORD("unknown"), UF_WORD("x"), UF_WORD("xx"),
+    UF_WORD("xxx"),
 };
 
 static int word_cmp(const char *a, size_t alen, const uf_word *w)

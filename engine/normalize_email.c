@@ -74,20 +74,20 @@ static bool slice_eq(const char *p, size_t n, const char *lit, size_t lit_len)
 
 /* Providers that ignore "+tag" (gmail handled separately). */
 static const uf_word plus_tag_domains[] = {
-    UF_WORD("outlook.com"), UF_WORD("hotmail.com"), UF_WORD("hotmail.co.uk"),
-    UF_WORD("hotmail.fr"), UF_WORD("hotmail.de"), UF_WORD("live.com"), UF_WORD("live.co.uk"),
-    UF_WORD("msn.com"), UF_WORD("icloud.com"), UF_WORD("me.com"), UF_WORD("mac.com"),
-    UF_WORD("protonmail.com"), UF_WORD("protonmail.ch"), UF_WORD("proton.me"), UF_WORD("pm.me"),
-    UF_WORD("fastmail.com"), UF_WORD("fastmail.fm"), UF_WORD("hey.com"),
+    UF_WORD("fastmail.com"), UF_WORD("fastmail.fm"), UF_WORD("hey.com"), UF_WORD("hotmail.co.uk"),
+    UF_WORD("hotmail.com"), UF_WORD("hotmail.de"), UF_WORD("hotmail.fr"), UF_WORD("icloud.com"),
+    UF_WORD("live.co.uk"), UF_WORD("live.com"), UF_WORD("mac.com"), UF_WORD("me.com"),
+    UF_WORD("msn.com"), UF_WORD("outlook.com"), UF_WORD("pm.me"), UF_WORD("proton.me"),
+    UF_WORD("protonmail.ch"), UF_WORD("protonmail.com"),
 };
 
 static const uf_word junk_domains[] = {
-    UF_WORD("example.com"), UF_WORD("example.org"), UF_WORD("example.net"), UF_WORD("test.com"),
-    UF_WORD("test.org"), UF_WORD("test.net"), UF_WORD("domain.com"), UF_WORD("email.invalid"),
-    UF_WORD("noemail.com"), UF_WORD("nomail.com"), UF_WORD("none.com"), UF_WORD("no-email.com"),
-    UF_WORD("noreply.com"), UF_WORD("mailinator.invalid"), UF_WORD("invalid.com"),
-    UF_WORD("fake.com"), UF_WORD("null.com"), UF_WORD("unknown.com"), UF_WORD("sample.com"),
-    UF_WORD("localhost.localdomain"),
+    UF_WORD("domain.com"), UF_WORD("email.invalid"), UF_WORD("example.com"),
+    UF_WORD("example.net"), UF_WORD("example.org"), UF_WORD("fake.com"), UF_WORD("invalid.com"),
+    UF_WORD("localhost.localdomain"), UF_WORD("mailinator.invalid"), UF_WORD("no-email.com"),
+    UF_WORD("noemail.com"), UF_WORD("nomail.com"), UF_WORD("none.com"), UF_WORD("noreply.com"),
+    UF_WORD("null.com"), UF_WORD("sample.com"), UF_WORD("test.com"), UF_WORD("test.net"),
+    UF_WORD("test.org"), UF_WORD("unknown.com"),
 };
 
 static const uf_word junk_tlds[] = {
@@ -96,15 +96,15 @@ static const uf_word junk_tlds[] = {
 };
 
 static const uf_word junk_locals[] = {
-    UF_WORD("test"), UF_WORD("testing"), UF_WORD("tester"), UF_WORD("noemail"),
-    UF_WORD("no-email"), UF_WORD("no_email"), UF_WORD("nomail"), UF_WORD("no-mail"),
-    UF_WORD("none"), UF_WORD("noreply"), UF_WORD("no-reply"), UF_WORD("no_reply"),
-    UF_WORD("donotreply"), UF_WORD("do-not-reply"), UF_WORD("dontreply"), UF_WORD("na"),
-    UF_WORD("null"), UF_WORD("nil"), UF_WORD("unknown"), UF_WORD("fake"), UF_WORD("asdf"),
-    UF_WORD("qwerty"), UF_WORD("dummy"), UF_WORD("sample"), UF_WORD("nobody"), UF_WORD("noone"),
-    UF_WORD("no-one"), UF_WORD("void"), UF_WORD("notprovided"), UF_WORD("not-provided"),
-    UF_WORD("declined"), UF_WORD("refused"), UF_WORD("noaddress"), UF_WORD("email"),
-    UF_WORD("abc"), UF_WORD("xyz"),
+    UF_WORD("abc"), UF_WORD("asdf"), UF_WORD("declined"), UF_WORD("do-not-reply"),
+    UF_WORD("donotreply"), UF_WORD("dontreply"), UF_WORD("dummy"), UF_WORD("email"),
+    UF_WORD("fake"), UF_WORD("na"), UF_WORD("nil"), UF_WORD("no-email"), UF_WORD("no-mail"),
+    UF_WORD("no-one"), UF_WORD("no-reply"), UF_WORD("no_email"), UF_WORD("no_reply"),
+    UF_WORD("noaddress"), UF_WORD("nobody"), UF_WORD("noemail"), UF_WORD("nomail"),
+    UF_WORD("none"), UF_WORD("noone"), UF_WORD("noreply"), UF_WORD("not-provided"),
+    UF_WORD("notprovided"), UF_WORD("null"), UF_WORD("qwerty"), UF_WORD("refused"),
+    UF_WORD("sample"), UF_WORD("test"), UF_WORD("tester"), UF_WORD("testing"), UF_WORD("unknown"),
+    UF_WORD("void"), UF_WORD("xyz"),
 };
 
 static bool all_same_char(const char *p, size_t n)

@@ -194,11 +194,10 @@ static unsigned lookup_flags(const char *w, size_t n)
 }
 
 static const uf_word placeholder_phrases[] = {
-    UF_WORD("n a"), UF_WORD("x"), UF_WORD("no name"), UF_WORD("not known"),
-    UF_WORD("not provided"), UF_WORD("not available"), UF_WORD("not given"),
-    UF_WORD("first name"), UF_WORD("last name"), UF_WORD("firstname"), UF_WORD("lastname"),
-    UF_WORD("name"), UF_WORD("surname"), UF_WORD("given name"), UF_WORD("no first name"),
-    UF_WORD("no last name"),
+    UF_WORD("first name"), UF_WORD("firstname"), UF_WORD("given name"), UF_WORD("last name"),
+    UF_WORD("lastname"), UF_WORD("n a"), UF_WORD("name"), UF_WORD("no first name"),
+    UF_WORD("no last name"), UF_WORD("no name"), UF_WORD("not available"), UF_WORD("not given"),
+    UF_WORD("not known"), UF_WORD("not provided"), UF_WORD("surname"), UF_WORD("x"),
 };
 
 #define PHRASE_MAX 13 /* longest phrase above */

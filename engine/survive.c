@@ -303,6 +303,10 @@ static inline char *put_text(char *w, sv_text t)
 
 static char *put_u64(char *w, uint64_t v)
 {
+    if (v < 10) {
+        *w++ = (char)('0' + v);
+        return w;
+    }
     char tmp[20];
     size_t n = 0;
     do {
@@ -350,6 +354,14 @@ static inline bool needs_escape8(uint64_t x)
     return (t & high) != 0;
 }
 
+static inline bool needs_escape4(uint32_t x)
+{
+    const uint32_t ones = 0x01010101u, high = 0x80808080u;
+    uint32_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+    uint32_t t = (x - ones * 0x20) | x | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
+    return (t & high) != 0;
+}
+
 /* 1 for bytes copied as they are into a JSON string: printable ASCII but '"' and '\\'. */
 #define SV_R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
 static const unsigned char sv_plain[256] = {
@@ -370,6 +382,19 @@ static char *put_string(char *w, uf_slice s)
     const unsigned char *p = (const unsigned char *)s.ptr;
     size_t i = 0, n = s.len;
     *w++ = '"';
+    if (n >= 4 && n <= 8) {
+        /* Short and plain (most names, postcodes, ids): two overlapping words. */
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        if (!needs_escape4(a) && !needs_escape4(b)) {
+            memcpy(w, &a, 4);
+            memcpy(w + n - 4, &b, 4);
+            w += n;
+            *w++ = '"';
+            return w;
+        }
+    }
     while (i < n) {
         /* Plain ASCII is most of every export: eight bytes per step. */
         while (i + 8 <= n) {
@@ -380,6 +405,17 @@ static char *put_string(char *w, uf_slice s)
             memcpy(w, &x, 8);
             w += 8;
             i += 8;
+        }
+        if (i < n && n >= 8 && i + 8 > n) {
+            /* A short tail: if the last 8 bytes are all plain, those before
+               the tail were copied one to one, so rewriting them is harmless. */
+            uint64_t x;
+            memcpy(&x, p + n - 8, 8);
+            if (!needs_escape8(x)) {
+                w += n - i;
+                memcpy(w - 8, &x, 8);
+                break;
+            }
         }
         while (i < n && sv_plain[p[i]])
             *w++ = (char)p[i++];
@@ -905,6 +941,10 @@ static int gather_record(uf_survivor *s, const uf_record *r, uf_record_id id, uf
 static void choose_display(const uf_survivor *s, sv_cand *c)
 {
     uint32_t best = c->spellings;
+    if (c->spelling_count == 1) {
+        c->display = best;
+        return;
+    }
     for (uint32_t i = s->spellings[best].next; i != SV_NONE; i = s->spellings[i].next) {
         const sv_spelling *a = &s->spellings[i], *b = &s->spellings[best];
         if (a->count != b->count ? a->count > b->count
@@ -1031,6 +1071,10 @@ static bool decide(uf_survivor *s)
             s->order[at++] = &s->cands[i];
         }
         sv_cand **v = s->order + ks->order_at;
+        if (ks->count == 1) {
+            v[0]->winner = true;
+            continue;
+        }
         choose_winner(&config->kinds[k], v, ks->count);
         merge_sort(v, s->order_tmp, ks->count);
     }

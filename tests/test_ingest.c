@@ -1,0 +1,342 @@
+/*
+ * test_ingest.c — one export file to normalized records: the column plan,
+ * normalization per kind, junk, identifier keys, rejects with file:line,
+ * bad files, and `unify check`'s report built on it.
+ */
+#include "config.h"
+#include "ingest.h"
+#include "keys.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static char dir[256];
+
+static void make_dir(void)
+{
+    strcpy(dir, "/tmp/uf_ingest_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot read %s", path);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static uf_config *load(const char *yaml)
+{
+    write_file("unify.yaml", yaml);
+    char path[512];
+    snprintf(path, sizeof path, "%s/unify.yaml", dir);
+    uf_config *config = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_config_load(path, &config, &err), UF_OK, "config: %s", err.message);
+    return config;
+}
+
+#define CONFIG_HEAD                                                                                                   \
+    "store: {path: store}\n"                                                                                          \
+    "rejects: rejects.txt\n"                                                                                          \
+    "identifiers:\n"                                                                                                  \
+    "  crm_id: {strength: strong, case: upper}\n"                                                                     \
+    "blocklist:\n"                                                                                                    \
+    "  email: [blocked@example.org]\n"
+
+/* ---- the sink keeps what it is handed ---- */
+
+typedef struct captured {
+    int records;
+    char keys[16][32];
+    uint64_t lines[16];
+    int64_t updated_at[16];
+    size_t key_counts[16];
+    uf_key first_keys[16];
+    char attrs[16][512];
+    uf_record_compare cmp[16];
+} captured;
+
+static const uf_config *g_config;
+
+static int capture(void *ctx, const uf_ingest_record *rec, uf_error *err)
+{
+    captured *c = ctx;
+    (void)err;
+    cr_assert_lt(c->records, 16);
+    uf_record r = {.blob = rec->blob, .blob_len = (uint32_t)rec->blob_len};
+    uf_slice key = uf_record_key(&r);
+    snprintf(c->keys[c->records], sizeof c->keys[0], "%.*s", (int)key.len, key.ptr);
+    c->lines[c->records] = rec->line;
+    c->updated_at[c->records] = rec->updated_at;
+    c->key_counts[c->records] = rec->key_count;
+    if (rec->key_count)
+        c->first_keys[c->records] = rec->keys[0];
+    c->cmp[c->records] = rec->cmp;
+    uf_attr_cursor cur;
+    uf_attr_view a;
+    uf_attr_cursor_init(&cur, &r);
+    char *out = c->attrs[c->records];
+    out[0] = '\0';
+    while (uf_attr_next(&cur, &a)) {
+        size_t used = strlen(out);
+        snprintf(out + used, 512 - used, "%s%s=%.*s|%.*s", used ? " " : "", g_config->kinds[a.kind].name,
+                 (int)a.value.len, a.value.ptr, (int)a.raw.len, a.raw.ptr);
+    }
+    c->records++;
+    return UF_OK;
+}
+
+static int ingest(uf_config *config, uf_source_stats *stats, captured *got, uf_error *err)
+{
+    uf_rejects rejects;
+    g_config = config;
+    memset(stats, 0, sizeof *stats);
+    memset(got, 0, sizeof *got);
+    cr_assert_eq(uf_rejects_open(&rejects, config->rejects_path, err), UF_OK);
+    int rc = uf_ingest_file(config, 0, 0, &rejects, stats, capture, got, err);
+    cr_assert_eq(uf_rejects_close(&rejects, err), UF_OK);
+    return rc;
+}
+
+TestSuite(ingest, .init = make_dir, .fini = remove_dir);
+
+Test(ingest, csv_rows_become_normalized_records)
+{
+    write_file("crm.csv", "\xEF\xBB\xBFid,mail,tel,first,last,born,updated\r\n"
+                          "c-1, Bob.Smith+shop@GMail.com ,(555) 234-5678,Bob,SMITH,03/04/1985,2024-05-01T10:00:00Z\r\n"
+                          "c-2,blocked@example.org,0000000000,José,Muñoz,,2024-05-02\r\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: crm\n    path: crm.csv\n    format: csv\n    key: id\n"
+                                         "    updated_at: updated\n    date_order: DMY\n    fields:\n"
+                                         "      id: crm_id\n      mail: email\n      tel: phone\n"
+                                         "      first: first_name\n      last: last_name\n      born: dob\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got.records, 2);
+    cr_assert_str_eq(got.keys[0], "c-1");
+    cr_assert_eq(got.lines[0], 2);
+    cr_assert_eq(got.updated_at[0], 1714557600);
+    cr_assert_str_eq(got.attrs[0], "crm_id=C-1|C-1 email=bobsmith@gmail.com|Bob.Smith+shop@GMail.com "
+                                   "phone=+15552345678|+15552345678 first_name=bob|Bob last_name=smith|SMITH "
+                                   "dob=1985-04-03|1985-04-03");
+    cr_assert_eq(got.key_counts[0], 3, "crm_id, email and phone are identifiers");
+    uf_key expected = uf_identifier_key(uf_slice_cstr("crm_id"), uf_slice_cstr("C-1"));
+    cr_assert(uf_key_equal(got.first_keys[0], expected));
+    cr_assert_eq(got.cmp[0].dob, 19850403);
+    cr_assert_neq(got.cmp[0].first_name, 0);
+    /* Second row: blocklisted e-mail and junk phone are dropped and counted; accents folded. */
+    cr_assert_str_eq(got.attrs[1], "crm_id=C-2|C-2 first_name=jose|José last_name=munoz|Muñoz");
+    cr_assert_eq(stats.junk[UF_KIND_EMAIL], 1);
+    cr_assert_eq(stats.junk[UF_KIND_PHONE], 1);
+    cr_assert_eq(stats.values[UF_KIND_EMAIL], 1);
+    cr_assert_eq(stats.rows_read, 2);
+    cr_assert_eq(stats.records, 2);
+    uf_config_free(config);
+}
+
+Test(ingest, nickname_and_full_name_feed_the_guards)
+{
+    write_file("web.jsonl", "{\"id\":\"w1\",\"name\":\"SMITH, Bob\",\"born\":\"1985-04-03\"}\n"
+                            "{\"id\":\"w2\",\"name\":\"Robert Smith\",\"born\":null,\"extra\":{\"a\":[1,2]}}\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: web\n    path: web.jsonl\n    format: jsonl\n    key: id\n"
+                                         "    fields:\n      name: full_name\n      born: dob\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got.records, 2);
+    cr_assert_str_eq(got.attrs[0], "first_name=bob|Bob last_name=smith|Smith dob=1985-04-03|1985-04-03");
+    /* bob and robert are one first name for the guards. */
+    cr_assert_eq(got.cmp[0].first_name, got.cmp[1].first_name);
+    cr_assert_eq(got.cmp[0].last_name, got.cmp[1].last_name);
+    cr_assert_eq(got.cmp[1].dob, 0, "null is missing");
+    uf_config_free(config);
+}
+
+Test(ingest, bad_rows_are_rejected_with_file_and_line)
+{
+    write_file("pos.csv", "card;first\n"
+                          "1001;Ann\n"
+                          "1002;\"Bo\"b;x\n"
+                          "1003;Cy;extra\n"
+                          "1004;D\xff\n"
+                          ";Eve\n"
+                          "1005;Flo\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: pos\n    path: pos.csv\n    format: csv\n    delimiter: \";\"\n"
+                                         "    key: card\n    fields: {first: first_name}\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got.records, 2);
+    cr_assert_str_eq(got.keys[1], "1005");
+    cr_assert_eq(got.lines[1], 7);
+    cr_assert_eq(stats.rows_read, 6);
+    cr_assert_eq(uf_source_stats_rejected_total(&stats), 4);
+    cr_assert_eq(stats.rejected[UF_REJECT_COLUMN_COUNT], 1);
+    cr_assert_eq(stats.rejected[UF_REJECT_UNBALANCED_QUOTE], 1);
+    cr_assert_eq(stats.rejected[UF_REJECT_INVALID_UTF8], 1);
+    cr_assert_eq(stats.rejected[UF_REJECT_MISSING_KEY], 1);
+    char *rejects = read_file("rejects.txt");
+    char expect[2048];
+    snprintf(expect, sizeof expect,
+             "%s/pos.csv:3: unbalanced_quote\n%s/pos.csv:4: column_count\n%s/pos.csv:5: invalid_utf8\n"
+             "%s/pos.csv:6: missing_key\n",
+             dir, dir, dir, dir);
+    cr_assert_str_eq(rejects, expect);
+    uf_config_free(config);
+}
+
+Test(ingest, mapped_column_absent_is_a_bad_file)
+{
+    write_file("crm.csv", "id,mail\n1,a@b.com\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: crm\n    path: crm.csv\n    format: csv\n    key: id\n"
+                                         "    fields: {email: email}\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_ERR_FORMAT);
+    cr_assert(strstr(err.message, "crm.csv") && strstr(err.message, "'email'") && strstr(err.message, "header"),
+              "message: %s", err.message);
+    uf_config_free(config);
+}
+
+Test(ingest, jsonl_field_in_no_line_is_a_bad_file)
+{
+    write_file("app.jsonl", "{\"id\":\"1\",\"mail\":\"a@b.com\"}\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: app\n    path: app.jsonl\n    format: jsonl\n    key: id\n"
+                                         "    fields: {email: email}\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_ERR_FORMAT);
+    cr_assert(strstr(err.message, "app.jsonl") && strstr(err.message, "'email'"), "message: %s", err.message);
+    uf_config_free(config);
+}
+
+Test(ingest, missing_and_corrupt_files_name_the_file)
+{
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: crm\n    path: crm.csv.gz\n    format: csv\n    key: id\n"
+                                         "    fields: {mail: email}\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_ERR_IO);
+    cr_assert(strstr(err.message, "crm.csv.gz"), "message: %s", err.message);
+
+    /* A gzip file cut short. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/crm.csv.gz", dir);
+    gzFile gz = gzopen(path, "wb");
+    for (int i = 0; i < 2000; i++)
+        gzprintf(gz, "%s%d,user%d@example.com\n", i == 0 ? "id,mail\n" : "", i, i);
+    gzclose(gz);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(truncate(path, st.st_size / 2), 0);
+    err.message[0] = '\0';
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_ERR_FORMAT);
+    cr_assert(strstr(err.message, "crm.csv.gz"), "message: %s", err.message);
+    uf_config_free(config);
+}
+
+/* ---- timestamps ---- */
+
+typedef struct ts_case {
+    const char *text;
+    bool ok;
+    int64_t expect;
+} ts_case;
+
+Test(ingest, timestamps)
+{
+    static const ts_case cases[] = {
+        {"2024-05-01T10:00:00Z", true, 1714557600},
+        {"2024-05-01 10:00:00", true, 1714557600},
+        {"2024-05-01T12:00:00+02:00", true, 1714557600},
+        {"2024-05-01T05:00:00-05:00", true, 1714557600},
+        {"2024-05-01T10:00:00.123Z", true, 1714557600},
+        {"2024-05-01", true, 1714521600},
+        {"2024/05/01", true, 1714521600},
+        {"1714557600", true, 1714557600},
+        {"1714557600000", true, 1714557600},
+        {"1970-01-01T00:00:00Z", true, 0},
+        {"1969-12-31T23:59:59Z", true, -1},
+        {"  2000-02-29  ", true, 951782400},
+        {"", false, 0},
+        {"yesterday", false, 0},
+        {"2024-13-01", false, 0},
+        {"2024-05-01T25:00", false, 0},
+        {"2024-05-01Tjunk", false, 0},
+        {"12345", false, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t t = 42;
+        bool ok = uf_parse_timestamp(uf_slice_cstr(cases[i].text), &t);
+        cr_assert_eq(ok, cases[i].ok, "'%s'", cases[i].text);
+        if (ok)
+            cr_assert_eq(t, cases[i].expect, "'%s' -> %lld", cases[i].text, (long long)t);
+    }
+}
+
+/* ---- unify check's report ---- */
+
+Test(ingest, check_reports_rows_rejects_identifiers_and_samples)
+{
+    write_file("crm.csv", "id,mail,first\n1,ann.lee@mail.com,Ann\n2,\"broken,Bo\n3,cy.ho@mail.com,Cy\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: crm\n    path: crm.csv\n    format: csv\n    key: id\n"
+                                         "    fields: {id: crm_id, mail: email, first: first_name}\n"
+                                         "  - name: gone\n    path: missing-*.csv\n    format: csv\n    key: id\n"
+                                         "    fields: {mail: email}\n");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    uf_error err = {0};
+    int rc = uf_check(config, out, &err);
+    fclose(out);
+    cr_assert_eq(rc, UF_ERR_IO, "a source without files fails the check");
+    cr_assert(strstr(err.message, "missing-*.csv"), "message: %s", err.message);
+    cr_assert(strstr(text, "rows read: 3, records: 2, rejected: 1 (unbalanced_quote 1)"), "%s", text);
+    cr_assert(strstr(text, "identifiers: email 2, crm_id 2"), "%s", text);
+    cr_assert(strstr(text, "1: crm_id=1 email=ann.lee@mail.com first_name=ann"), "%s", text);
+    cr_assert(strstr(text, "no file matches"), "%s", text);
+    cr_assert(strstr(read_file("rejects.txt"), "crm.csv:3: unbalanced_quote"));
+    free(text);
+    uf_config_free(config);
+}
