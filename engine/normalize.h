@@ -83,15 +83,21 @@ typedef struct uf_word {
  */
 static inline bool uf_word_in_sorted(const char *s, size_t n, const uf_word *sorted, size_t count)
 {
+    if (n == 0)
+        return false;
     size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const uf_word *w = &sorted[mid];
-        size_t common = n < w->len ? n : w->len, k = 0;
-        while (k < common && s[k] == w->text[k])
-            k++;
-        int c = k < common ? (unsigned char)s[k] - (unsigned char)w->text[k]
+        /* Most probes differ in the first byte: decide that before the full compare. */
+        int c = (unsigned char)s[0] - (unsigned char)w->text[0];
+        if (c == 0) {
+            size_t common = n < w->len ? n : w->len, k = 1;
+            while (k < common && s[k] == w->text[k])
+                k++;
+            c = k < common ? (unsigned char)s[k] - (unsigned char)w->text[k]
                            : (n < w->len ? -1 : (n > w->len ? 1 : 0));
+        }
         if (c == 0)
             return true;
         if (c < 0)

@@ -438,7 +438,7 @@ static bool append_word(char *out, size_t *len, const char *w, size_t n)
 
 static bool is_placeholder(const char *s, size_t n)
 {
-    return uf_word_in(s, n, address_placeholders, UF_ARRAY_LEN(address_placeholders));
+    return uf_word_in_sorted(s, n, address_placeholders, UF_ARRAY_LEN(address_placeholders));
 }
 
 static const uf_word w_saint = UF_WORD("saint"), w_sainte = UF_WORD("sainte"),
@@ -546,10 +546,10 @@ uf_norm_status uf_normalize_city(uf_slice in, char *out, size_t *out_len)
 
 uf_norm_status uf_normalize_postcode(uf_slice in, char *out, size_t *out_len)
 {
-    static const uf_word placeholders[] = {
-    UF_WORD("NA"), UF_WORD("NAN"), UF_WORD("NONE"), UF_WORD("NULL"), UF_WORD("NIL"),
-    UF_WORD("UNKNOWN"), UF_WORD("TBD"), UF_WORD("TBA"), UF_WORD("UNK"), UF_WORD("NOPOSTCODE"),
-    UF_WORD("NOZIP"),
+    static const uf_word postcode_placeholders[] = {
+    UF_WORD("NA"), UF_WORD("NAN"), UF_WORD("NIL"), UF_WORD("NONE"), UF_WORD("NOPOSTCODE"),
+    UF_WORD("NOZIP"), UF_WORD("NULL"), UF_WORD("TBA"), UF_WORD("TBD"), UF_WORD("UNK"),
+    UF_WORD("UNKNOWN"),
 };
     enum { POSTCODE_MIN = 3, POSTCODE_MAX = 10 };
     *out_len = 0;
@@ -577,7 +577,7 @@ uf_norm_status uf_normalize_postcode(uf_slice in, char *out, size_t *out_len)
     }
     if (!any)
         return UF_NORM_EMPTY; /* only separators and punctuation */
-    if (uf_word_in(buf, len, placeholders, UF_ARRAY_LEN(placeholders)))
+    if (uf_word_in_sorted(buf, len, postcode_placeholders, UF_ARRAY_LEN(postcode_placeholders)))
         return UF_NORM_JUNK;
     if (other_punct)
         return UF_NORM_INVALID;
@@ -632,11 +632,11 @@ static const char *country_lookup(const char *s, size_t n)
 
 uf_norm_status uf_normalize_country(uf_slice in, char *out, size_t *out_len)
 {
-    static const uf_word placeholders[] = {
-    UF_WORD("n a"), UF_WORD("none"), UF_WORD("unknown"), UF_WORD("unk"), UF_WORD("null"),
-    UF_WORD("nil"), UF_WORD("nan"), UF_WORD("xx"), UF_WORD("zz"), UF_WORD("xxx"), UF_WORD("other"),
-    UF_WORD("tbd"), UF_WORD("test"), UF_WORD("not provided"), UF_WORD("not known"),
-    UF_WORD("country"),
+    static const uf_word country_placeholders[] = {
+    UF_WORD("country"), UF_WORD("n a"), UF_WORD("nan"), UF_WORD("nil"), UF_WORD("none"),
+    UF_WORD("not known"), UF_WORD("not provided"), UF_WORD("null"), UF_WORD("other"),
+    UF_WORD("tbd"), UF_WORD("test"), UF_WORD("unk"), UF_WORD("unknown"), UF_WORD("xx"),
+    UF_WORD("xxx"), UF_WORD("zz"),
 };
     *out_len = 0;
     char folded[UF_NORM_MAX];
@@ -644,7 +644,7 @@ uf_norm_status uf_normalize_country(uf_slice in, char *out, size_t *out_len)
     uf_norm_status st = uf_fold_text(in, NULL, folded, &flen);
     if (st != UF_NORM_OK)
         return st;
-    if (uf_word_in(folded, flen, placeholders, UF_ARRAY_LEN(placeholders)))
+    if (uf_word_in_sorted(folded, flen, country_placeholders, UF_ARRAY_LEN(country_placeholders)))
         return UF_NORM_JUNK;
     const char *s = folded;
     size_t n = flen;

@@ -71,6 +71,7 @@ static bool slice_eq(const char *p, size_t n, const char *lit, size_t lit_len)
     return n == lit_len && memcmp(p, lit, n) == 0;
 }
 
+/* Word lists below are sorted in byte order (binary search); keep them so. */
 
 /* Providers that ignore "+tag" (gmail handled separately). */
 static const uf_word plus_tag_domains[] = {
@@ -91,8 +92,8 @@ static const uf_word junk_domains[] = {
 };
 
 static const uf_word junk_tlds[] = {
-    UF_WORD("test"), UF_WORD("invalid"), UF_WORD("example"), UF_WORD("localhost"),
-    UF_WORD("local"),
+    UF_WORD("example"), UF_WORD("invalid"), UF_WORD("local"), UF_WORD("localhost"),
+    UF_WORD("test"),
 };
 
 static const uf_word junk_locals[] = {
@@ -222,7 +223,7 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
     /* Provider rules rewrite the local part in place (it only shrinks). */
     bool gmail = slice_eq(domain, domain_len, "gmail.com", 9) ||
                  slice_eq(domain, domain_len, "googlemail.com", 14);
-    bool plus_tags = gmail || uf_word_in(domain, domain_len, plus_tag_domains,
+    bool plus_tags = gmail || uf_word_in_sorted(domain, domain_len, plus_tag_domains,
                                       UF_ARRAY_LEN(plus_tag_domains));
     if (plus_tags) {
         size_t w = 0;
@@ -255,10 +256,10 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
     size_t first_label = 0;
     while (first_label < domain_len && domain[first_label] != '.')
         first_label++;
-    if (uf_word_in(domain, domain_len, junk_domains, UF_ARRAY_LEN(junk_domains)) ||
-        uf_word_in(domain + tld_start, domain_len - tld_start, junk_tlds,
-                   UF_ARRAY_LEN(junk_tlds)) ||
-        uf_word_in(local, local_len, junk_locals, UF_ARRAY_LEN(junk_locals)) ||
+    if (uf_word_in_sorted(domain, domain_len, junk_domains, UF_ARRAY_LEN(junk_domains)) ||
+        uf_word_in_sorted(domain + tld_start, domain_len - tld_start, junk_tlds,
+                          UF_ARRAY_LEN(junk_tlds)) ||
+        uf_word_in_sorted(local, local_len, junk_locals, UF_ARRAY_LEN(junk_locals)) ||
         (all_same_char(local, local_len) && all_same_char(domain, first_label))) {
         *out_len = 0;
         return UF_NORM_JUNK;

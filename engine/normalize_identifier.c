@@ -24,7 +24,8 @@
  *    as for every other kind: it says "nothing here".
  *  - Longer than UF_NORM_MAX after normalization: UF_NORM_INVALID.
  *
- * ASCII input takes a table-free single pass straight into `out`.
+ * ASCII input takes one pass straight into `out`, noting on the way whether
+ * the value is all zeros or all x, so the junk checks cost nothing extra.
  */
 #include "normalize.h"
 
@@ -104,28 +105,22 @@ static bool normalize_unicode(uf_slice in, uf_case_policy policy, bool strip, id
     return true;
 }
 
-static bool is_placeholder(const char *s, size_t n)
+/* A placeholder word such as "n/a" or "none", in any case. */
+static bool is_placeholder_word(const char *s, size_t n)
 {
-    static const uf_word words[] = {
-        UF_WORD("n/a"), UF_WORD("na"), UF_WORD("n.a."), UF_WORD("n.a"), UF_WORD("none"),
-        UF_WORD("null"), UF_WORD("nil"), UF_WORD("nan"), UF_WORD("unknown"), UF_WORD("unk"),
-        UF_WORD("tbd"), UF_WORD("tba"), UF_WORD("test"), UF_WORD("undefined"), UF_WORD("void"),
-        UF_WORD("not applicable"), UF_WORD("not available"),
-    };
+    static const uf_word id_placeholders[] = {
+    UF_WORD("n.a"), UF_WORD("n.a."), UF_WORD("n/a"), UF_WORD("na"), UF_WORD("nan"), UF_WORD("nil"),
+    UF_WORD("none"), UF_WORD("not applicable"), UF_WORD("not available"), UF_WORD("null"),
+    UF_WORD("tba"), UF_WORD("tbd"), UF_WORD("test"), UF_WORD("undefined"), UF_WORD("unk"),
+    UF_WORD("unknown"), UF_WORD("void"),
+};
     enum { PLACEHOLDER_MAX = 14 }; /* longest word above */
-    bool zeros = n > 0, xs = n > 0;
-    for (size_t i = 0; i < n; i++) {
-        zeros = zeros && s[i] == '0';
-        xs = xs && (s[i] == 'x' || s[i] == 'X');
-    }
-    if (zeros || xs)
-        return true;
     if (n > PLACEHOLDER_MAX)
         return false;
     char lower[PLACEHOLDER_MAX];
     for (size_t i = 0; i < n; i++)
         lower[i] = apply_case(s[i], UF_CASE_LOWER);
-    return uf_word_in(lower, n, words, UF_ARRAY_LEN(words));
+    return uf_word_in_sorted(lower, n, id_placeholders, UF_ARRAY_LEN(id_placeholders));
 }
 
 uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
@@ -143,41 +138,62 @@ uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
     if (e - s > UF_NORM_INPUT_MAX)
         return UF_NORM_INVALID;
 
-    id_out o = {out, 0, false, false};
-    size_t i = s;
-    for (; i < e && !o.overflow; i++) {
+    /* ASCII fast path, in registers; placeholder shapes are tracked on the way. */
+    size_t len = 0, i = s;
+    bool pending = false, zeros = true, xs = true, word = false, digit = false;
+    for (; i < e; i++) {
         unsigned char c = p[i];
         if (c >= 0x80)
             break;
-        if (c < 0x20 || c == 0x7f)
-            return UF_NORM_INVALID;
-        if (c == ' ') {
-            if (!strip_separators)
-                o.pending_space = true;
+        if (c <= ' ' || c == 0x7f) {
+            if (c != ' ')
+                return UF_NORM_INVALID; /* control character or NUL */
+            pending = !strip_separators;
             continue;
         }
         if (c == '-' && strip_separators)
             continue;
-        char ch = apply_case((char)c, case_policy);
-        put(&o, &ch, 1);
-    }
-    if (i < e && !o.overflow) {
-        o.len = 0;
-        o.pending_space = false;
-        if (!normalize_unicode(uf_slice_make(in.ptr + s, e - s), case_policy, strip_separators, &o))
+        if (pending && len) {
+            if (len >= UF_NORM_MAX)
+                return UF_NORM_INVALID;
+            out[len++] = ' ';
+        }
+        pending = false;
+        if (len >= UF_NORM_MAX)
             return UF_NORM_INVALID;
+        char ch = apply_case((char)c, case_policy);
+        out[len++] = ch;
+        zeros = zeros && c == '0';
+        xs = xs && (c | 0x20) == 'x';
+        digit = digit || (c >= '0' && c <= '9');
+        word = word || digit || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
     }
+    if (i == e) {
+        if (!word)
+            return UF_NORM_EMPTY; /* only punctuation */
+        /* No placeholder word has a digit; most identifiers do. */
+        if (zeros || xs || (!digit && is_placeholder_word(out, len)))
+            return UF_NORM_JUNK;
+        *out_len = len;
+        return UF_NORM_OK;
+    }
+
+    id_out o = {out, 0, false, false};
+    if (!normalize_unicode(uf_slice_make(in.ptr + s, e - s), case_policy, strip_separators, &o))
+        return UF_NORM_INVALID;
     if (o.overflow)
         return UF_NORM_INVALID;
-
-    bool word = false;
-    for (size_t k = 0; k < o.len && !word; k++) {
+    zeros = xs = true;
+    word = false;
+    for (size_t k = 0; k < o.len; k++) {
         unsigned char c = (unsigned char)out[k];
-        word = c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+        word = word || c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+        zeros = zeros && c == '0';
+        xs = xs && (c | 0x20) == 'x';
     }
     if (!word)
         return UF_NORM_EMPTY; /* only punctuation */
-    if (is_placeholder(out, o.len))
+    if (zeros || xs || is_placeholder_word(out, o.len))
         return UF_NORM_JUNK;
     *out_len = o.len;
     return UF_NORM_OK;

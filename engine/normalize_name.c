@@ -172,17 +172,20 @@ static const name_word name_words[] = {
 
 static unsigned lookup_flags(const char *w, size_t n)
 {
-    if (n > NAME_WORD_MAX)
+    if (n == 0 || n > NAME_WORD_MAX)
         return 0;
     size_t lo = 0, hi = UF_ARRAY_LEN(name_words);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const uf_word *e = &name_words[mid].word;
-        size_t common = n < e->len ? n : e->len, k = 0;
-        while (k < common && w[k] == e->text[k])
-            k++;
-        int c = k < common ? (unsigned char)w[k] - (unsigned char)e->text[k]
+        int c = (unsigned char)w[0] - (unsigned char)e->text[0];
+        if (c == 0) {
+            size_t common = n < e->len ? n : e->len, k = 1;
+            while (k < common && w[k] == e->text[k])
+                k++;
+            c = k < common ? (unsigned char)w[k] - (unsigned char)e->text[k]
                            : (n < e->len ? -1 : (n > e->len ? 1 : 0));
+        }
         if (c == 0)
             return name_words[mid].flags;
         if (c < 0)
@@ -218,47 +221,52 @@ static bool word_has(const words *ws, size_t i, unsigned flags)
  */
 static void split_words(const char *s, size_t n, words *ws)
 {
-    ws->text_len = 0;
-    ws->n = 0;
-    ws->comma = SIZE_MAX;
-    ws->second_comma = SIZE_MAX;
+    char *text = ws->text;
+    size_t text_len = 0, count = 0, comma = SIZE_MAX, second_comma = SIZE_MAX;
     size_t i = 0;
     while (i < n) {
-        if (s[i] == ' ') {
+        char c = s[i];
+        if (c == ' ') {
             i++;
             continue;
         }
-        if (s[i] == ',') {
-            if (ws->comma == SIZE_MAX)
-                ws->comma = ws->n;
-            else if (ws->second_comma == SIZE_MAX)
-                ws->second_comma = ws->n;
+        if (c == ',') {
+            if (comma == SIZE_MAX)
+                comma = count;
+            else if (second_comma == SIZE_MAX)
+                second_comma = count;
             i++;
             continue;
         }
-        size_t start = ws->text_len;
+        size_t start = text_len;
         bool pending_space = false;
-        for (; i < n && s[i] != ' ' && s[i] != ','; i++) {
-            char c = s[i];
+        for (; i < n; i++) {
+            c = s[i];
+            if (c == ' ' || c == ',')
+                break;
             if (c == '\'')
                 continue;
             if (c == '-') {
                 pending_space = true;
                 continue;
             }
-            if (pending_space && ws->text_len > start)
-                ws->text[ws->text_len++] = ' ';
+            if (pending_space && text_len > start)
+                text[text_len++] = ' ';
             pending_space = false;
-            ws->text[ws->text_len++] = c;
+            text[text_len++] = c;
         }
-        if (ws->text_len > start && ws->n < MAX_WORDS) {
-            size_t len = ws->text_len - start;
-            ws->w[ws->n].off = (uint16_t)start;
-            ws->w[ws->n].len = (uint16_t)len;
-            ws->w[ws->n].flags = lookup_flags(ws->text + start, len);
-            ws->n++;
+        if (text_len > start && count < MAX_WORDS) {
+            size_t len = text_len - start;
+            ws->w[count].off = (uint16_t)start;
+            ws->w[count].len = (uint16_t)len;
+            ws->w[count].flags = lookup_flags(text + start, len);
+            count++;
         }
     }
+    ws->text_len = text_len;
+    ws->n = count;
+    ws->comma = comma;
+    ws->second_comma = second_comma;
 }
 
 /* Join words [from, to) with single spaces. */
@@ -280,7 +288,7 @@ static bool is_placeholder_phrase(const words *ws)
         return false;
     char joined[UF_NORM_MAX];
     size_t len = join_words(ws, 0, ws->n, joined);
-    return uf_word_in(joined, len, placeholder_phrases, UF_ARRAY_LEN(placeholder_phrases));
+    return uf_word_in_sorted(joined, len, placeholder_phrases, UF_ARRAY_LEN(placeholder_phrases));
 }
 
 /* Remove words [i] in place. */
@@ -348,11 +356,21 @@ static bool only_noise(const words *ws, size_t from, size_t to)
 uf_norm_status uf_normalize_name(uf_slice in, char *out, size_t *out_len)
 {
     *out_len = 0;
-    char folded[UF_NORM_MAX];
     size_t flen = 0;
-    uf_norm_status st = uf_fold_text(in, "'", folded, &flen);
+    uf_norm_status st = uf_fold_text(in, "'", out, &flen);
     if (st != UF_NORM_OK)
         return st;
+    /* Fast path: one word without apostrophes (most first and last names). */
+    if (!memchr(out, ' ', flen) && !memchr(out, '\'', flen)) {
+        if ((lookup_flags(out, flen) & (W_TITLE | W_SUFFIX | W_PLACEHOLDER)) ||
+            (flen <= PHRASE_MAX &&
+             uf_word_in_sorted(out, flen, placeholder_phrases, UF_ARRAY_LEN(placeholder_phrases))))
+            return UF_NORM_JUNK;
+        *out_len = flen;
+        return UF_NORM_OK;
+    }
+    char folded[UF_NORM_MAX];
+    memcpy(folded, out, flen);
     words ws;
     split_words(folded, flen, &ws);
     if (ws.n == 0)

@@ -149,21 +149,26 @@ bool uf_phone_country_known(const char *country)
     return country_by_iso(country) != NULL;
 }
 
+/* Does `d` start with the (non-empty) table string `prefix`? */
+static bool starts_with(const char *d, size_t n, const char *prefix)
+{
+    size_t pl = short_len(prefix);
+    if (pl == 0 || pl > n)
+        return false;
+    for (size_t i = 0; i < pl; i++)
+        if (d[i] != prefix[i])
+            return false;
+    return true;
+}
+
 /* The country whose calling code starts `d` (codes are prefix-free). */
 static const phone_country *country_by_code(const char *d, size_t n)
 {
     for (size_t i = 0; i < UF_ARRAY_LEN(countries); i++) {
-        size_t cl = short_len(countries[i].cc);
-        if (cl <= n && memcmp(d, countries[i].cc, cl) == 0)
+        if (starts_with(d, n, countries[i].cc))
             return &countries[i];
     }
     return NULL;
-}
-
-static bool starts_with(const char *d, size_t n, const char *prefix)
-{
-    size_t pl = short_len(prefix);
-    return pl > 0 && pl <= n && memcmp(d, prefix, pl) == 0;
 }
 
 static bool all_same(const char *d, size_t n)
@@ -174,18 +179,16 @@ static bool all_same(const char *d, size_t n)
     return n > 0;
 }
 
-/* Ascending (0123..., 1234567890) or descending run, modulo 10, of six or more. */
+/* Ascending (0123..., 1234567890) or descending run, wrapping 9-0, of six or more. */
 static bool sequential(const char *d, size_t n)
 {
     if (n < 6)
         return false;
     bool up = true, down = true;
-    for (size_t i = 1; i < n; i++) {
-        int a = d[i - 1] - '0', b = d[i] - '0';
-        if (b != (a + 1) % 10)
-            up = false;
-        if (b != (a + 9) % 10)
-            down = false;
+    for (size_t i = 1; i < n && (up || down); i++) {
+        char a = d[i - 1], b = d[i];
+        up = up && (b == a + 1 || (a == '9' && b == '0'));
+        down = down && (b == a - 1 || (a == '0' && b == '9'));
     }
     return up || down;
 }

@@ -253,20 +253,43 @@ uf_norm_status uf_fold_text(uf_slice in, const char *keep, char *out, size_t *ou
     if (keep && !*keep)
         keep = NULL;
 
-    fold_out o = {out, 0, false, false};
-    size_t i = start;
-    for (; i < end && !o.overflow; i++) {
+    /*
+     * ASCII fast path: the table folds, locals keep the loop in registers.
+     * The output is never longer than the input here, so a short input needs
+     * no capacity checks at all.
+     */
+    const bool bounded = end - start <= UF_NORM_MAX;
+    size_t len = 0, i = start;
+    bool pending = false;
+    for (; i < end; i++) {
         unsigned char c = p[i];
         if (c >= 0x80)
             break;
-        put_ascii(&o, c, keep);
+        unsigned char f = ascii_fold[c];
+        if (f == SEP) {
+            if (!keep || c == 0 || !strchr(keep, c)) {
+                pending = true;
+                continue;
+            }
+            f = c;
+        }
+        if (!bounded && len + (pending && len) >= UF_NORM_MAX)
+            return UF_NORM_INVALID;
+        if (pending) {
+            if (len)
+                out[len++] = ' ';
+            pending = false;
+        }
+        out[len++] = (char)f;
     }
-    if (i < end && !o.overflow) {
-        /* Non-ASCII: restart on the Unicode path so composition sees the whole text. */
-        o.len = 0;
-        o.pending_space = false;
-        fold_unicode(uf_slice_make(in.ptr + start, end - start), keep, &o);
+    if (i == end) {
+        *out_len = len;
+        return len ? UF_NORM_OK : UF_NORM_EMPTY;
     }
+
+    /* Non-ASCII: restart on the Unicode path so composition sees the whole text. */
+    fold_out o = {out, 0, false, false};
+    fold_unicode(uf_slice_make(in.ptr + start, end - start), keep, &o);
     if (o.overflow)
         return UF_NORM_INVALID;
     *out_len = o.len;
