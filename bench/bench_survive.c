@@ -361,7 +361,8 @@ int main(int argc, char **argv)
            (double)bytes / elapsed / (1 << 20));
     printf("  peak RSS %.1f MiB after building the table, %.1f MiB after surviving (+%.1f MiB)\n", rss_before,
            rss_after, rss_after - rss_before);
-    printf("  giant cluster: %zu records in %.1f ms, %zu bytes (rc %d)\n", giant, giant_elapsed * 1e3, out.len, rc);
+    printf("  giant cluster: %zu records in %.1f ms, %zu bytes (rc %d), peak RSS %.1f MiB after it\n", giant,
+           giant_elapsed * 1e3, out.len, rc, peak_rss_mib());
     printf("  checksum %016" PRIx64 "\n", checksum);
 
     free(all);

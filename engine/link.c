@@ -423,6 +423,22 @@ static bool guarded_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_
         l->stats.already_linked_by_rule[rule]++;
         return true;
     }
+    /* Start the loads the guards need now, side by side (see prefetch_ahead). */
+    __builtin_prefetch(&l->summary_of[ra]);
+    __builtin_prefetch(&l->summary_of[rb]);
+    __builtin_prefetch(&l->records[ra].cmp);
+    __builtin_prefetch(&l->records[rb].cmp);
+    __builtin_prefetch(&l->uf.size[ra]);
+    __builtin_prefetch(&l->uf.size[rb]);
+    if (l->limited_start) {
+        __builtin_prefetch(&l->limited_start[ra]);
+        __builtin_prefetch(&l->limited_start[rb]);
+    }
+    uint32_t slot_a = l->summary_of[ra], slot_b = l->summary_of[rb];
+    if (slot_a != NO_SLOT)
+        __builtin_prefetch(&l->summaries[slot_a]);
+    if (slot_b != NO_SLOT)
+        __builtin_prefetch(&l->summaries[slot_b]);
     cluster_view va, vb;
     view_of_root(l, ra, &va);
     view_of_root(l, rb, &vb);
@@ -654,78 +670,25 @@ static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size
 
 /*
  * Software prefetching for the phase loops. Groups arrive in key order, so
- * their records are scattered over every per-record array: a union costs a
- * chain of dependent cache misses (parent -> root -> summary slot ->
- * summary). Running three cursors ahead of the loop, each one step further
- * along that chain (the earlier step's line has arrived by the time the
- * later cursor reads it), lets the misses of the coming groups overlap. Only
- * refs in groups of two or more, of the phase's strength, are worth it.
- * Prefetching has no effect on results.
+ * their records are scattered over every per-record array and a union is a
+ * chain of cache misses. Touching the parent entries of the refs a few
+ * groups ahead (and inside guarded_union, the next links of the chain as
+ * soon as their addresses are known) lets those misses overlap instead of
+ * queueing. Prefetching has no effect on results.
  */
-enum { PREFETCH_FAR = 48, PREFETCH_MID = 32, PREFETCH_NEAR = 16 };
+enum { PREFETCH_AHEAD = 32 };
 
-typedef struct prefetcher {
-    const uf_linker *l;
-    const uf_identifier_ref *refs;
-    size_t n;
-    uf_strength strength;
-    size_t far, mid, near; /* next ref index of each cursor */
-} prefetcher;
-
-static void prefetcher_init(prefetcher *pf, const uf_linker *l, const uf_identifier_ref *refs, size_t n,
-                            uf_strength strength)
+static inline void prefetch_ahead(const uf_linker *l, const uf_identifier_ref *refs, size_t n, size_t *cursor,
+                                  size_t upto)
 {
-    pf->l = l;
-    pf->refs = refs;
-    pf->n = n;
-    pf->strength = strength;
-    pf->far = pf->mid = pf->near = 0;
-}
-
-static bool prefetch_worth(const prefetcher *pf, size_t i)
-{
-    const uf_identifier_ref *r = &pf->refs[i];
-    bool shared = (i > 0 && uf_key_equal(r[-1].key, r->key)) || (i + 1 < pf->n && uf_key_equal(r[1].key, r->key));
-    return shared && pf->l->config->kinds[r->kind].strength == pf->strength;
-}
-
-/* Run the cursors up to `pos` plus their distances. */
-static void prefetcher_advance(prefetcher *pf, size_t pos)
-{
-    const uf_linker *l = pf->l;
-    const uint32_t *parent = l->uf.parent;
-    size_t far_end = pos + PREFETCH_FAR < pf->n ? pos + PREFETCH_FAR : pf->n;
-    size_t mid_end = pos + PREFETCH_MID < pf->n ? pos + PREFETCH_MID : pf->n;
-    size_t near_end = pos + PREFETCH_NEAR < pf->n ? pos + PREFETCH_NEAR : pf->n;
-    for (; pf->far < far_end; pf->far++) {
-        if (!prefetch_worth(pf, pf->far))
-            continue;
-        uf_record_id r = pf->refs[pf->far].record;
-        __builtin_prefetch(&parent[r]);
-        __builtin_prefetch(&l->summary_of[r]);
+    size_t end = upto + PREFETCH_AHEAD < n ? upto + PREFETCH_AHEAD : n;
+    for (size_t i = *cursor; i < end; i++) {
+        uf_record_id r = refs[i].record;
+        __builtin_prefetch(&l->uf.parent[r]);
         __builtin_prefetch(&l->records[r].cmp);
-        if (l->limited_start)
-            __builtin_prefetch(&l->limited_start[r]);
     }
-    for (; pf->mid < mid_end; pf->mid++) {
-        if (!prefetch_worth(pf, pf->mid))
-            continue;
-        uint32_t p = parent[pf->refs[pf->mid].record];
-        __builtin_prefetch(&parent[p]);
-        __builtin_prefetch(&l->uf.size[p]);
-        __builtin_prefetch(&l->summary_of[p]);
-    }
-    for (; pf->near < near_end; pf->near++) {
-        if (!prefetch_worth(pf, pf->near))
-            continue;
-        uint32_t slot = l->summary_of[parent[parent[pf->refs[pf->near].record]]];
-        if (slot != NO_SLOT) {
-            const char *sum = (const char *)&l->summaries[slot];
-            __builtin_prefetch(sum);
-            __builtin_prefetch(sum + 64);
-            __builtin_prefetch(sum + sizeof(cluster_summary) - 1);
-        }
-    }
+    if (end > *cursor)
+        *cursor = end;
 }
 
 int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads, uf_error *err)
@@ -791,23 +754,22 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
     }
 
     /* Phase 1: strong identifiers, star from the group's first record. */
-    prefetcher pf;
-    prefetcher_init(&pf, l, refs, n, UF_STRENGTH_STRONG);
+    size_t ahead = 0;
     for (size_t g = 0; g < n;) {
         size_t end = group_end(refs, n, g);
         uint16_t kind = refs[g].kind;
-        prefetcher_advance(&pf, end);
+        prefetch_ahead(l, refs, n, &ahead, end);
         if (end - g > 1 && config->kinds[kind].strength == UF_STRENGTH_STRONG && !group_is_junk(l, kind, end - g))
             for (size_t i = g + 1; i < end; i++)
                 guarded_union(l, refs[g].record, refs[i].record, UF_RULE_STRONG_IDENTIFIER, kind, refs[g].key, 0.0f);
         g = end;
     }
     /* Phase 2: weak identifiers, every pair, judged against what phase 1 built. */
-    prefetcher_init(&pf, l, refs, n, UF_STRENGTH_WEAK);
+    ahead = 0;
     for (size_t g = 0; g < n;) {
         size_t end = group_end(refs, n, g);
         uint16_t kind = refs[g].kind;
-        prefetcher_advance(&pf, end);
+        prefetch_ahead(l, refs, n, &ahead, end);
         if (end - g > 1 && config->kinds[kind].strength == UF_STRENGTH_WEAK && !group_is_junk(l, kind, end - g))
             for (size_t i = g; i < end; i++)
                 for (size_t j = i + 1; j < end; j++)

@@ -77,18 +77,20 @@ typedef struct uf_word {
 #define UF_WORD(literal) {literal, sizeof(literal) - 1}
 
 /*
- * True when the `n` bytes at `s` equal one of the `count` words of `sorted`,
- * which must be sorted in byte order (a prefix before its extensions, as
- * strcmp orders them). Binary search: for the longer lists on hot paths.
+ * Binary search of a table whose `count` entries, `stride` bytes apart, each
+ * start with a uf_word, sorted in byte order (a prefix before its
+ * extensions, as strcmp orders them). Returns the index of the entry equal
+ * to the `n` bytes at `s`, or -1.
  */
-static inline bool uf_word_in_sorted(const char *s, size_t n, const uf_word *sorted, size_t count)
+static inline ptrdiff_t uf_word_search(const char *s, size_t n, const void *table, size_t count,
+                                       size_t stride)
 {
     if (n == 0)
-        return false;
+        return -1;
     size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const uf_word *w = &sorted[mid];
+        const uf_word *w = (const uf_word *)(const void *)((const char *)table + mid * stride);
         /* Most probes differ in the first byte: decide that before the full compare. */
         int c = (unsigned char)s[0] - (unsigned char)w->text[0];
         if (c == 0) {
@@ -99,13 +101,19 @@ static inline bool uf_word_in_sorted(const char *s, size_t n, const uf_word *sor
                            : (n < w->len ? -1 : (n > w->len ? 1 : 0));
         }
         if (c == 0)
-            return true;
+            return (ptrdiff_t)mid;
         if (c < 0)
             hi = mid;
         else
             lo = mid + 1;
     }
-    return false;
+    return -1;
+}
+
+/* True when the `n` bytes at `s` equal one of the `count` words of `sorted` (byte order). */
+static inline bool uf_word_in_sorted(const char *s, size_t n, const uf_word *sorted, size_t count)
+{
+    return uf_word_search(s, n, sorted, count, sizeof *sorted) >= 0;
 }
 
 /* True when the `n` bytes at `s` equal one of the `count` words (any order). */

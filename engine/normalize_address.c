@@ -366,28 +366,10 @@ static const uf_word address_placeholders[] = {
     UF_WORD("xxx"),
 };
 
-static int word_cmp(const char *a, size_t alen, const uf_word *w)
-{
-    int c = memcmp(a, w->text, alen < w->len ? alen : w->len);
-    if (c != 0)
-        return c;
-    return alen < w->len ? -1 : (alen > w->len ? 1 : 0);
-}
-
 static const uf_word *lookup(const abbreviation *table, size_t count, const char *w, size_t n)
 {
-    size_t lo = 0, hi = count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = word_cmp(w, n, &table[mid].word);
-        if (c == 0)
-            return &table[mid].expansion;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    ptrdiff_t i = uf_word_search(w, n, table, count, sizeof table[0]);
+    return i < 0 ? NULL : &table[i].expansion;
 }
 
 static bool is(const char *w, size_t n, const char *lit, size_t lit_len)
@@ -581,15 +563,16 @@ uf_norm_status uf_normalize_postcode(uf_slice in, char *out, size_t *out_len)
         return UF_NORM_JUNK;
     if (other_punct)
         return UF_NORM_INVALID;
-    bool same = true, digits = true;
-    for (size_t i = 0; i < len; i++) {
-        same = same && buf[i] == buf[0];
+    bool digits = true;
+    for (size_t i = 0; i < len; i++)
         digits = digits && buf[i] >= '0' && buf[i] <= '9';
-    }
-    if (same)
-        return UF_NORM_JUNK;
     if (digits && len == 9)
         len = 5; /* ZIP+4 */
+    bool same = true;
+    for (size_t i = 1; i < len; i++)
+        same = same && buf[i] == buf[0];
+    if (same)
+        return UF_NORM_JUNK;
     if (len < POSTCODE_MIN || len > POSTCODE_MAX)
         return UF_NORM_INVALID;
     memcpy(out, buf, len);

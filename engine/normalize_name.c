@@ -172,28 +172,10 @@ static const name_word name_words[] = {
 
 static unsigned lookup_flags(const char *w, size_t n)
 {
-    if (n == 0 || n > NAME_WORD_MAX)
+    if (n > NAME_WORD_MAX)
         return 0;
-    size_t lo = 0, hi = UF_ARRAY_LEN(name_words);
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const uf_word *e = &name_words[mid].word;
-        int c = (unsigned char)w[0] - (unsigned char)e->text[0];
-        if (c == 0) {
-            size_t common = n < e->len ? n : e->len, k = 1;
-            while (k < common && w[k] == e->text[k])
-                k++;
-            c = k < common ? (unsigned char)w[k] - (unsigned char)e->text[k]
-                           : (n < e->len ? -1 : (n > e->len ? 1 : 0));
-        }
-        if (c == 0)
-            return name_words[mid].flags;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return 0;
+    ptrdiff_t i = uf_word_search(w, n, name_words, UF_ARRAY_LEN(name_words), sizeof name_words[0]);
+    return i < 0 ? 0 : name_words[i].flags;
 }
 
 static const uf_word placeholder_phrases[] = {

@@ -203,6 +203,9 @@ static bool national_valid(const phone_country *c, const char *nsn, size_t n)
 {
     if (c->nanp)
         return nanp_valid(nsn, n);
+    /* Where the trunk prefix is 0-based, no national significant number starts with 0. */
+    if (c->trunk[0] == '0' && n > 0 && nsn[0] == '0')
+        return false;
     return n >= c->min_len && n <= c->max_len && short_len(c->cc) + n <= E164_MAX;
 }
 

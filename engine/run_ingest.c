@@ -111,15 +111,23 @@ static void *ingest_worker(void *arg)
 
 /* ---- canonical order ------------------------------------------------ */
 
+/*
+ * Records are sorted by an 8-byte big-endian prefix of their key taken
+ * *after* the bytes every key of the source shares ("inst-", "CU"), so the
+ * radix sort alone orders nearly everything; only runs of equal prefix look
+ * at the full keys in the blobs (random memory access, so kept rare).
+ */
 typedef struct sort_entry {
-    uint64_t prefix;   /* first 8 key bytes, big-endian: orders like memcmp */
-    uint32_t index;    /* into the joined array */
+    uint64_t prefix;
+    const uf_record *record;
+    uint32_t global;   /* position in the source-by-source concatenation of the chunks */
 } sort_entry;
 
-static uint64_t key_prefix(uf_slice key)
+static uint64_t key_prefix(uf_slice key, size_t skip)
 {
     unsigned char b[8] = {0};
-    memcpy(b, key.ptr, key.len < 8 ? key.len : 8);
+    if (key.len > skip)
+        memcpy(b, key.ptr + skip, key.len - skip < 8 ? key.len - skip : 8);
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = (v << 8) | b[i];
@@ -129,9 +137,9 @@ static uint64_t key_prefix(uf_slice key)
 /* LSD radix sort by prefix, 16 bits per pass; skips passes where all digits agree. */
 static int radix_sort_entries(sort_entry *a, size_t n)
 {
-    sort_entry *tmp = malloc(n * sizeof *tmp);
+    sort_entry *tmp = malloc((n ? n : 1) * sizeof *tmp);
     size_t *count = malloc(65536 * sizeof *count);
-    if ((!tmp && n) || !count) {
+    if (!tmp || !count) {
         free(tmp);
         free(count);
         return UF_ERR_NOMEM;
@@ -162,17 +170,22 @@ static int radix_sort_entries(sort_entry *a, size_t n)
     return UF_OK;
 }
 
-/* Full order among equal prefixes: key bytes, then the winner of a duplicate first. */
-static int compare_full(const uf_record *a, const uf_record *b)
+static int compare_keys(const uf_record *a, const uf_record *b)
 {
     uf_slice ka = uf_record_key(a), kb = uf_record_key(b);
     size_t n = ka.len < kb.len ? ka.len : kb.len;
     int c = memcmp(ka.ptr, kb.ptr, n);
     if (c)
         return c;
-    if (ka.len != kb.len)
-        return ka.len < kb.len ? -1 : 1;
-    /* Same key: most recent first, then the later file and line. */
+    return ka.len == kb.len ? 0 : (ka.len < kb.len ? -1 : 1);
+}
+
+/* Full order: key bytes, then — for a repeated key — the row that wins first. */
+static int compare_full(const uf_record *a, const uf_record *b)
+{
+    int c = compare_keys(a, b);
+    if (c)
+        return c;
     if (a->updated_at != b->updated_at)
         return a->updated_at > b->updated_at ? -1 : 1;
     if (a->file != b->file)
@@ -182,43 +195,48 @@ static int compare_full(const uf_record *a, const uf_record *b)
     return 0;
 }
 
-static void insertion_sort_run(sort_entry *a, size_t n, const uf_record *records)
+static int compare_entries(const void *x, const void *y)
 {
-    for (size_t i = 1; i < n; i++) {
-        sort_entry e = a[i];
-        size_t j = i;
-        while (j > 0 && compare_full(&records[a[j - 1].index], &records[e.index]) > 0) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = e;
-    }
+    return compare_full(((const sort_entry *)x)->record, ((const sort_entry *)y)->record);
 }
 
-static int compare_entries(const void *x, const void *y, void *records)
-{
-    const sort_entry *a = x, *b = y;
-    const uf_record *r = records;
-    return compare_full(&r[a->index], &r[b->index]);
-}
-
-/* Order runs of equal prefix by the full key (keys longer than 8 bytes). */
-static void tie_sort(sort_entry *a, size_t n, const uf_record *records)
+/* Order runs of equal prefix by the full key. */
+static void tie_sort(sort_entry *a, size_t n)
 {
     size_t i = 0;
     while (i < n) {
         size_t j = i + 1;
         while (j < n && a[j].prefix == a[i].prefix)
             j++;
-        if (j - i > 1) {
-            if (j - i <= 32) {
-                insertion_sort_run(a + i, j - i, records);
-            } else {
-                qsort_r(a + i, j - i, sizeof *a, compare_entries, (void *)records);
-            }
-        }
+        if (j - i > 1)
+            qsort(a + i, j - i, sizeof *a, compare_entries);
         i = j;
     }
+}
+
+/* Bytes that every key of the source starts with. */
+static size_t common_key_prefix(const chunk *chunks, size_t chunk_count, size_t source)
+{
+    const uf_record *first = NULL;
+    size_t lcp = 0;
+    for (size_t i = 0; i < chunk_count; i++) {
+        if (chunks[i].source != source)
+            continue;
+        for (size_t r = 0; r < chunks[i].count; r++) {
+            uf_slice k = uf_record_key(&chunks[i].records[r]);
+            if (!first) {
+                first = &chunks[i].records[r];
+                lcp = k.len;
+                continue;
+            }
+            uf_slice f = uf_record_key(first);
+            size_t n = 0;
+            while (n < lcp && n < k.len && f.ptr[n] == k.ptr[n])
+                n++;
+            lcp = n;
+        }
+    }
+    return lcp;
 }
 
 /* ---- the stage ------------------------------------------------------ */
@@ -341,13 +359,14 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
         total += chunks[i].count;
         total_refs += chunks[i].ref_count;
     }
-    uf_record *joined = malloc((total ? total : 1) * sizeof *joined);
     uint32_t *chunk_base = malloc((chunk_count ? chunk_count : 1) * sizeof *chunk_base);
     sort_entry *entries = malloc((total ? total : 1) * sizeof *entries);
     uint32_t *new_id = malloc((total ? total : 1) * sizeof *new_id);
-    if (!state->source_stats || !state->superseded || !state->source_rank || !by_name || !joined ||
-        !chunk_base || !entries || !new_id) {
-        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory joining %zu records", total);
+    uf_record *records = NULL;
+    uf_identifier_ref *refs = NULL;
+    if (!state->source_stats || !state->superseded || !state->source_rank || !by_name || !chunk_base ||
+        !entries || !new_id) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu records", total);
         goto done;
     }
     if (total >= UF_RECORD_NONE) {
@@ -360,59 +379,59 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     for (size_t r = 0; r < config->source_count; r++)
         state->source_rank[by_name[r]] = (uint16_t)r;
 
-    /* Join chunks source by source in name order; chunks of a source are in file order. */
+    /* Source by source in name order (chunks of a source in file order): sort, drop repeated keys. */
     size_t at = 0, out = 0;
     for (size_t r = 0; r < config->source_count; r++) {
         size_t s = by_name[r];
         size_t begin = at;
+        size_t skip = common_key_prefix(chunks, chunk_count, s);
         for (size_t i = 0; i < chunk_count; i++) {
             if (chunks[i].source != s)
                 continue;
             chunk_base[i] = (uint32_t)at;
-            memcpy(joined + at, chunks[i].records, chunks[i].count * sizeof *joined);
-            at += chunks[i].count;
+            for (size_t j = 0; j < chunks[i].count; j++, at++) {
+                entries[at].record = &chunks[i].records[j];
+                entries[at].prefix = key_prefix(uf_record_key(entries[at].record), skip);
+                entries[at].global = (uint32_t)at;
+            }
             uf_source_stats_add(&state->source_stats[s], &chunks[i].stats);
-            free(chunks[i].records);
-            chunks[i].records = NULL;
-        }
-        for (size_t k = begin; k < at; k++) {
-            entries[k].prefix = key_prefix(uf_record_key(&joined[k]));
-            entries[k].index = (uint32_t)k;
         }
         if ((rc = radix_sort_entries(entries + begin, at - begin)) != UF_OK) {
             uf_error_set(err, rc, "out of memory sorting records");
             goto done;
         }
-        tie_sort(entries + begin, at - begin, joined);
-        /* Keep the first of each run of equal keys: compare_full put the winner there. */
+        tie_sort(entries + begin, at - begin);
+        /* compare_full put the winning row first among equal keys. */
         for (size_t k = begin; k < at; k++) {
-            const uf_record *rec = &joined[entries[k].index];
-            bool duplicate = k > begin && uf_record_key(rec).len == uf_record_key(&joined[entries[k - 1].index]).len &&
-                             memcmp(uf_record_key(rec).ptr, uf_record_key(&joined[entries[k - 1].index]).ptr,
-                                    uf_record_key(rec).len) == 0;
-            if (duplicate) {
-                new_id[entries[k].index] = UF_RECORD_NONE;
+            bool repeated = k > begin && entries[k].prefix == entries[k - 1].prefix &&
+                            compare_keys(entries[k].record, entries[k - 1].record) == 0;
+            if (repeated) {
+                new_id[entries[k].global] = UF_RECORD_NONE;
                 state->superseded[s]++;
             } else {
-                new_id[entries[k].index] = (uint32_t)out++;
+                new_id[entries[k].global] = (uint32_t)out++;
             }
         }
     }
+    free(entries);
+    entries = NULL;
 
-    /* Lay the records out in canonical order. */
-    uf_record *records = malloc((out ? out : 1) * sizeof *records);
-    uf_identifier_ref *refs = malloc((total_refs ? total_refs : 1) * sizeof *refs);
+    /* Lay the records and their identifier refs out in canonical order, freeing chunks as we go. */
+    records = malloc((out ? out : 1) * sizeof *records);
+    refs = malloc((total_refs ? total_refs : 1) * sizeof *refs);
     if (!records || !refs) {
-        free(records);
-        free(refs);
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory laying out %zu records", out);
         goto done;
     }
-    for (size_t k = 0; k < total; k++)
-        if (new_id[k] != UF_RECORD_NONE)
-            records[new_id[k]] = joined[k];
     size_t ref_out = 0;
     for (size_t i = 0; i < chunk_count; i++) {
+        for (size_t j = 0; j < chunks[i].count; j++) {
+            uint32_t id = new_id[chunk_base[i] + j];
+            if (id != UF_RECORD_NONE)
+                records[id] = chunks[i].records[j];
+        }
+        free(chunks[i].records);
+        chunks[i].records = NULL;
         for (size_t j = 0; j < chunks[i].ref_count; j++) {
             uint32_t id = new_id[chunk_base[i] + chunks[i].refs[j].record];
             if (id == UF_RECORD_NONE)
@@ -428,10 +447,13 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     state->table.count = out;
     state->table.identifiers = refs;
     state->table.identifier_count = ref_out;
+    records = NULL;
+    refs = NULL;
     rc = UF_OK;
 done:
+    free(records);
+    free(refs);
     free(by_name);
-    free(joined);
     free(chunk_base);
     free(entries);
     free(new_id);

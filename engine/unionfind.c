@@ -11,22 +11,17 @@
 
 int uf_unionfind_init(uf_unionfind *uf, size_t count)
 {
-    uf->parent = NULL;
-    uf->size = NULL;
+    uf->nodes = NULL;
     uf->count = 0;
     if (count >= UINT32_MAX)
         return UF_ERR_INVALID;
     /* malloc(0) may return NULL; allocate one element so success is unambiguous. */
-    size_t alloc = count ? count : 1;
-    uf->parent = malloc(alloc * sizeof *uf->parent);
-    uf->size = malloc(alloc * sizeof *uf->size);
-    if (!uf->parent || !uf->size) {
-        uf_unionfind_free(uf);
+    uf->nodes = malloc((count ? count : 1) * sizeof *uf->nodes);
+    if (!uf->nodes)
         return UF_ERR_NOMEM;
-    }
     for (size_t i = 0; i < count; i++) {
-        uf->parent[i] = (uint32_t)i;
-        uf->size[i] = 1;
+        uf->nodes[i].parent = (uint32_t)i;
+        uf->nodes[i].size = 1;
     }
     uf->count = count;
     return UF_OK;
@@ -34,10 +29,8 @@ int uf_unionfind_init(uf_unionfind *uf, size_t count)
 
 void uf_unionfind_free(uf_unionfind *uf)
 {
-    free(uf->parent);
-    free(uf->size);
-    uf->parent = NULL;
-    uf->size = NULL;
+    free(uf->nodes);
+    uf->nodes = NULL;
     uf->count = 0;
 }
 
@@ -45,13 +38,13 @@ uint32_t uf_unionfind_link_roots(uf_unionfind *uf, uint32_t ra, uint32_t rb)
 {
     if (ra == rb)
         return ra;
-    uint32_t sa = uf->size[ra], sb = uf->size[rb];
+    uint32_t sa = uf->nodes[ra].size, sb = uf->nodes[rb].size;
     /* Larger set wins; equal sizes: smaller id, so the result never depends
      * on argument order. */
     bool a_wins = sa > sb || (sa == sb && ra < rb);
     uint32_t root = a_wins ? ra : rb, child = a_wins ? rb : ra;
-    uf->parent[child] = root;
-    uf->size[root] = sa + sb;
+    uf->nodes[child].parent = root;
+    uf->nodes[root].size = sa + sb;
     return root;
 }
 

@@ -1,10 +1,13 @@
 /*
  * unionfind.h — disjoint sets over dense uint32 ids (record ids).
  *
- * Two parallel arrays of uint32 (parent, size): 8 bytes per element, no
- * per-element allocation. find() uses path halving (every visited node is
- * pointed at its grandparent), which keeps trees almost flat without the
- * recursion or second pass of full path compression. union() links by size.
+ * One array of {parent, size} pairs: 8 bytes per element, no per-element
+ * allocation. The pair layout (rather than two arrays) puts a root's parent
+ * and size in one cache line: at 27 M records every union is a few random
+ * memory accesses, and each line saved is time saved. find() uses path
+ * halving (every visited node is pointed at its grandparent), which keeps
+ * trees almost flat without the recursion or second pass of full path
+ * compression. union() links by size.
  *
  * Determinism: the root chosen by a union depends only on the two sets'
  * sizes and ids — the larger set's root wins, and on equal sizes the smaller
@@ -19,9 +22,13 @@
 
 #include "common.h"
 
+typedef struct uf_unionfind_node {
+    uint32_t parent; /* == own index for a root */
+    uint32_t size;   /* element count of the set; meaningful at roots only */
+} uf_unionfind_node;
+
 typedef struct uf_unionfind {
-    uint32_t *parent; /* parent[x] == x for a root */
-    uint32_t *size;   /* element count of the set; meaningful at roots only */
+    uf_unionfind_node *nodes;
     size_t count;
 } uf_unionfind;
 
@@ -29,19 +36,20 @@ typedef struct uf_unionfind {
  * Make `count` singleton sets 0..count-1. count must be < UINT32_MAX.
  * Returns UF_OK, UF_ERR_INVALID (too many elements) or UF_ERR_NOMEM; on
  * failure *uf is left empty (safe to pass to uf_unionfind_free).
+ * Memory: 8 bytes per element.
  */
 int uf_unionfind_init(uf_unionfind *uf, size_t count);
 
-/* Release the arrays and empty *uf. Safe on an empty or failed init. */
+/* Release the array and empty *uf. Safe on an empty or failed init. */
 void uf_unionfind_free(uf_unionfind *uf);
 
 /* Root of the set holding x (x < count). Halves the path as it goes. */
 static inline uint32_t uf_unionfind_find(uf_unionfind *uf, uint32_t x)
 {
-    uint32_t *parent = uf->parent;
-    while (parent[x] != x) {
-        uint32_t grand = parent[parent[x]];
-        parent[x] = grand;
+    uf_unionfind_node *nodes = uf->nodes;
+    while (nodes[x].parent != x) {
+        uint32_t grand = nodes[nodes[x].parent].parent;
+        nodes[x].parent = grand;
         x = grand;
     }
     return x;
@@ -67,7 +75,7 @@ uint32_t uf_unionfind_union(uf_unionfind *uf, uint32_t a, uint32_t b);
 /* Number of elements in the set holding x. */
 static inline uint32_t uf_unionfind_set_size(uf_unionfind *uf, uint32_t x)
 {
-    return uf->size[uf_unionfind_find(uf, x)];
+    return uf->nodes[uf_unionfind_find(uf, x)].size;
 }
 
 #endif /* UF_UNIONFIND_H */

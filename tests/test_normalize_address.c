@@ -200,6 +200,7 @@ static const addr_case postcode_cases[] = {
     CASE("94\x01" "105", UF_NORM_INVALID, NULL),
     CASE("00000", UF_NORM_JUNK, NULL),
     CASE("99999", UF_NORM_JUNK, NULL),
+    CASE("55555-5553", UF_NORM_JUNK, NULL),
     CASE("XXXXX", UF_NORM_JUNK, NULL),
     CASE("0", UF_NORM_JUNK, NULL),
     CASE("n/a", UF_NORM_JUNK, NULL),

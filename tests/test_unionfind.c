@@ -38,7 +38,7 @@ Test(unionfind, starts_as_singletons)
     }
     cr_assert_not(uf_unionfind_same(&uf, 3, 4));
     uf_unionfind_free(&uf);
-    cr_assert_null(uf.parent);
+    cr_assert_null(uf.nodes);
 }
 
 Test(unionfind, empty_and_too_large)
@@ -84,11 +84,15 @@ Test(unionfind, path_halving_keeps_roots_and_flattens)
     cr_assert_eq(uf_unionfind_init(&uf, 64), UF_OK);
     /* Build a deep tree by hand (union by size never would): 63 -> 62 -> ... -> 0. */
     for (uint32_t i = 1; i < 64; i++)
-        uf.parent[i] = i - 1;
-    uf.size[0] = 64;
+        uf.nodes[i].parent = i - 1;
+    uf.nodes[0].size = 64;
     cr_assert_eq(uf_unionfind_find(&uf, 63), 0);
-    /* Halving: 63 now skips at least one level. */
-    cr_assert_leq(uf.parent[63], 61);
+    /* Halving: 63 now skips at least one level, and the path is about halved. */
+    cr_assert_leq(uf.nodes[63].parent, 61);
+    size_t depth = 0;
+    for (uint32_t x = 63; x != 0; x = uf.nodes[x].parent)
+        depth++;
+    cr_assert_leq(depth, 32);
     for (uint32_t i = 0; i < 64; i++)
         cr_assert_eq(uf_unionfind_find(&uf, i), 0);
     uf_unionfind_free(&uf);

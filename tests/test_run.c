@@ -1,0 +1,668 @@
+/*
+ * test_run.c — `unify run` end to end, through the built program:
+ *
+ *  - match quality on the bundled fixture (precision/recall floor);
+ *  - same input, same output: shuffled rows and a source split over two
+ *    files give a byte-identical export (golden ids included);
+ *  - golden ids are stable across runs: merge keeps the id holding most
+ *    records and redirects the other, a split keeps the id on the largest
+ *    part (ties: the earlier cluster), new ids are above every earlier id,
+ *    an unchanged run keeps every id, a vanished record's id stops
+ *    resolving; the run report and the stored run log say so;
+ *  - a bad file (missing, corrupt gzip, missing mapped column) fails the
+ *    run naming the file and leaves the previous generation exactly;
+ *  - bad rows are rejected with file:line: reason and counted, the run goes on;
+ *  - a second run on a store that another run is writing fails at once.
+ *
+ * Every test works in its own mkdtemp folder (removed at the end): the
+ * fixture is copied there and its store/rejects paths point there.
+ */
+#include "test_support.h"
+
+#include <sys/file.h>
+
+static char *dir;
+
+static void setup(void)
+{
+    dir = t_mkdtemp("run");
+}
+
+static void teardown(void)
+{
+    t_rmtree(dir);
+    free(dir);
+    dir = NULL;
+}
+
+TestSuite(run, .init = setup, .fini = teardown, .timeout = 240);
+
+/* ------------------------------------------------------------------ */
+/* Quality guard                                                       */
+/* ------------------------------------------------------------------ */
+
+Test(run, fixture_precision_and_recall)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir);
+    char *truth = t_fmt("%s/truth.csv", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "unify run");
+    t_proc_free(&p);
+
+    p = t_unify("eval", "-c", yaml, "--truth", truth, "--json");
+    t_assert_ok(p, "unify eval");
+    cr_assert(t_json_valid(p.out, p.out_len), "eval --json is not JSON: %s", p.out);
+    double precision = t_json_number_at(p.out, NULL, "precision");
+    double recall = t_json_number_at(p.out, NULL, "recall");
+    uint64_t scored = t_json_u64_at(p.out, NULL, "records_scored");
+    cr_log_info("fixture quality: precision %.5f recall %.5f over %" PRIu64 " records", precision, recall, scored);
+    cr_assert_gt(scored, 1000, "too few records scored: %s", p.out);
+    cr_expect_geq(precision, 0.995, "pairwise precision %.5f < 0.995: %s", precision, p.out);
+    cr_expect_geq(recall, 0.95, "pairwise recall %.5f < 0.95: %s", recall, p.out);
+    t_proc_free(&p);
+
+    /* The human-readable form says the same. */
+    p = t_unify("eval", "-c", yaml, "--truth", truth);
+    t_assert_ok(p, "unify eval (text)");
+    cr_expect(strstr(p.out, "pairwise precision") && strstr(p.out, "pairwise recall"), "%s", p.out);
+    t_proc_free(&p);
+    free(yaml);
+    free(truth);
+}
+
+/* ------------------------------------------------------------------ */
+/* Same input, same output                                             */
+/* ------------------------------------------------------------------ */
+
+static bool keep_even(size_t index, void *ctx)
+{
+    (void)ctx;
+    return index % 2 == 0;
+}
+
+static bool keep_odd(size_t index, void *ctx)
+{
+    (void)ctx;
+    return index % 2 == 1;
+}
+
+Test(run, shuffled_and_split_input_gives_identical_export)
+{
+    char *a = t_fmt("%s/a", dir), *b = t_fmt("%s/b", dir);
+    cr_assert_eq(mkdir(a, 0700), 0);
+    cr_assert_eq(mkdir(b, 0700), 0);
+    t_fixture_small(a);
+    t_fixture_small(b);
+
+    /* b: every export shuffled (tickets.csv.gz rewritten as shuffled gzip)... */
+    for (size_t i = 0; i < T_FIXTURE_FILE_COUNT; i++) {
+        char *f = t_fmt("%s/%s", b, t_fixture_files[i]);
+        size_t before_len, after_len;
+        char *before = t_read_export(f, &before_len);
+        t_shuffle_export(f, 0x5eed0000u + i);
+        char *after = t_read_export(f, &after_len);
+        cr_assert_eq(before_len + (before_len && before[before_len - 1] != '\n'), after_len,
+                     "%s: shuffling changed the size", f);
+        cr_assert(memcmp(before, after, before_len) != 0, "%s: the shuffle did not change the order", f);
+        free(before);
+        free(after);
+        free(f);
+    }
+    /* ...and the CRM export split in two files read through a glob. */
+    char *crm = t_fmt("%s/crm.csv", b), *part1 = t_fmt("%s/crm_part1.csv", b), *part2 = t_fmt("%s/crm_part2.csv", b);
+    t_copy_file(crm, part1);
+    t_copy_file(crm, part2);
+    size_t dropped1 = t_filter_export(part1, keep_odd, NULL);
+    size_t dropped2 = t_filter_export(part2, keep_even, NULL);
+    cr_assert(dropped1 > 0 && dropped2 > 0);
+    cr_assert_eq(unlink(crm), 0);
+    char *yaml_a = t_fmt("%s/unify.yaml", a), *yaml_b = t_fmt("%s/unify.yaml", b);
+    t_file_replace(yaml_b, "path: crm.csv", "path: crm_part*.csv");
+
+    t_proc p = t_unify("run", "-c", yaml_a, "--quiet");
+    t_assert_ok(p, "unify run (original order)");
+    t_proc_free(&p);
+    p = t_unify("run", "-c", yaml_b, "--quiet");
+    t_assert_ok(p, "unify run (shuffled, split)");
+    t_proc_free(&p);
+
+    size_t len_a, len_b;
+    char *members_a = t_export_members(yaml_a, &len_a);
+    char *members_b = t_export_members(yaml_b, &len_b);
+    cr_assert_gt(t_count_lines(members_a, len_a), 1000, "export too small");
+    cr_assert_eq(len_a, len_b, "members export differs in size: %zu vs %zu bytes", len_a, len_b);
+    if (memcmp(members_a, members_b, len_a) != 0) {
+        size_t i = 0;
+        while (members_a[i] == members_b[i])
+            i++;
+        while (i > 0 && members_a[i - 1] != '\n')
+            i--;
+        cr_assert_fail("members export differs from byte %zu:\n  original: %.120s\n  shuffled: %.120s", i,
+                       members_a + i, members_b + i);
+    }
+
+    /* The golden records too: survivorship must not depend on row order. */
+    p = t_unify("export", "-c", yaml_a, "--profiles", "-");
+    t_assert_ok(p, "export --profiles (a)");
+    t_proc q = t_unify("export", "-c", yaml_b, "--profiles", "-");
+    t_assert_ok(q, "export --profiles (b)");
+    if (p.out_len != q.out_len || memcmp(p.out, q.out, p.out_len) != 0) {
+        size_t i = 0;
+        while (i < p.out_len && i < q.out_len && p.out[i] == q.out[i])
+            i++;
+        size_t start = i > 200 ? i - 200 : 0;
+        cr_expect_fail("profiles export differs from byte %zu:\n  original: ...%.400s\n  shuffled: ...%.400s", i,
+                       p.out + start, q.out + start);
+    }
+    t_proc_free(&p);
+    t_proc_free(&q);
+
+    free(members_a);
+    free(members_b);
+    free(crm);
+    free(part1);
+    free(part2);
+    free(yaml_a);
+    free(yaml_b);
+    free(a);
+    free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Stable golden ids                                                   */
+/* ------------------------------------------------------------------ */
+
+static const char ids_config[] = "store:\n"
+                                 "  path: store\n"
+                                 "rejects: rejects.txt\n"
+                                 "defaults:\n"
+                                 "  country: US\n"
+                                 "  date_order: MDY\n"
+                                 "identifiers:\n"
+                                 "  email: {strength: strong}\n"
+                                 "sources:\n"
+                                 "  - name: people\n"
+                                 "    path: people.csv\n"
+                                 "    format: csv\n"
+                                 "    key: key\n"
+                                 "    fields:\n"
+                                 "      email: email\n"
+                                 "      email2: email\n"
+                                 "      first: first_name\n"
+                                 "      last: last_name\n"
+                                 "      dob: dob\n";
+
+/*
+ * Run 1:  X = {r1, r2} (e-mail a), Y = {r3} (e-mail b), Z = {r4, r5} (a shared
+ * family address c), W = {r7, r8, r9} (shared address e). Names and dates of
+ * birth differ where a part must not come back together by scoring.
+ */
+static const char people_run1[] = "key,email,email2,first,last,dob\n"
+                                  "r1,alice.archer@mailhost.net,,Alice,Archer,1980-01-01\n"
+                                  "r2,ALICE.ARCHER@mailhost.net,,Alice,Archer,1980-01-01\n"
+                                  "r3,aarcher77@postbox.org,,Alice,Archer,\n"
+                                  "r4,cole.family@mailhost.net,,Carl,Cole,1970-05-05\n"
+                                  "r5,cole.family@mailhost.net,,Dora,Cole,1972-03-03\n"
+                                  "r7,west.home@postbox.org,,Erin,West,1990-09-09\n"
+                                  "r8,west.home@postbox.org,,Frank,West,1988-08-08\n"
+                                  "r9,west.home@postbox.org,,Frank,West,1988-08-08\n";
+
+/*
+ * Run 2: r6 holds a and b (same name and dob as X) → X and Y merge; r5 moves
+ * to d → Z splits 1:1 (tie: the earlier cluster, r4's, keeps Z); r7 moves to
+ * g → W splits 1:2 (the larger part {r8, r9} keeps W although r7 comes first).
+ */
+static const char people_run2[] = "key,email,email2,first,last,dob\n"
+                                  "r1,alice.archer@mailhost.net,,Alice,Archer,1980-01-01\n"
+                                  "r2,ALICE.ARCHER@mailhost.net,,Alice,Archer,1980-01-01\n"
+                                  "r3,aarcher77@postbox.org,,Alice,Archer,\n"
+                                  "r4,cole.family@mailhost.net,,Carl,Cole,1970-05-05\n"
+                                  "r5,dora.cole@postbox.org,,Dora,Cole,1972-03-03\n"
+                                  "r6,alice.archer@mailhost.net,aarcher77@postbox.org,Alice,Archer,1980-01-01\n"
+                                  "r7,erin.west@mailhost.net,,Erin,West,1990-09-09\n"
+                                  "r8,west.home@postbox.org,,Frank,West,1988-08-08\n"
+                                  "r9,west.home@postbox.org,,Frank,West,1988-08-08\n";
+
+typedef struct ids_env {
+    char *yaml, *csv, *store, *report;
+} ids_env;
+
+static ids_env ids_setup(void)
+{
+    ids_env e = {t_fmt("%s/unify.yaml", dir), t_fmt("%s/people.csv", dir), t_fmt("%s/store", dir),
+                 t_fmt("%s/report.json", dir)};
+    t_write_text(e.yaml, ids_config);
+    return e;
+}
+
+static void ids_free(ids_env *e)
+{
+    free(e->yaml);
+    free(e->csv);
+    free(e->store);
+    free(e->report);
+}
+
+/* Write people.csv, run, return the members export; *report and *log get the report JSON and stderr. */
+static char *ids_run(const ids_env *e, const char *people, char **report, char **log)
+{
+    t_write_text(e->csv, people);
+    t_proc p = t_unify("run", "-c", e->yaml, "--report", e->report);
+    t_assert_ok(p, "unify run");
+    *log = p.err;
+    free(p.out);
+    *report = t_read_file(e->report, NULL);
+    cr_assert(t_json_valid(*report, strlen(*report)), "report is not JSON: %s", *report);
+    return t_export_members(e->yaml, NULL);
+}
+
+static uint64_t golden_of(const char *members, const char *key)
+{
+    char g[24];
+    t_member_golden(members, "people", key, g);
+    uint64_t id = 0;
+    cr_assert_eq(uf_golden_id_parse(g, &id), UF_OK, "record people:%s has no golden id in:\n%s", key, members);
+    return id;
+}
+
+static void expect_golden_ids(const char *report, uint64_t kept, uint64_t fresh, uint64_t merged, uint64_t split,
+                              uint64_t vanished, uint64_t redirects)
+{
+    const char *g = "\"golden_ids\":";
+    cr_expect_eq(t_json_u64_at(report, g, "kept"), kept, "kept: %s", strstr(report, g));
+    cr_expect_eq(t_json_u64_at(report, g, "new"), fresh, "new: %s", strstr(report, g));
+    cr_expect_eq(t_json_u64_at(report, g, "merged"), merged, "merged: %s", strstr(report, g));
+    cr_expect_eq(t_json_u64_at(report, g, "split"), split, "split: %s", strstr(report, g));
+    cr_expect_eq(t_json_u64_at(report, g, "vanished"), vanished, "vanished: %s", strstr(report, g));
+    cr_expect_eq(t_json_u64_at(report, g, "redirects"), redirects, "redirects: %s", strstr(report, g));
+}
+
+/* The run log in the store holds the same report as --report wrote (up to timings). */
+static void expect_run_log(const ids_env *e, uint64_t run_id, const char *report)
+{
+    uf_store *s = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_store_open(e->store, &s, &err), UF_OK, "%s", err.message);
+    uint64_t last = 0;
+    char *stored = NULL;
+    cr_assert_eq(uf_store_last_run(s, &last, &stored, NULL, &err), UF_OK, "%s", err.message);
+    uf_store_close(s);
+    cr_expect_eq(last, run_id, "last run id %" PRIu64 ", expected %" PRIu64, last, run_id);
+    cr_expect_eq(t_json_u64_at(stored, NULL, "run_id"), run_id, "stored report: %s", stored);
+    cr_expect_eq(t_json_u64_at(report, NULL, "run_id"), run_id, "--report: %s", report);
+    const char *keys[] = {"kept", "new", "merged", "split", "vanished", "redirects"};
+    for (size_t i = 0; i < 6; i++)
+        cr_expect_eq(t_json_u64_at(stored, "\"golden_ids\":", keys[i]), t_json_u64_at(report, "\"golden_ids\":", keys[i]),
+                     "run log and --report disagree on golden_ids.%s:\n%s\n%s", keys[i], stored, report);
+    free(stored);
+}
+
+Test(run, golden_ids_are_stable_across_runs)
+{
+    ids_env e = ids_setup();
+    char *report, *log;
+
+    /* Run 1. */
+    char *m1 = ids_run(&e, people_run1, &report, &log);
+    uint64_t X = golden_of(m1, "r1"), Y = golden_of(m1, "r3"), Z = golden_of(m1, "r4"), W = golden_of(m1, "r7");
+    cr_assert_eq(golden_of(m1, "r2"), X, "run 1: r1 and r2 share an e-mail:\n%s", m1);
+    cr_assert_eq(golden_of(m1, "r5"), Z, "run 1: r4 and r5 share an e-mail:\n%s", m1);
+    cr_assert_eq(golden_of(m1, "r8"), W, "run 1:\n%s", m1);
+    cr_assert_eq(golden_of(m1, "r9"), W, "run 1:\n%s", m1);
+    cr_assert(X != Y && X != Z && X != W && Y != Z && Y != W && Z != W, "run 1: four profiles expected:\n%s", m1);
+    uint64_t max1 = X > Y ? X : Y;
+    max1 = max1 > Z ? max1 : Z;
+    max1 = max1 > W ? max1 : W;
+    expect_golden_ids(report, 0, 4, 0, 0, 0, 0);
+    expect_run_log(&e, 1, report);
+    free(report);
+    free(log);
+
+    /* Run 2: merge X+Y, split Z 1:1, split W 1:2. */
+    char *m2 = ids_run(&e, people_run2, &report, &log);
+    cr_expect_eq(golden_of(m2, "r1"), X, "merged cluster must keep X (most records, oldest):\n%s", m2);
+    cr_expect_eq(golden_of(m2, "r2"), X, "%s", m2);
+    cr_expect_eq(golden_of(m2, "r3"), X, "%s", m2);
+    cr_expect_eq(golden_of(m2, "r6"), X, "%s", m2);
+    cr_expect_eq(golden_of(m2, "r4"), Z, "1:1 split: the earlier cluster (r4) keeps Z:\n%s", m2);
+    uint64_t n5 = golden_of(m2, "r5");
+    cr_expect(n5 > max1, "r5's new id %" PRIu64 " must be above every earlier id (%" PRIu64 "):\n%s", n5, max1, m2);
+    cr_expect_eq(golden_of(m2, "r8"), W, "1:2 split: the larger part keeps W:\n%s", m2);
+    cr_expect_eq(golden_of(m2, "r9"), W, "%s", m2);
+    uint64_t n7 = golden_of(m2, "r7");
+    cr_expect(n7 > max1 && n7 != n5, "r7's new id %" PRIu64 " must be fresh:\n%s", n7, m2);
+    expect_golden_ids(report, 3, 2, 1, 2, 0, 1);
+    expect_run_log(&e, 2, report);
+    cr_expect(strstr(log, "golden ids: 3 kept, 2 new, 1 merged, 2 split"), "run log on stderr:\n%s", log);
+    free(report);
+    free(log);
+
+    /* Y redirects to X. */
+    char y_text[24], x_text[24];
+    uf_golden_id_format(Y, y_text);
+    uf_golden_id_format(X, x_text);
+    t_proc p = t_unify("lookup", "-c", e.yaml, "--golden", y_text);
+    t_assert_ok(p, "lookup --golden Y after the merge");
+    char shown[24];
+    t_profile_golden(p.out, shown);
+    cr_expect_str_eq(shown, x_text, "--golden %s must print %s's profile: %s", y_text, x_text, p.out);
+    cr_expect(strstr(p.err, "merged") && strstr(p.err, x_text), "stderr must say %s was merged into %s: %s", y_text,
+              x_text, p.err);
+    cr_expect(strstr(p.out, "\"r6\"") && strstr(p.out, "\"r3\""), "%s", p.out);
+    t_proc_free(&p);
+
+    /* Run 3: unchanged input → every id kept, the redirect still resolves. */
+    char *m3 = ids_run(&e, people_run2, &report, &log);
+    cr_expect_str_eq(m3, m2, "an unchanged run must keep every id");
+    expect_golden_ids(report, 5, 0, 0, 0, 0, 1);
+    expect_run_log(&e, 3, report);
+    free(report);
+    free(log);
+    p = t_unify("lookup", "-c", e.yaml, "--golden", y_text);
+    t_assert_ok(p, "lookup --golden Y after run 3");
+    t_profile_golden(p.out, shown);
+    cr_expect_str_eq(shown, x_text, "%s", p.out);
+    t_proc_free(&p);
+
+    /* Run 4: r5 (alone in its profile) disappears → its id stops resolving. */
+    char *people4 = strdup(people_run2);
+    char *r5 = strstr(people4, "r5,");
+    memmove(r5, strchr(r5, '\n') + 1, strlen(strchr(r5, '\n') + 1) + 1);
+    char *m4 = ids_run(&e, people4, &report, &log);
+    expect_golden_ids(report, 4, 0, 0, 0, 1, 1);
+    cr_expect_eq(golden_of(m4, "r4"), Z);
+    cr_expect_eq(golden_of(m4, "r7"), n7);
+    char n5_text[24];
+    uf_golden_id_format(n5, n5_text);
+    p = t_unify("lookup", "-c", e.yaml, "--golden", n5_text);
+    cr_expect_eq(p.exit_code, 3, "lookup of a vanished id: exit %d, stdout %s, stderr %s", p.exit_code, p.out, p.err);
+    cr_expect(strstr(p.err, "not found"), "%s", p.err);
+    t_proc_free(&p);
+    p = t_unify("lookup", "-c", e.yaml, "--record", "people:r5");
+    cr_expect_eq(p.exit_code, 3, "lookup of a vanished record: exit %d, %s", p.exit_code, p.err);
+    t_proc_free(&p);
+    p = t_unify("lookup", "-c", e.yaml, "--golden", y_text);
+    t_assert_ok(p, "lookup --golden Y after run 4");
+    t_profile_golden(p.out, shown);
+    cr_expect_str_eq(shown, x_text, "%s", p.out);
+    t_proc_free(&p);
+    free(report);
+    free(log);
+
+    free(people4);
+    free(m1);
+    free(m2);
+    free(m3);
+    free(m4);
+    ids_free(&e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad files leave the store as it was                                 */
+/* ------------------------------------------------------------------ */
+
+typedef enum bad_file { BAD_MISSING, BAD_GZIP, BAD_COLUMN } bad_file;
+
+static void bad_file_leaves_store(bad_file what)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "first run");
+    t_proc_free(&p);
+    size_t len1;
+    char *before = t_export_members(yaml, &len1);
+    p = t_unify("export", "-c", yaml, "--profiles", "-");
+    t_assert_ok(p, "export --profiles");
+    char *profiles_before = p.out;
+    free(p.err);
+    cr_assert_eq(t_last_run_id(store), 1);
+
+    const char *file = NULL, *reason = NULL;
+    char *path = NULL;
+    switch (what) {
+    case BAD_MISSING:
+        file = "app_installs.jsonl";
+        reason = "No such file";
+        path = t_fmt("%s/%s", dir, file);
+        cr_assert_eq(unlink(path), 0);
+        break;
+    case BAD_GZIP: {
+        file = "tickets.csv.gz";
+        reason = "gzip";
+        path = t_fmt("%s/%s", dir, file);
+        size_t len;
+        char *gz = t_read_file(path, &len);
+        cr_assert_gt(len, 200);
+        for (size_t i = len / 2; i < len / 2 + 64; i++)
+            gz[i] ^= 0x5a; /* damage the deflate stream in the middle */
+        t_write_file(path, gz, len);
+        free(gz);
+        break;
+    }
+    case BAD_COLUMN:
+        file = "crm.csv";
+        reason = "'email'";
+        path = t_fmt("%s/%s", dir, file);
+        t_file_replace(path, ",email,", ",e_mail,"); /* the header names the column differently */
+        break;
+    }
+    p = t_unify("run", "-c", yaml);
+    cr_expect_eq(p.exit_code, 1, "run with a bad %s: exit %d (signal %d), stderr %s", file, p.exit_code, p.signal,
+                 p.err);
+    cr_expect(strstr(p.err, file), "stderr must name %s: %s", file, p.err);
+    cr_expect(strstr(p.err, reason), "stderr must say why (%s): %s", reason, p.err);
+    t_proc_free(&p);
+
+    size_t len2;
+    char *after = t_export_members(yaml, &len2);
+    cr_expect(len1 == len2 && memcmp(before, after, len1) == 0, "a failed run changed the members");
+    p = t_unify("export", "-c", yaml, "--profiles", "-");
+    t_assert_ok(p, "export --profiles");
+    cr_expect_str_eq(p.out, profiles_before, "a failed run changed the profiles");
+    t_proc_free(&p);
+    cr_expect_eq(t_last_run_id(store), 1, "a failed run must not log a run");
+    free(before);
+    free(after);
+    free(profiles_before);
+    free(path);
+    free(yaml);
+    free(store);
+}
+
+Test(run, missing_file_fails_and_keeps_store)
+{
+    bad_file_leaves_store(BAD_MISSING);
+}
+
+Test(run, corrupt_gzip_fails_and_keeps_store)
+{
+    bad_file_leaves_store(BAD_GZIP);
+}
+
+Test(run, missing_mapped_column_fails_and_keeps_store)
+{
+    bad_file_leaves_store(BAD_COLUMN);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad rows are rejected, counted, and the run goes on                 */
+/* ------------------------------------------------------------------ */
+
+/* crm's counters in a run report (crm is the first source of the fixture). */
+static uint64_t crm_counter(const char *report, const char *key)
+{
+    const char *crm = strstr(report, "{\"name\":\"crm\"");
+    cr_assert_not_null(crm, "no crm source in %s", report);
+    const char *next = strstr(crm + 1, "{\"name\":");
+    char *k = t_fmt("\"%s\":", key);
+    const char *at = strstr(crm, k);
+    free(k);
+    if (!at || (next && at > next))
+        return 0; /* a reason that did not occur is not listed */
+    return t_json_u64_at(crm, NULL, key);
+}
+
+Test(run, bad_rows_are_rejected_with_file_line_reason)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir), *report_path = t_fmt("%s/report.json", dir);
+    char *crm = t_fmt("%s/crm.csv", dir), *rejects = t_fmt("%s/rejects.txt", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report_path);
+    t_assert_ok(p, "baseline run");
+    t_proc_free(&p);
+    char *base = t_read_file(report_path, NULL);
+    uint64_t base_read = crm_counter(base, "rows_read"), base_records = crm_counter(base, "records");
+    uint64_t base_total = crm_counter(base, "rejected_total");
+    uint64_t base_cols = crm_counter(base, "column_count"), base_quote = crm_counter(base, "unbalanced_quote");
+    uint64_t base_utf8 = crm_counter(base, "invalid_utf8");
+
+    /* Insert a short row after data row 2, invalid UTF-8 after data row 4, an unclosed quote at the end. */
+    size_t len;
+    char *data = t_read_file(crm, &len);
+    t_row *rows;
+    size_t n = t_split_rows(data, len, true, &rows);
+    cr_assert_gt(n, 10);
+    t_buf out = {0};
+    size_t line = 0, line_columns = 0, line_utf8 = 0, line_quote = 0;
+    for (size_t i = 0; i < n; i++) {
+        t_buf_add_row(&out, rows[i]);
+        line += t_count_lines(rows[i].ptr, rows[i].len);
+        if (i == 2) {
+            t_buf_add(&out, "CUBAD00001,Too,Few,Columns\n", strlen("CUBAD00001,Too,Few,Columns\n"));
+            line_columns = ++line;
+        } else if (i == 4) {
+            /* the header's 12 columns, with a Latin-1 byte in the first name */
+            const char bad[] = "CUBAD00002,Ren\xe9,Dubois,rene.dubois@mailhost.net,,01/02/1970,1 Main St,Springfield,"
+                               "12345,US,retail,2024-01-01T00:00:00Z\n";
+            t_buf_add(&out, bad, strlen(bad));
+            line_utf8 = ++line;
+        }
+    }
+    const char quote[] = "CUBAD00003,\"Never,Closed,x@mailhost.net,,01/02/1970,x,y,12345,US,retail,2024-01-01T00:00:00Z\n";
+    t_buf_add(&out, quote, strlen(quote));
+    line_quote = ++line;
+    t_write_file(crm, out.data, out.len);
+    free(out.data);
+    free(rows);
+    free(data);
+
+    p = t_unify("run", "-c", yaml, "--report", report_path);
+    t_assert_ok(p, "run with bad rows");
+    cr_expect(strstr(p.err, "rejected"), "the run log mentions rejects: %s", p.err);
+    t_proc_free(&p);
+
+    char *list = t_read_file(rejects, NULL);
+    char *want_cols = t_fmt("crm.csv:%zu: column_count\n", line_columns);
+    char *want_utf8 = t_fmt("crm.csv:%zu: invalid_utf8\n", line_utf8);
+    char *want_quote = t_fmt("crm.csv:%zu: unbalanced_quote\n", line_quote);
+    cr_expect(strstr(list, want_cols), "rejects file lacks '%s':\n%.3000s", want_cols, list);
+    cr_expect(strstr(list, want_utf8), "rejects file lacks '%s':\n%.3000s", want_utf8, list);
+    cr_expect(strstr(list, want_quote), "rejects file lacks '%s':\n%.3000s", want_quote, list);
+    /* Every line of the rejects file has the file:line: reason shape. */
+    for (const char *l = list; *l; l = strchr(l, '\n') + 1) {
+        const char *colon = strstr(l, ": ");
+        const char *nl = strchr(l, '\n');
+        cr_assert_not_null(nl, "unterminated rejects line: %s", l);
+        cr_expect(colon && colon < nl && colon > l && isdigit((unsigned char)colon[-1]), "bad rejects line: %.*s",
+                  (int)(nl - l), l);
+    }
+
+    char *report = t_read_file(report_path, NULL);
+    cr_expect_eq(crm_counter(report, "rows_read"), base_read + 3, "%s", report);
+    cr_expect_eq(crm_counter(report, "records"), base_records, "bad rows must not become records: %s", report);
+    cr_expect_eq(crm_counter(report, "rejected_total"), base_total + 3, "%s", report);
+    cr_expect_eq(crm_counter(report, "column_count"), base_cols + 1, "%s", report);
+    cr_expect_eq(crm_counter(report, "invalid_utf8"), base_utf8 + 1, "%s", report);
+    cr_expect_eq(crm_counter(report, "unbalanced_quote"), base_quote + 1, "%s", report);
+    char *store = t_fmt("%s/store", dir);
+    cr_expect_eq(t_last_run_id(store), 2);
+    free(store);
+
+    free(report);
+    free(list);
+    free(want_cols);
+    free(want_utf8);
+    free(want_quote);
+    free(base);
+    free(yaml);
+    free(report_path);
+    free(crm);
+    free(rejects);
+}
+
+/* ------------------------------------------------------------------ */
+/* One writer at a time                                                */
+/* ------------------------------------------------------------------ */
+
+Test(run, second_run_fails_while_lock_is_held)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "first run");
+    t_proc_free(&p);
+    size_t len1;
+    char *before = t_export_members(yaml, &len1);
+
+    /* Hold the writers' lock as a run would. */
+    char *lock = t_fmt("%s/unify.lock", store);
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    cr_assert(fd >= 0, "%s: %s", lock, strerror(errno));
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "flock: %s", strerror(errno));
+    double t0 = t_now();
+    p = t_unify("run", "-c", yaml);
+    double waited = t_now() - t0;
+    cr_expect_eq(p.exit_code, 1, "run while the lock is held: exit %d, stderr %s", p.exit_code, p.err);
+    cr_expect(strstr(p.err, "another unify run is writing"), "stderr: %s", p.err);
+    cr_expect(strstr(p.err, store), "stderr names the store: %s", p.err);
+    cr_expect_lt(waited, 20.0, "the second run must fail at once, not wait (%.1fs)", waited);
+    t_proc_free(&p);
+    size_t len2;
+    char *after = t_export_members(yaml, &len2); /* readers never take the lock */
+    cr_expect(len1 == len2 && memcmp(before, after, len1) == 0);
+    cr_expect_eq(t_last_run_id(store), 1);
+    free(after);
+
+    /* Released: the next run goes through. */
+    close(fd);
+    p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "run after the lock was released");
+    t_proc_free(&p);
+    cr_expect_eq(t_last_run_id(store), 2);
+    free(before);
+    free(lock);
+    free(yaml);
+    free(store);
+}
+
+Test(run, second_run_fails_while_first_is_running)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
+
+    /* The first run on a fresh store, frozen right before its write stage. */
+    t_child first;
+    t_child_start(&first, (char *const[]){(char *)T_UNIFY, "run", "-c", yaml, "--progress", NULL});
+    bool at_write = t_child_wait_line(&first, "unify: ids", 120);
+    if (at_write)
+        cr_assert_eq(kill(first.pid, SIGSTOP), 0);
+    cr_assert(at_write, "the first run never reached its write stage: %s", first.err.data);
+
+    t_proc p = t_unify("run", "-c", yaml);
+    char *pid = t_fmt("pid %ld", (long)first.pid);
+    cr_expect_eq(p.exit_code, 1, "second run: exit %d, stderr %s", p.exit_code, p.err);
+    cr_expect(strstr(p.err, "another unify run is writing"), "stderr: %s", p.err);
+    cr_expect(strstr(p.err, pid), "stderr names the holder (%s): %s", pid, p.err);
+    t_proc_free(&p);
+
+    cr_assert_eq(kill(first.pid, SIGCONT), 0);
+    t_proc done = t_child_wait(&first);
+    t_assert_ok(done, "the first run, resumed");
+    t_proc_free(&done);
+    cr_expect_eq(t_last_run_id(store), 1, "only the first run is logged");
+    free(pid);
+    free(yaml);
+    free(store);
+}
