@@ -70,18 +70,21 @@
  * records whose evidence joined them, the identifier or the score). The
  * edges form a spanning forest: exactly records - clusters of them.
  *
- * Memory (bytes, 2.7 M records / 8 M refs / ~1 M multi-record clusters):
- *  - union-find parent + size         8 per record              22 MB
+ * Memory (bytes; figures for 2.7 M records, 8 M refs, ~1 M clusters of two
+ * or more records):
+ *  - union-find {parent, size}        8 per record              22 MB
  *  - summary slot per root            4 per record              11 MB
- *  - limited-key index (only when a   4 per record + 24 per     11 MB +
- *    kind has max_per_profile)        ref of a limited kind     24 per ref
- *  - summaries                        144 per live cluster of   <= 144 MB
- *                                     >= 2 records (slots reused)
+ *  - summaries                        128 per live cluster of   <= 128 MB
+ *                                     >= 2 records (slots reused; 1.5x
+ *                                     while the slot array grows)
+ *  - limited-key index (only when a   4 per record + 1 bit +    11 MB +
+ *    kind has max_per_profile)        24 per ref of such kinds  24 per ref
  *  - edges                            32 per accepted union     < 86 MB
  *  - the sort: in place, plus a scratch of the largest top-byte bucket per
  *    thread (~0.8 MB for uniform keys, capped at 6 MB).
- * uf_linker_finish frees the summaries before it allocates the clustering
- * (cluster_of reuses the union-find's parent array; members 4 per record).
+ * uf_linker_finish frees the summaries and the index before it allocates
+ * the clustering (cluster_of and members 4 per record, member_start 4 per
+ * cluster), then frees the union-find.
  *
  * Errors: functions returning int return UF_OK or a uf_status and fill the
  * uf_error. uf_linker_try_union returns bool for the matcher's hot loop; an

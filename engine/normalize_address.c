@@ -441,16 +441,21 @@ static const uf_word *expand_city_word(const char *w, size_t n)
     return NULL;
 }
 
-/* Expansion of word i of a street address, or NULL to keep it. */
-static const uf_word *expand_street_word(const char *s, const span *words, size_t count, size_t i)
+/*
+ * Expansion of word i of a street address, or NULL to keep it. `prev` is the
+ * previous word as written to the output (already expanded), so that the
+ * result does not change when the output is normalized again.
+ */
+static const uf_word *expand_street_word(const char *s, const span *words, size_t count, size_t i,
+                                         const char *prev, size_t prev_len)
 {
     const char *w = s + words[i].off;
     size_t n = words[i].len;
     bool has_prev = i > 0, has_next = i + 1 < count;
     if (is(w, n, "st", 2)) {
         /* "saint" where a street name starts and another word follows. */
-        bool starts_name = !has_prev || starts_with_digit(s, words[i - 1]) ||
-                           uf_word_in(s + words[i - 1].off, words[i - 1].len, street_type_prefixes,
+        bool starts_name = !has_prev || (prev_len && prev[0] >= '0' && prev[0] <= '9') ||
+                           uf_word_in(prev, prev_len, street_type_prefixes,
                                       UF_ARRAY_LEN(street_type_prefixes));
         bool word_follows = has_next && !starts_with_digit(s, words[i + 1]) &&
                             !uf_word_in(s + words[i + 1].off, words[i + 1].len, unit_words,
@@ -460,7 +465,7 @@ static const uf_word *expand_street_word(const char *s, const span *words, size_
     if (is(w, n, "ste", 3))
         return has_next && !starts_with_digit(s, words[i + 1]) ? &w_sainte : &w_suite;
     if (n <= 2 && has_prev && uf_word_in(w, n, directions, UF_ARRAY_LEN(directions)) &&
-        uf_word_in(s + words[i - 1].off, words[i - 1].len, unit_words, UF_ARRAY_LEN(unit_words)))
+        uf_word_in(prev, prev_len, unit_words, UF_ARRAY_LEN(unit_words)))
         return NULL; /* "Apt E": a unit letter, not east */
     return lookup(street_abbreviations, UF_ARRAY_LEN(street_abbreviations), w, n);
 }
@@ -484,13 +489,21 @@ static uf_norm_status expand(const char *s, size_t n, bool city, char *out, size
     }
 
     size_t len = 0;
+    const char *prev = NULL;
+    size_t prev_len = 0;
     for (size_t i = 0; i < count; i++) {
         const char *w = s + words[i].off;
         size_t wl = words[i].len;
-        const uf_word *exp = city ? expand_city_word(w, wl) : expand_street_word(s, words, count, i);
-        bool ok = exp ? append_word(out, &len, exp->text, exp->len) : append_word(out, &len, w, wl);
-        if (!ok)
+        const uf_word *exp = city ? expand_city_word(w, wl)
+                                  : expand_street_word(s, words, count, i, prev, prev_len);
+        if (exp) {
+            w = exp->text;
+            wl = exp->len;
+        }
+        if (!append_word(out, &len, w, wl))
             return UF_NORM_INVALID;
+        prev = w;
+        prev_len = wl;
     }
     *out_len = len;
     return len ? UF_NORM_OK : UF_NORM_EMPTY;
@@ -507,6 +520,8 @@ static uf_norm_status normalize_place(uf_slice in, bool city, char *out, size_t 
     if (is_placeholder(folded, flen))
         return UF_NORM_JUNK;
     st = expand(folded, flen, city, out, out_len);
+    if (st == UF_NORM_OK && is_placeholder(out, *out_len))
+        st = UF_NORM_JUNK; /* "st" alone expands to the placeholder "street" */
     if (st != UF_NORM_OK)
         *out_len = 0;
     return st;

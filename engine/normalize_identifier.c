@@ -72,28 +72,39 @@ static bool is_dash(int32_t cp)
            cp == 0xFF0D;
 }
 
-/* Unicode path; false on invalid input (bad UTF-8, control characters). */
-static bool normalize_unicode(uf_slice in, uf_case_policy policy, bool strip, id_out *o)
+/*
+ * One NFKC pass of the Unicode path into `o`; false on invalid input (bad
+ * UTF-8, control characters). *dropped says whether anything between two
+ * kept characters was removed.
+ */
+static bool unicode_pass(uf_slice in, uf_case_policy policy, bool strip, id_out *o, bool *dropped)
 {
     int32_t cps[UF_NORM_INPUT_MAX];
     ptrdiff_t n = uf_utf8_normalize(in, false, cps, UF_ARRAY_LEN(cps));
     if (n < 0)
         return false;
+    *dropped = false;
     for (ptrdiff_t i = 0; i < n && !o->overflow; i++) {
         int32_t cp = cps[i];
         utf8proc_category_t cat = utf8proc_category(cp);
         if (cat == UTF8PROC_CATEGORY_CC)
             return false;
-        if (cat == UTF8PROC_CATEGORY_CF)
+        if (cat == UTF8PROC_CATEGORY_CF) {
+            *dropped = true;
             continue;
+        }
         if (cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
             cat == UTF8PROC_CATEGORY_ZP) {
-            if (!strip)
+            if (strip)
+                *dropped = true;
+            else
                 o->pending_space = true;
             continue;
         }
-        if (strip && is_dash(cp))
+        if (strip && is_dash(cp)) {
+            *dropped = true;
             continue;
+        }
         if (policy == UF_CASE_UPPER)
             cp = utf8proc_toupper(cp);
         else if (policy == UF_CASE_LOWER)
@@ -103,6 +114,26 @@ static bool normalize_unicode(uf_slice in, uf_case_policy policy, bool strip, id
         put(o, (const char *)enc, (size_t)k);
     }
     return true;
+}
+
+/*
+ * Unicode path. Removing a separator can bring a base letter and a combining
+ * mark together ("I¨" is "I", space, U+0308 after NFKC): then the result is
+ * normalized once more, so that normalizing an output again changes nothing.
+ */
+static bool normalize_unicode(uf_slice in, uf_case_policy policy, bool strip, id_out *o)
+{
+    bool dropped = false;
+    if (!unicode_pass(in, policy, strip, o, &dropped))
+        return false;
+    if (!dropped || o->overflow)
+        return true;
+    char first[UF_NORM_MAX];
+    memcpy(first, o->buf, o->len);
+    uf_slice again = uf_slice_make(first, o->len);
+    o->len = 0;
+    o->pending_space = false;
+    return unicode_pass(again, policy, strip, o, &dropped);
 }
 
 /* A placeholder word such as "n/a" or "none", in any case. */
@@ -187,6 +218,8 @@ uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
     word = false;
     for (size_t k = 0; k < o.len; k++) {
         unsigned char c = (unsigned char)out[k];
+        if (c == ' ')
+            continue; /* as on the ASCII path: "0 0" is all zeros */
         word = word || c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
         zeros = zeros && c == '0';
         xs = xs && (c | 0x20) == 'x';

@@ -266,9 +266,12 @@ static size_t join_words(const words *ws, size_t from, size_t to, char *out)
 
 static bool is_placeholder_phrase(const words *ws)
 {
-    if (ws->text_len > PHRASE_MAX)
+    size_t total = ws->n ? ws->n - 1 : 0;
+    for (size_t i = 0; i < ws->n; i++)
+        total += ws->w[i].len;
+    if (total > PHRASE_MAX)
         return false;
-    char joined[UF_NORM_MAX];
+    char joined[PHRASE_MAX];
     size_t len = join_words(ws, 0, ws->n, joined);
     return uf_word_in_sorted(joined, len, placeholder_phrases, UF_ARRAY_LEN(placeholder_phrases));
 }
@@ -359,8 +362,11 @@ uf_norm_status uf_normalize_name(uf_slice in, char *out, size_t *out_len)
         return UF_NORM_EMPTY; /* only apostrophes */
     if (is_placeholder_phrase(&ws) || only_noise(&ws, 0, ws.n))
         return UF_NORM_JUNK;
-    size_t to = clean_range(&ws, 0, ws.n);
-    *out_len = join_words(&ws, 0, to, out);
+    ws.n = clean_range(&ws, 0, ws.n);
+    /* Dropping placeholders can leave one ("x xx" -> "x"): the result must not be junk. */
+    if (ws.n == 0 || is_placeholder_phrase(&ws) || only_noise(&ws, 0, ws.n))
+        return UF_NORM_JUNK;
+    *out_len = join_words(&ws, 0, ws.n, out);
     return UF_NORM_OK;
 }
 

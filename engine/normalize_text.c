@@ -212,6 +212,11 @@ static void fold_unicode(uf_slice in, const char *keep, fold_out *o)
             put_ascii(o, (unsigned char)cp, keep);
             continue;
         }
+        if (map_apostrophes(cp, NULL) == '\'') {
+            /* Also when produced by a decomposition (U+0149 ŉ -> U+02BC n). */
+            put_ascii(o, '\'', keep);
+            continue;
+        }
         const char *extra = latin_extra(cp);
         if (extra) {
             for (; *extra; extra++)

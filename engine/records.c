@@ -32,7 +32,8 @@ static void put_bytes(uf_blob_builder *b, const char *p, size_t n)
         b->overflow = true;
         n = UF_BLOB_MAX - b->len;
     }
-    memcpy(b->buf + b->len, p, n);
+    if (n)
+        memcpy(b->buf + b->len, p, n);
     b->len += n;
 }
 

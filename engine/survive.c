@@ -17,7 +17,8 @@
  *  - Nothing is cleared between clusters: per-kind state, hash slots and
  *    per-source state carry the generation (cluster number) that wrote
  *    them, and an older generation reads as empty. Scratch grows to the
- *    largest cluster seen and stays, so steady state does no malloc.
+ *    largest cluster seen and stays, so steady state does no malloc; only
+ *    what a giant cluster needed beyond SV_KEEP_ENTRIES is given back.
  *  - Candidates and spellings point into the record blobs: no copies.
  *  - Hash values only *find* equal values; no output order depends on them,
  *    so the unkeyed, endian-dependent hash cannot change a profile.
@@ -74,6 +75,10 @@
 #define SV_TIME_TEXT 22
 
 #define SV_TIME_CACHE 64
+
+/* Scratch kept after a cluster: enough for ~1500-record clusters (~3 MiB);
+   what a giant junk cluster needed beyond it is given back. */
+#define SV_KEEP_ENTRIES 16384
 
 typedef struct sv_text {
     const char *ptr;
@@ -564,6 +569,8 @@ static void resolve_name(const uf_buf *names, sv_text *t)
 
 uf_survivor *uf_survivor_new(const uf_config *config)
 {
+    if (!config)
+        return NULL;
     uf_survivor *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -1112,12 +1119,10 @@ static char *put_sources(const uf_survivor *s, char *w, const sv_cand *c)
     return w;
 }
 
-static char *put_candidate(uf_survivor *s, char *w, const sv_cand *c, bool comma, bool with_normalized)
+/* "value":...,"sources":[...],"count":N,"last_seen":"..." (no braces); room for item_max reserved by the caller. */
+static char *put_candidate_fields(uf_survivor *s, char *w, const sv_cand *c, bool with_normalized)
 {
-    w = need(s, w, s->item_max);
-    if (comma)
-        *w++ = ',';
-    PUT_LIT(w, "{\"value\":");
+    PUT_LIT(w, "\"value\":");
     w = put_string(w, s->spellings[c->display].raw);
     if (with_normalized) {
         PUT_LIT(w, ",\"normalized\":");
@@ -1128,6 +1133,16 @@ static char *put_candidate(uf_survivor *s, char *w, const sv_cand *c, bool comma
     PUT_LIT(w, ",\"count\":");
     w = put_u64(w, c->count);
     w = PUT_TIME(s, w, ",\"last_seen\":", c->last_seen);
+    return w;
+}
+
+static char *put_candidate(uf_survivor *s, char *w, const sv_cand *c, bool comma, bool with_normalized)
+{
+    w = need(s, w, s->item_max);
+    if (comma)
+        *w++ = ',';
+    *w++ = '{';
+    w = put_candidate_fields(s, w, c, with_normalized);
     *w++ = '}';
     return w;
 }
@@ -1148,18 +1163,30 @@ static char *put_attributes(uf_survivor *s, char *w)
             *w++ = ',';
         first = false;
         w = put_text(w, s->kind_key[k]);
-        PUT_LIT(w, "{\"value\":");
-        w = put_string(w, s->spellings[v[0]->display].raw);
-        PUT_LIT(w, ",\"alternatives\":[");
-        size_t shown = n < UF_SURVIVE_MAX_ALTERNATIVES ? n : UF_SURVIVE_MAX_ALTERNATIVES;
-        for (size_t j = 0; j < shown; j++)
-            w = put_candidate(s, w, v[j], j > 0, false);
-        w = need(s, w, 64);
-        *w++ = ']';
-        if (n > shown) {
-            PUT_LIT(w, ",\"alternatives_truncated\":");
-            w = put_u64(w, n - shown);
+        *w++ = '{';
+        if (s->config->kinds[k].is_identifier) {
+            /* E-mail and phone: the best value here, every value with its lineage under "identifiers". */
+            PUT_LIT(w, "\"value\":");
+            w = put_string(w, s->spellings[v[0]->display].raw);
+        } else {
+            /* The surviving value with its lineage, then only the other candidates. */
+            w = put_candidate_fields(s, w, v[0], false);
+            size_t shown = n < UF_SURVIVE_MAX_ALTERNATIVES ? n : UF_SURVIVE_MAX_ALTERNATIVES;
+            if (shown > 1) {
+                w = need(s, w, 32);
+                PUT_LIT(w, ",\"alternatives\":[");
+                for (size_t j = 1; j < shown; j++)
+                    w = put_candidate(s, w, v[j], j > 1, false);
+                w = need(s, w, 64);
+                *w++ = ']';
+            }
+            if (n > shown) {
+                w = need(s, w, 64);
+                PUT_LIT(w, ",\"alternatives_truncated\":");
+                w = put_u64(w, n - shown);
+            }
         }
+        w = need(s, w, 1);
         *w++ = '}';
     }
     w = need(s, w, 1);
@@ -1341,11 +1368,42 @@ static void prefetch_members(const uf_record_table *table, const uf_record_id *m
         }
 }
 
-int uf_survive_profile(uf_survivor *s, const uf_record_table *table,
-                       const uf_record_id *members, size_t count,
-                       const char *golden_id_text, uf_buf *out, uf_error *err)
+/*
+ * After a giant cluster, give its scratch back: one junk cluster of a
+ * million records must not pin hundreds of MiB per thread for the rest of
+ * the run. Typical clusters never reach the limit, so this never frees in
+ * steady state.
+ */
+static void trim_scratch(uf_survivor *s)
 {
-    if (!s || !table || !members || !golden_id_text || !out || count == 0)
+    if (s->cand_cap > SV_KEEP_ENTRIES || s->spelling_cap > SV_KEEP_ENTRIES) {
+        free(s->cands);
+        free(s->spellings);
+        free(s->words);
+        free(s->order);
+        free(s->order_tmp);
+        s->cands = NULL;
+        s->spellings = NULL;
+        s->words = NULL;
+        s->order = s->order_tmp = NULL;
+        s->cand_cap = s->spelling_cap = s->word_cap = s->order_cap = s->order_tmp_cap = 0;
+        s->cand_count = s->spelling_count = s->word_count = 0;
+    }
+    if (s->slot_cap > 4 * SV_KEEP_ENTRIES) {
+        sv_slot *slots = calloc(SV_INITIAL_SLOTS, sizeof *slots);
+        if (slots) { /* else keep the big table: still correct */
+            free(s->slots);
+            s->slots = slots;
+            s->slot_cap = SV_INITIAL_SLOTS;
+            s->slot_used = 0;
+        }
+    }
+}
+
+static int survive(uf_survivor *s, const uf_record_table *table, const uf_record_id *members, size_t count,
+                   const char *golden_id_text, uf_buf *out, uf_error *err)
+{
+    if (!table || !members || !golden_id_text || !out || count == 0)
         return uf_error_set(err, UF_ERR_INVALID, "survive: empty cluster or missing argument");
     const uf_config *config = s->config;
 
@@ -1393,4 +1451,15 @@ int uf_survive_profile(uf_survivor *s, const uf_record_table *table,
         return uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory writing the profile");
     }
     return UF_OK;
+}
+
+int uf_survive_profile(uf_survivor *s, const uf_record_table *table,
+                       const uf_record_id *members, size_t count,
+                       const char *golden_id_text, uf_buf *out, uf_error *err)
+{
+    if (!s)
+        return uf_error_set(err, UF_ERR_INVALID, "survive: no survivor");
+    int rc = survive(s, table, members, count, golden_id_text, out, err);
+    trim_scratch(s);
+    return rc;
 }

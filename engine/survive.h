@@ -61,11 +61,18 @@
  * number left out is reported next to them. Caps only cut the output: every
  * member still counts towards the choice of the surviving values.
  *
- * Threads and memory: a uf_survivor is per-thread scratch (hash table and
- * arrays reused from cluster to cluster, grown to the largest cluster seen),
- * so steady state does no allocation. It borrows `config`, which must outlive
- * it and must not change meanwhile. Any number of survivors may share one
- * config and one record table.
+ * Threads and memory: a uf_survivor is per-thread scratch (arrays and a
+ * hash table reused from cluster to cluster), so steady state does no
+ * allocation. Scratch grows with the largest cluster seen, up to what about
+ * 1500 records need (a few MiB); beyond that it is given back after the
+ * cluster, so a giant junk cluster does not pin memory for the rest of the
+ * run. A survivor borrows `config`, which must outlive it and must not
+ * change meanwhile. Any number of survivors may share one config and one
+ * record table (read-only).
+ *
+ * Cost: about 1.2 µs of CPU per typical profile (2.7 records, ~2 KB of
+ * JSON) with the records in cache, ~1.7 µs when the members are scattered
+ * over a 2.7 M-record table (bench/bench_survive.c).
  */
 #ifndef UF_SURVIVE_H
 #define UF_SURVIVE_H
@@ -83,7 +90,7 @@ typedef struct uf_survivor uf_survivor;
 
 /*
  * New scratch for profiles of `config` (borrowed). Returns NULL when out of
- * memory. Free with uf_survivor_free.
+ * memory or `config` is NULL. Free with uf_survivor_free.
  */
 uf_survivor *uf_survivor_new(const uf_config *config);
 

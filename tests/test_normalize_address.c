@@ -98,6 +98,7 @@ static const addr_case address_cases[] = {
     CASE("n/a", UF_NORM_JUNK, NULL),
     CASE("Unknown", UF_NORM_JUNK, NULL),
     CASE("No Address", UF_NORM_JUNK, NULL),
+    CASE("St.", UF_NORM_JUNK, NULL),
     CASE("", UF_NORM_EMPTY, NULL),
     CASE("   ", UF_NORM_EMPTY, NULL),
     CASE("#,.-/", UF_NORM_EMPTY, NULL),

@@ -45,6 +45,7 @@ static const id_case cases[] = {
     CASE("\xc4\xb0" "D", LO, false, UF_NORM_OK, "id"),                        /* İ */
     CASE("e\xcc\x81-1", UP, true, UF_NORM_OK, "\xc3\x89" "1"),                /* e + combining acute */
     CASE("\xe2\x80\x8b" "AB12", KEEP, true, UF_NORM_OK, "AB12"),              /* zero-width space */
+    CASE("I\xc2\xa8" "3", UP, true, UF_NORM_OK, "\xc3\x8f" "3"),             /* I + ¨ composes to Ï */
     CASE("card\xf0\x9f\x98\x80" "1", UP, true, UF_NORM_OK, "CARD\xf0\x9f\x98\x80" "1"),
     /* Placeholders. */
     CASE("n/a", UP, true, UF_NORM_JUNK, NULL),
@@ -58,6 +59,8 @@ static const id_case cases[] = {
     CASE("0000", KEEP, true, UF_NORM_JUNK, NULL),
     CASE("0000-0000", KEEP, true, UF_NORM_JUNK, NULL),
     CASE("xxxx", UP, true, UF_NORM_JUNK, NULL),
+    CASE("0 0", KEEP, false, UF_NORM_JUNK, NULL),
+    CASE("0\xc2\xa0" "0", KEEP, false, UF_NORM_JUNK, NULL),
     CASE("\xef\xbc\x90\xef\xbc\x90", KEEP, true, UF_NORM_JUNK, NULL),       /* full-width 00 */
     /* Empty. */
     CASE("", UP, true, UF_NORM_EMPTY, NULL),

@@ -58,6 +58,8 @@ static const text_case fold_cases[] = {
     TCASE("a\xc2\xa0" "b", NULL, UF_NORM_OK, "a b"),                               /* NBSP */
     TCASE("x\xc2\xb2 \xe2\x85\xab \xe2\x91\xa0", NULL, UF_NORM_OK, "x2 xii 1"),   /* ² Ⅻ ① */
     TCASE("O\xe2\x80\x99" "Brien", "'", UF_NORM_OK, "o'brien"),                    /* ’ */
+    TCASE("\xc5\x89s", NULL, UF_NORM_OK, "ns"),                                    /* ŉ */
+    TCASE("\xc5\x89s", "'", UF_NORM_OK, "'ns"),
     TCASE("o'brien-smith", "'-", UF_NORM_OK, "o'brien-smith"),
     TCASE("o'brien-smith", NULL, UF_NORM_OK, "o brien smith"),
     TCASE("o'brien-smith", "", UF_NORM_OK, "o brien smith"),
@@ -226,6 +228,7 @@ static const text_case name_cases[] = {
     TCASE("x", NULL, UF_NORM_JUNK, NULL),
     TCASE("Test Test", NULL, UF_NORM_JUNK, NULL),
     TCASE("first name", NULL, UF_NORM_JUNK, NULL),
+    TCASE("X xx", NULL, UF_NORM_JUNK, NULL),
     TCASE("'", NULL, UF_NORM_EMPTY, NULL),
     TCASE("---", NULL, UF_NORM_EMPTY, NULL),
     TCASE("", NULL, UF_NORM_EMPTY, NULL),

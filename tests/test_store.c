@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,6 +60,22 @@ static void teardown(void)
 
 TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
 
+/*
+ * fork() for tests: the child dies with the test process (a test that times
+ * out must not leave a writer behind holding the store and the output pipe).
+ */
+static pid_t fork_child(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork_child();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(99);
+    }
+    return pid;
+}
+
 /* ------------------------------------------------------------------ */
 /* Generations of test data                                            */
 /* ------------------------------------------------------------------ */
@@ -68,7 +85,8 @@ typedef struct gen_params {
     int gen;
     uint64_t first_id;
     size_t count;
-    size_t pad; /* bytes of padding in each profile JSON */
+    size_t pad;      /* bytes of padding in each profile JSON */
+    size_t map_size; /* writer's initial map size (0: default) */
 } gen_params;
 
 static uf_key ident_key(int gen, uint64_t i)
@@ -152,7 +170,7 @@ static uint64_t generation_next_id(const uf_store_writer *w, const gen_params *p
 static int write_generation(const char *path, const gen_params *p, uint64_t *run_id, uf_error *err)
 {
     uf_store_writer *w;
-    int rc = uf_store_writer_open(path, 0, &w, err);
+    int rc = uf_store_writer_open(path, p->map_size, &w, err);
     if (rc != UF_OK)
         return rc;
     rc = uf_store_writer_begin(w, (uint64_t)p->count * (p->pad + 200), err);
@@ -529,7 +547,7 @@ Test(store, order_violation_commits_nothing)
         cr_assert_eq(err.code, UF_ERR_INVALID);
         /* The transaction stays failed: later puts and commit repeat it. */
         cr_assert_eq(uf_store_put_profile(w, 1000, "{}", 2, &err), UF_ERR_INVALID);
-        cr_assert_eq(uf_store_writer_commit(w, 2000, NULL, 0, NULL, &err), UF_ERR_INVALID);
+        cr_assert_eq(uf_store_writer_commit(w, (uint64_t)1 << 40, NULL, 0, NULL, &err), UF_ERR_INVALID);
         cr_assert(strstr(err.message, "nothing committed"), "%s", err.message);
         /* The writer is still usable afterwards. */
         cr_assert_eq(uf_store_writer_begin(w, 1 << 20, &err), UF_OK, "%s", err.message);
@@ -633,9 +651,7 @@ Test(store, redirect_chains)
 /* Exit status of a forked child running fn(path). */
 static int run_child(int (*fn)(const char *path), const char *path)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
+    pid_t pid = fork_child();
     if (pid == 0)
         _exit(fn(path));
     int status;
@@ -717,8 +733,11 @@ static void child_write_until_killed(const char *path, int signal_fd)
     char json[1100];
     for (uint64_t id = 1;; id++) {
         size_t len = profile_text(json, sizeof json, 99, id, 1000);
-        if (uf_store_put_profile(w, id, json, len, &err) != UF_OK)
-            pause(); /* map full: wait for the kill */
+        if (uf_store_put_profile(w, id, json, len, &err) != UF_OK) {
+            if (id <= 20000)
+                _exit(13); /* the parent sees EOF instead of the signal */
+            pause();       /* map full after signalling: wait for the kill */
+        }
         if (id == 20000) {
             if (write(signal_fd, "x", 1) != 1)
                 _exit(11);
@@ -736,9 +755,7 @@ Test(store, kill_mid_write_keeps_previous_generation)
     write_ok(store_path, &g1, &run1);
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
+    pid_t pid = fork_child();
     if (pid == 0) {
         close(fds[0]);
         child_write_until_killed(store_path, fds[1]);
@@ -811,9 +828,7 @@ Test(store, kill_at_random_moments_including_commit, .timeout = 240)
     int survived = 0, killed = 0;
     for (int round = 3; round < 3 + 24; round++) {
         g = (gen_params){.gen = round, .first_id = 1, .count = 2000 + (size_t)round * 10, .pad = 400};
-        fflush(NULL);
-        pid_t pid = fork();
-        cr_assert_neq(pid, -1);
+        pid_t pid = fork_child();
         if (pid == 0) {
             uf_error err;
             uint64_t r;
@@ -847,7 +862,8 @@ enum { CONCURRENT_PROFILES = 3000, CONCURRENT_LAST_GEN = 8 };
 static gen_params concurrent_gen(int gen)
 {
     /* Growing generations, so that the writer must grow the map too. */
-    return (gen_params){.gen = gen, .first_id = 1, .count = CONCURRENT_PROFILES, .pad = 200 + (size_t)gen * 400};
+    return (gen_params){.gen = gen, .first_id = 1, .count = CONCURRENT_PROFILES, .pad = 200 + (size_t)gen * 400,
+                        .map_size = 1 << 20};
 }
 
 typedef struct reader_ctx {
@@ -923,9 +939,7 @@ Test(store, readers_never_fail_while_another_process_commits, .timeout = 240)
     write_ok(store_path, &g1, &run);
     int go[2];
     cr_assert_eq(pipe(go), 0);
-    fflush(NULL);
-    pid_t pid = fork(); /* before this process opens the store */
-    cr_assert_neq(pid, -1);
+    pid_t pid = fork_child(); /* before this process opens the store */
     if (pid == 0) {
         close(go[1]);
         char c;
@@ -1070,9 +1084,7 @@ Test(store, reader_remaps_after_another_process_grows_the_map)
      * during the growth), so the child is forked first and waits. */
     int go[2];
     cr_assert_eq(pipe(go), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1);
+    pid_t pid = fork_child();
     if (pid == 0) {
         close(go[1]);
         char c;

@@ -49,12 +49,15 @@
 
 extern char **environ;
 
+/* Each test uses some of the helpers: the others must not warn. */
+#define T_UNUSED __attribute__((unused))
+
 #define T_UNIFY UF_TEST_BINARY_DIR "/unify"
 #define T_FIXTURES_GEN UF_TEST_BINARY_DIR "/unify-fixtures"
 #define T_SMALL_DIR UF_TEST_SOURCE_DIR "/fixtures/small"
 
 /* The five exports of the multichannel fixture, as unify.yaml maps them. */
-static const char *const t_fixture_files[] = {"crm.csv", "web_accounts.jsonl", "store_loyalty.csv", "tickets.csv.gz",
+static T_UNUSED const char *const t_fixture_files[] = {"crm.csv", "web_accounts.jsonl", "store_loyalty.csv", "tickets.csv.gz",
                                               "app_installs.jsonl"};
 #define T_FIXTURE_FILE_COUNT 5
 
@@ -62,7 +65,7 @@ static const char *const t_fixture_files[] = {"crm.csv", "web_accounts.jsonl", "
 /* Strings and time                                                    */
 /* ------------------------------------------------------------------ */
 
-__attribute__((format(printf, 1, 2))) static char *t_fmt(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static T_UNUSED char *t_fmt(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -73,14 +76,14 @@ __attribute__((format(printf, 1, 2))) static char *t_fmt(const char *fmt, ...)
     return s;
 }
 
-static double t_now(void)
+static T_UNUSED double t_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void t_sleep_ms(double ms)
+static T_UNUSED void t_sleep_ms(double ms)
 {
     if (ms <= 0)
         return;
@@ -90,7 +93,7 @@ static void t_sleep_ms(double ms)
 }
 
 /* Occurrences of `needle` in `hay`. */
-static size_t t_count(const char *hay, const char *needle)
+static T_UNUSED size_t t_count(const char *hay, const char *needle)
 {
     size_t n = 0, len = strlen(needle);
     for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += len)
@@ -99,7 +102,7 @@ static size_t t_count(const char *hay, const char *needle)
 }
 
 /* Lines in a buffer (a last line without '\n' counts). */
-static size_t t_count_lines(const char *s, size_t len)
+static T_UNUSED size_t t_count_lines(const char *s, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
@@ -110,7 +113,7 @@ static size_t t_count_lines(const char *s, size_t len)
 }
 
 /* xorshift64*: deterministic randomness for shuffles and delays. */
-static uint64_t t_rand(uint64_t *state)
+static T_UNUSED uint64_t t_rand(uint64_t *state)
 {
     uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
     x ^= x >> 12;
@@ -125,14 +128,14 @@ static uint64_t t_rand(uint64_t *state)
 /* ------------------------------------------------------------------ */
 
 /* A new temporary folder /tmp/uf_<tag>_XXXXXX (malloc'd path). */
-static char *t_mkdtemp(const char *tag)
+static T_UNUSED char *t_mkdtemp(const char *tag)
 {
     char *path = t_fmt("/tmp/uf_%s_XXXXXX", tag);
     cr_assert_not_null(mkdtemp(path), "mkdtemp: %s", strerror(errno));
     return path;
 }
 
-static int t_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static T_UNUSED int t_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -141,20 +144,20 @@ static int t_remove_entry(const char *path, const struct stat *st, int flag, str
 }
 
 /* Remove a folder and everything under it (NULL or missing: nothing). */
-static void t_rmtree(const char *path)
+static T_UNUSED void t_rmtree(const char *path)
 {
     if (path && path[0])
         nftw(path, t_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static bool t_exists(const char *path)
+static T_UNUSED bool t_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
 /* The whole file, NUL-terminated (malloc'd); NULL when it cannot be read. */
-static char *t_read_file_opt(const char *path, size_t *len)
+static T_UNUSED char *t_read_file_opt(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -178,14 +181,14 @@ static char *t_read_file_opt(const char *path, size_t *len)
     return buf;
 }
 
-static char *t_read_file(const char *path, size_t *len)
+static T_UNUSED char *t_read_file(const char *path, size_t *len)
 {
     char *s = t_read_file_opt(path, len);
     cr_assert_not_null(s, "cannot read %s: %s", path, strerror(errno));
     return s;
 }
 
-static void t_write_file(const char *path, const void *data, size_t len)
+static T_UNUSED void t_write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
@@ -193,12 +196,12 @@ static void t_write_file(const char *path, const void *data, size_t len)
     cr_assert_eq(fclose(f), 0, "cannot close %s", path);
 }
 
-static void t_write_text(const char *path, const char *text)
+static T_UNUSED void t_write_text(const char *path, const char *text)
 {
     t_write_file(path, text, strlen(text));
 }
 
-static void t_copy_file(const char *from, const char *to)
+static T_UNUSED void t_copy_file(const char *from, const char *to)
 {
     size_t len;
     char *data = t_read_file(from, &len);
@@ -207,7 +210,7 @@ static void t_copy_file(const char *from, const char *to)
 }
 
 /* Copy the regular files of folder `from` into folder `to` (not recursive). */
-static void t_copy_dir_files(const char *from, const char *to)
+static T_UNUSED void t_copy_dir_files(const char *from, const char *to)
 {
     DIR *d = opendir(from);
     cr_assert_not_null(d, "cannot open %s: %s", from, strerror(errno));
@@ -226,7 +229,7 @@ static void t_copy_dir_files(const char *from, const char *to)
 }
 
 /* The uncompressed content of a gzip file (malloc'd, NUL-terminated). */
-static char *t_gunzip_file(const char *path, size_t *len)
+static T_UNUSED char *t_gunzip_file(const char *path, size_t *len)
 {
     gzFile gz = gzopen(path, "rb");
     cr_assert_not_null(gz, "cannot open %s", path);
@@ -251,7 +254,7 @@ static char *t_gunzip_file(const char *path, size_t *len)
     return buf;
 }
 
-static void t_gzip_file(const char *path, const void *data, size_t len)
+static T_UNUSED void t_gzip_file(const char *path, const void *data, size_t len)
 {
     gzFile gz = gzopen(path, "wb6");
     cr_assert_not_null(gz, "cannot write %s", path);
@@ -260,7 +263,7 @@ static void t_gzip_file(const char *path, const void *data, size_t len)
 }
 
 /* A file's content, gunzipped when its name ends in .gz. */
-static char *t_read_export(const char *path, size_t *len)
+static T_UNUSED char *t_read_export(const char *path, size_t *len)
 {
     size_t n = strlen(path);
     if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
@@ -268,7 +271,7 @@ static char *t_read_export(const char *path, size_t *len)
     return t_read_file(path, len);
 }
 
-static void t_write_export(const char *path, const char *data, size_t len)
+static T_UNUSED void t_write_export(const char *path, const char *data, size_t len)
 {
     size_t n = strlen(path);
     if (n > 3 && strcmp(path + n - 3, ".gz") == 0)
@@ -293,7 +296,7 @@ typedef struct t_row {
     size_t len;
 } t_row;
 
-static size_t t_split_rows(const char *data, size_t len, bool csv, t_row **rows)
+static T_UNUSED size_t t_split_rows(const char *data, size_t len, bool csv, t_row **rows)
 {
     for (int pass = 0; pass < 2; pass++) {
         bool quotes = csv && pass == 0;
@@ -335,7 +338,7 @@ typedef struct t_buf {
     size_t len, cap;
 } t_buf;
 
-static void t_buf_add(t_buf *b, const char *p, size_t n)
+static T_UNUSED void t_buf_add(t_buf *b, const char *p, size_t n)
 {
     if (b->len + n + 2 > b->cap) {
         b->cap = (b->len + n + 2) * 2;
@@ -347,20 +350,20 @@ static void t_buf_add(t_buf *b, const char *p, size_t n)
     b->data[b->len] = '\0';
 }
 
-static void t_buf_add_row(t_buf *b, t_row r)
+static T_UNUSED void t_buf_add_row(t_buf *b, t_row r)
 {
     t_buf_add(b, r.ptr, r.len);
     if (!r.len || r.ptr[r.len - 1] != '\n')
         t_buf_add(b, "\n", 1);
 }
 
-static bool t_is_csv_name(const char *path)
+static T_UNUSED bool t_is_csv_name(const char *path)
 {
     return strstr(path, ".csv") != NULL;
 }
 
 /* Rewrite export `path` (gzip kept) with its data rows shuffled; a CSV header stays first. */
-static void t_shuffle_export(const char *path, uint64_t seed)
+static T_UNUSED void t_shuffle_export(const char *path, uint64_t seed)
 {
     size_t len;
     char *data = t_read_export(path, &len);
@@ -388,7 +391,7 @@ static void t_shuffle_export(const char *path, uint64_t seed)
  * Keep only the data rows of export `path` for which keep(row index among
  * data rows) is true (header kept). Returns the number of rows dropped.
  */
-static size_t t_filter_export(const char *path, bool (*keep)(size_t index, void *ctx), void *ctx)
+static T_UNUSED size_t t_filter_export(const char *path, bool (*keep)(size_t index, void *ctx), void *ctx)
 {
     size_t len;
     char *data = t_read_export(path, &len);
@@ -410,6 +413,64 @@ static size_t t_filter_export(const char *path, bool (*keep)(size_t index, void 
     return dropped;
 }
 
+/*
+ * The fields of one CSV row (RFC 4180 quoting, no trailing newline needed):
+ * up to `max` malloc'd, unquoted copies in fields[]; returns the count.
+ * A UTF-8 BOM at the start of the row is skipped.
+ */
+static T_UNUSED size_t t_csv_fields(t_row row, char delim, char **fields, size_t max)
+{
+    const char *p = row.ptr, *end = row.ptr + row.len;
+    if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    size_t n = 0;
+    for (;;) {
+        t_buf f = {0};
+        t_buf_add(&f, "", 0);
+        if (p < end && *p == '"') {
+            for (p++; p < end; p++) {
+                if (*p == '"' && p + 1 < end && p[1] == '"') {
+                    t_buf_add(&f, "\"", 1);
+                    p++;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    t_buf_add(&f, p, 1);
+                }
+            }
+        }
+        while (p < end && *p != delim)
+            t_buf_add(&f, p++, 1);
+        if (n < max)
+            fields[n] = f.data;
+        else
+            free(f.data);
+        n++;
+        if (p >= end)
+            break;
+        p++; /* the delimiter */
+    }
+    return n < max ? n : max;
+}
+
+static T_UNUSED void t_free_fields(char **fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(fields[i]);
+}
+
+/* Index of column `name` in a header row's fields, or -1. */
+static T_UNUSED int t_column(char **header, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(header[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Configuration and fixture                                           */
 /* ------------------------------------------------------------------ */
@@ -419,7 +480,7 @@ static size_t t_filter_export(const char *path, bool (*keep)(size_t index, void 
  * the top-level `store:` block becomes `store_path`, the top-level
  * `rejects:` line `rejects_path`. Everything else stays byte for byte.
  */
-static void t_config_set_paths(const char *path, const char *store_path, const char *rejects_path)
+static T_UNUSED void t_config_set_paths(const char *path, const char *store_path, const char *rejects_path)
 {
     size_t len;
     char *text = t_read_file(path, &len);
@@ -462,7 +523,7 @@ static void t_config_set_paths(const char *path, const char *store_path, const c
 }
 
 /* Replace the first occurrence of `from` in file `path` by `to` (asserting it is there). */
-static void t_file_replace(const char *path, const char *from, const char *to)
+static T_UNUSED void t_file_replace(const char *path, const char *from, const char *to)
 {
     size_t len;
     char *text = t_read_file(path, &len);
@@ -491,14 +552,14 @@ typedef struct t_proc {
     double seconds;
 } t_proc;
 
-static void t_proc_free(t_proc *p)
+static T_UNUSED void t_proc_free(t_proc *p)
 {
     free(p->out);
     free(p->err);
     memset(p, 0, sizeof *p);
 }
 
-static char *t_fd_contents(int fd, size_t *len)
+static T_UNUSED char *t_fd_contents(int fd, size_t *len)
 {
     struct stat st;
     cr_assert_eq(fstat(fd, &st), 0);
@@ -516,7 +577,7 @@ static char *t_fd_contents(int fd, size_t *len)
     return buf;
 }
 
-static void t_decode_status(t_proc *p, int status)
+static T_UNUSED void t_decode_status(t_proc *p, int status)
 {
     p->status = status;
     p->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -524,7 +585,7 @@ static void t_decode_status(t_proc *p, int status)
 }
 
 /* Run argv (argv[0] is a path) to completion with stdout/stderr captured. NULL-terminated argv. */
-static t_proc t_run_argv(char *const argv[])
+static T_UNUSED t_proc t_run_argv(char *const argv[])
 {
     t_proc p;
     memset(&p, 0, sizeof p);
@@ -571,7 +632,7 @@ typedef struct t_child {
     int status;
 } t_child;
 
-static void t_child_start(t_child *c, char *const argv[])
+static T_UNUSED void t_child_start(t_child *c, char *const argv[])
 {
     memset(c, 0, sizeof *c);
     int fds[2];
@@ -591,7 +652,7 @@ static void t_child_start(t_child *c, char *const argv[])
 }
 
 /* Read what stderr holds now (waiting at most timeout_ms); false at end of file. */
-static bool t_child_pump(t_child *c, int timeout_ms)
+static T_UNUSED bool t_child_pump(t_child *c, int timeout_ms)
 {
     if (c->err_fd < 0)
         return false;
@@ -619,7 +680,7 @@ static bool t_child_pump(t_child *c, int timeout_ms)
  * Wait until a complete stderr line starting with `prefix` appears (true)
  * or stderr ends / timeout_s passes (false).
  */
-static bool t_child_wait_line(t_child *c, const char *prefix, double timeout_s)
+static T_UNUSED bool t_child_wait_line(t_child *c, const char *prefix, double timeout_s)
 {
     double end = t_now() + timeout_s;
     for (;;) {
@@ -641,7 +702,7 @@ static bool t_child_wait_line(t_child *c, const char *prefix, double timeout_s)
 }
 
 /* Wait for the child to exit (draining stderr); returns the decoded status. */
-static t_proc t_child_wait(t_child *c)
+static T_UNUSED t_proc t_child_wait(t_child *c)
 {
     while (t_child_pump(c, 100)) {
     }
@@ -661,7 +722,7 @@ static t_proc t_child_wait(t_child *c)
 }
 
 /* Has the child exited? (non-blocking; reaps it) */
-static bool t_child_exited(t_child *c)
+static T_UNUSED bool t_child_exited(t_child *c)
 {
     if (c->reaped)
         return true;
@@ -680,7 +741,7 @@ static bool t_child_exited(t_child *c)
  * not in the checkout yet (they are generated), generate an equivalent set
  * with unify-fixtures into `dir` and say so in the log.
  */
-static void t_fixture_small(const char *dir)
+static T_UNUSED void t_fixture_small(const char *dir)
 {
     t_copy_dir_files(T_SMALL_DIR, dir);
     char *crm = t_fmt("%s/crm.csv", dir);
@@ -709,7 +770,7 @@ static void t_fixture_small(const char *dir)
 }
 
 /* Generate `customers` customers with unify-fixtures into `dir` and add the small fixture's config. */
-static void t_fixture_generated(const char *dir, unsigned customers, unsigned seed)
+static T_UNUSED void t_fixture_generated(const char *dir, unsigned customers, unsigned seed)
 {
     char n[32], s[32];
     snprintf(n, sizeof n, "%u", customers);
@@ -729,7 +790,7 @@ static void t_fixture_generated(const char *dir, unsigned customers, unsigned se
 }
 
 /* `unify export --members -` of config `yaml` (asserts success; malloc'd). */
-static char *t_export_members(const char *yaml, size_t *len)
+static T_UNUSED char *t_export_members(const char *yaml, size_t *len)
 {
     t_proc p = t_unify("export", "-c", (char *)yaml, "--members", "-");
     t_assert_ok(p, "unify export --members");
@@ -741,7 +802,7 @@ static char *t_export_members(const char *yaml, size_t *len)
 }
 
 /* The last run id in the store (in-process; the store is closed again). */
-static uint64_t t_last_run_id(const char *store_path)
+static T_UNUSED uint64_t t_last_run_id(const char *store_path)
 {
     uf_store *s = NULL;
     uf_error err = {0};
@@ -761,16 +822,16 @@ static uint64_t t_last_run_id(const char *store_path)
 /* ------------------------------------------------------------------ */
 
 /* A strict RFC 8259 validator (recursive descent); depth-limited. */
-static const char *t_json_value(const char *p, const char *end, int depth);
+static T_UNUSED const char *t_json_value(const char *p, const char *end, int depth);
 
-static const char *t_json_ws(const char *p, const char *end)
+static T_UNUSED const char *t_json_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
 }
 
-static const char *t_json_string(const char *p, const char *end)
+static T_UNUSED const char *t_json_string(const char *p, const char *end)
 {
     if (p >= end || *p != '"')
         return NULL;
@@ -795,7 +856,7 @@ static const char *t_json_string(const char *p, const char *end)
     return NULL;
 }
 
-static const char *t_json_number(const char *p, const char *end)
+static T_UNUSED const char *t_json_number(const char *p, const char *end)
 {
     if (p < end && *p == '-')
         p++;
@@ -825,7 +886,7 @@ static const char *t_json_number(const char *p, const char *end)
     return p;
 }
 
-static const char *t_json_value(const char *p, const char *end, int depth)
+static T_UNUSED const char *t_json_value(const char *p, const char *end, int depth)
 {
     if (depth > 64)
         return NULL;
@@ -873,7 +934,7 @@ static const char *t_json_value(const char *p, const char *end, int depth)
 }
 
 /* True when text[0..len) is exactly one JSON value (surrounding whitespace allowed). */
-static bool t_json_valid(const char *text, size_t len)
+static T_UNUSED bool t_json_valid(const char *text, size_t len)
 {
     const char *end = text + len;
     const char *p = t_json_value(text, end, 0);
@@ -885,7 +946,7 @@ static bool t_json_valid(const char *text, size_t len)
  * the literal text `anchor` (NULL: from the start). Asserts it is there.
  * E.g. t_json_number_at(report, "\"golden_ids\":", "merged").
  */
-static double t_json_number_at(const char *json, const char *anchor, const char *key)
+static T_UNUSED double t_json_number_at(const char *json, const char *anchor, const char *key)
 {
     const char *from = json;
     if (anchor) {
@@ -903,13 +964,13 @@ static double t_json_number_at(const char *json, const char *anchor, const char 
     return v;
 }
 
-static uint64_t t_json_u64_at(const char *json, const char *anchor, const char *key)
+static T_UNUSED uint64_t t_json_u64_at(const char *json, const char *anchor, const char *key)
 {
     return (uint64_t)t_json_number_at(json, anchor, key);
 }
 
 /* The golden id text of a profile JSON ("golden_id":"G..."), copied into out. */
-static void t_profile_golden(const char *json, char out[24])
+static T_UNUSED void t_profile_golden(const char *json, char out[24])
 {
     const char *at = strstr(json, "\"golden_id\":\"");
     cr_assert_not_null(at, "no golden_id in %.500s", json);
@@ -925,7 +986,7 @@ static void t_profile_golden(const char *json, char out[24])
 /* ------------------------------------------------------------------ */
 
 /* The golden id of (source, key) in a members export, or "" (out has room for 24). */
-static void t_member_golden(const char *export, const char *source, const char *key, char out[24])
+static T_UNUSED void t_member_golden(const char *export, const char *source, const char *key, char out[24])
 {
     char *needle = t_fmt("\n%s,%s,", source, key);
     const char *at = strstr(export, needle);

@@ -1398,3 +1398,36 @@ Test(survive_values, many_spellings_and_values_use_the_index)
     cr_expect_str_eq(JGET(f, ids, "#40", "normalized"), "\"other39@x.com\"");
     fx_free(f);
 }
+
+Test(survive_reuse, giant_then_small_then_giant)
+{
+    /* A cluster big enough to make the survivor give its scratch back
+       afterwards (see trim_scratch); before and after must not differ. */
+    fx *f = fx_new();
+    enum { N = 7000 };
+    for (int i = 0; i < N; i++) {
+        char key[24], email[32], phone[24], name[24];
+        snprintf(key, sizeof key, "W%05d", i);
+        snprintf(email, sizeof email, "u%05d@x.com", i);
+        snprintf(phone, sizeof phone, "+1555%07d", i);
+        snprintf(name, sizeof name, "n%05d", i % 3000);
+        rec(f, i % SRC_COUNT, key, T3 + i % 17);
+        attr(f, UF_KIND_EMAIL, email, NULL);
+        attr(f, UF_KIND_PHONE, phone, NULL);
+        attr(f, UF_KIND_FIRST_NAME, name, i % 2 ? "N" : NULL);
+        ctx(f, 0, key);
+        rec_done(f);
+    }
+    char *giant = strdup(profile_all(f));
+    char *small = strdup(PROFILE(f, 5, 17, 4000));
+    cr_assert_str_eq(profile_all(f), giant);
+    cr_assert_str_eq(PROFILE(f, 5, 17, 4000), small);
+    uf_survivor_free(f->survivor);
+    f->survivor = NULL; /* fresh one */
+    cr_assert_str_eq(PROFILE(f, 5, 17, 4000), small);
+    cr_assert_str_eq(profile_all(f), giant);
+    cr_expect_str_eq(JGET(f, giant, "identifiers_truncated"), "{\"email\":6900,\"phone\":6900}");
+    free(giant);
+    free(small);
+    fx_free(f);
+}

@@ -112,7 +112,13 @@ int uf_cmd_lookup(int argc, char **argv)
     uf_error err = {0};
     uf_store *store = NULL;
     int st = uf_store_open(uf_config_store_path(config), &store, &err);
-    if (st == UF_OK) {
+    if (st != UF_OK) {
+        /* No store (or an unreadable one) is an error, not "nothing holds the value":
+         * exit 3 must only ever mean the lookup itself found nothing. */
+        uf_config_free(config);
+        return uf_cli_fail(&err);
+    }
+    {
         if (golden) {
             uint64_t id, resolved = 0;
             st = uf_golden_id_parse(golden, &id);
