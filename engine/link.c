@@ -21,7 +21,11 @@
  * Keys of limited kinds (max_per_profile > 0) are kept per summary as a list
  * sorted by (kind, key), so the limit check is one merge walk that counts
  * the distinct keys of each kind. A record's own limited keys come from a
- * CSR index (limited_start/limited) built once from the sorted refs.
+ * CSR index over record ids (limited_start/limited) built once from the
+ * sorted refs. Such keys are stored in 16 bytes: the kind in the low 16 bits
+ * of key.lo (a 112-bit comparison of 128-bit hashes: a false match would
+ * need a 2^-112 collision), which fits two inline in a summary and saves a
+ * third of the index against storing the kind beside the key.
  *
  * Failure inside uf_linker_try_union (out of memory) cannot be returned
  * through its bool, so the linker remembers it (l->error), refuses every
@@ -37,14 +41,24 @@
 #include <sys/mman.h>
 
 #define NO_SLOT UINT32_MAX
-#define LIMITED_INLINE 1 /* most profiles hold at most one key of a limited kind */
+#define LIMITED_INLINE 2 /* most profiles hold one or two keys of limited kinds */
 
-/* A key of a limited kind, as held by a record or a cluster. */
+/* A key of a limited kind: key.hi, and key.lo with its low 16 bits replaced by the kind. */
 typedef struct limited_value {
-    uf_key key;
-    uint32_t kind;
-    uint32_t record; /* the record holding it (first one, in a summary) */
+    uint64_t hi;
+    uint64_t lo_kind;
 } limited_value;
+
+static inline uint32_t lv_kind(limited_value v)
+{
+    return (uint32_t)(v.lo_kind & 0xFFFF);
+}
+
+static inline limited_value lv_make(uf_key key, uint16_t kind)
+{
+    limited_value v = {key.hi, (key.lo & ~(uint64_t)0xFFFF) | kind};
+    return v;
+}
 
 /* Two cache lines, 64-byte aligned: names in the first, the rest in the second. */
 typedef struct cluster_summary {
@@ -63,6 +77,16 @@ typedef struct cluster_summary {
 
 _Static_assert(sizeof(cluster_summary) == 128, "a summary should be two cache lines");
 
+/*
+ * Summaries and edges live in fixed-size chunks rather than one doubling
+ * array: no copy when they grow, and no half-empty doubled array at the
+ * memory peak of the run (which is the end of linking).
+ */
+#define SUMMARY_CHUNK_BITS 15 /* 32 768 summaries = 4 MB per chunk */
+#define SUMMARY_CHUNK ((size_t)1 << SUMMARY_CHUNK_BITS)
+#define EDGE_CHUNK_BITS 16    /* 65 536 edges = 2 MB per chunk */
+#define EDGE_CHUNK ((size_t)1 << EDGE_CHUNK_BITS)
+
 struct uf_linker {
     const uf_config *config;
     const uf_record *records;
@@ -70,22 +94,25 @@ struct uf_linker {
     uf_unionfind uf;
 
     uint32_t *summary_of; /* per record: slot of the cluster rooted there, or NO_SLOT */
-    cluster_summary *summaries;
-    size_t summary_count, summary_cap;
+    cluster_summary **summary_chunks;
+    size_t summary_chunk_count, summary_chunk_cap;
+    size_t summary_count; /* slots ever handed out (high-water mark) */
     uint32_t free_slot;
 
     int max_per_profile[UF_MAX_KINDS]; /* 0 = no limit */
     bool any_limited;
     uint32_t *limited_start; /* record_count + 1, NULL when no kind is limited */
-    limited_value *limited;
+    limited_value *limited;  /* per record, by (kind, key) */
+    size_t limited_total;    /* entries of limited */
     uint64_t *has_limited;   /* bit per record: holds a limited key */
     limited_value *merge_buf; /* scratch for merging two limited lists */
     size_t merge_cap;
     uint32_t *group_roots;    /* scratch: current roots of a weak group's records */
     size_t group_roots_cap;
 
-    uf_link_edge *edges;
-    size_t edge_count, edge_cap;
+    uf_link_edge **edge_chunks;
+    size_t edge_chunk_count, edge_chunk_cap;
+    size_t edge_count;
     uf_junk_identifier *junk;
     size_t junk_count, junk_cap;
 
@@ -93,6 +120,7 @@ struct uf_linker {
     int error;      /* sticky: UF_OK while healthy */
     bool finished;  /* cluster state handed to a uf_clustering */
     bool identifiers_linked;
+    bool others_tried; /* uf_linker_try_union was called */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -101,8 +129,11 @@ struct uf_linker {
  * Arrays read at random (one entry per record) get transparent huge pages
  * when the system allows it: here (a VM, THP on madvise) a dependent random
  * read over 256 MB measured ~330 ns with 4 KB pages and ~200 ns with 2 MB
- * pages, because each TLB miss is a nested page walk. Advisory only: if
- * madvise fails the memory is simply ordinary.
+ * pages, because each TLB miss is a nested page walk. Big arrays are mapped
+ * directly (2 MB aligned) so that freeing them returns the memory to the
+ * system at once — malloc may keep freed blocks, and the end of linking is
+ * the memory peak of a run. madvise is advisory: if it fails the memory is
+ * simply ordinary.
  */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 
@@ -111,14 +142,32 @@ static void *alloc_random_access(size_t bytes)
     if (bytes < HUGE_PAGE_BYTES)
         return aligned_alloc(64, bytes < 64 ? 64 : (bytes + 63) & ~(size_t)63);
     size_t rounded = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
-    void *p = aligned_alloc(HUGE_PAGE_BYTES, rounded);
+    size_t span = rounded + HUGE_PAGE_BYTES;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    /* Keep the 2 MB-aligned middle, unmap the ends. */
+    size_t head = (HUGE_PAGE_BYTES - (uintptr_t)p % HUGE_PAGE_BYTES) % HUGE_PAGE_BYTES;
+    if (head)
+        munmap(p, head);
+    if (span - head > rounded)
+        munmap(p + head + rounded, span - head - rounded);
 #ifdef MADV_HUGEPAGE
-    if (p)
-        madvise(p, rounded, MADV_HUGEPAGE);
+    madvise(p + head, rounded, MADV_HUGEPAGE);
 #endif
-    return p;
+    return p + head;
 }
 
+/* Free what alloc_random_access(bytes) returned (NULL allowed). */
+static void free_random_access(void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    if (bytes < HUGE_PAGE_BYTES)
+        free(p);
+    else
+        munmap(p, (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1));
+}
 
 /* Grow *array (elements of `size` bytes) to hold at least `need`. */
 static bool grow(void **array, size_t *cap, size_t need, size_t size)
@@ -136,11 +185,22 @@ static bool grow(void **array, size_t *cap, size_t need, size_t size)
     return true;
 }
 
+/* Order by (kind, key). */
 static int limited_compare(const limited_value *a, const limited_value *b)
 {
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
-    return uf_key_compare(a->key, b->key);
+    uint32_t ka = lv_kind(*a), kb = lv_kind(*b);
+    if (ka != kb)
+        return ka < kb ? -1 : 1;
+    if (a->hi != b->hi)
+        return a->hi < b->hi ? -1 : 1;
+    if (a->lo_kind != b->lo_kind)
+        return a->lo_kind < b->lo_kind ? -1 : 1;
+    return 0;
+}
+
+static inline cluster_summary *summary_at(const uf_linker *l, uint32_t slot)
+{
+    return &l->summary_chunks[slot >> SUMMARY_CHUNK_BITS][slot & (SUMMARY_CHUNK - 1)];
 }
 
 /* ---- cluster views ------------------------------------------------------ */
@@ -150,7 +210,7 @@ typedef struct cluster_view {
     const uint64_t *first, *last;
     const uint32_t *dob;
     unsigned first_count, last_count, dob_count;
-    const limited_value *limited;
+    const limited_value *limited; /* sorted by (kind, key) */
     size_t limited_count;
     uint64_t own_first, own_last; /* storage when the cluster is one record */
     uint32_t own_dob;
@@ -189,7 +249,7 @@ static void view_of_root(const uf_linker *l, uint32_t root, cluster_view *v)
         view_of_record(l, root, v);
         return;
     }
-    const cluster_summary *s = &l->summaries[slot];
+    const cluster_summary *s = summary_at(l, slot);
     v->first = s->first;
     v->last = s->last;
     v->dob = s->dob;
@@ -288,23 +348,27 @@ static int profile_limit_overflow(const uf_linker *l, const cluster_view *a, con
     size_t i = 0, j = 0, na = a->limited_count, nb = b->limited_count;
     if (na == 0 || nb == 0)
         return -1; /* one side brings nothing */
+    limited_value x = a->limited[0], y = b->limited[0];
     while (i < na || j < nb) {
         /* One kind at a time: the smaller of the two lists' current kinds. */
-        uint32_t kind = i >= na ? b->limited[j].kind
-                      : j >= nb ? a->limited[i].kind
-                      : a->limited[i].kind < b->limited[j].kind ? a->limited[i].kind : b->limited[j].kind;
+        uint32_t kx = lv_kind(x), ky = lv_kind(y);
+        uint32_t kind = i >= na ? ky : j >= nb ? kx : kx < ky ? kx : ky;
         size_t in_a = 0, in_b = 0, in_union = 0;
-        while ((i < na && a->limited[i].kind == kind) || (j < nb && b->limited[j].kind == kind)) {
-            bool has_a = i < na && a->limited[i].kind == kind;
-            bool has_b = j < nb && b->limited[j].kind == kind;
-            int c = !has_a ? 1 : !has_b ? -1 : uf_key_compare(a->limited[i].key, b->limited[j].key);
+        for (;;) {
+            bool has_a = i < na && lv_kind(x) == kind;
+            bool has_b = j < nb && lv_kind(y) == kind;
+            if (!has_a && !has_b)
+                break;
+            int c = !has_a ? 1 : !has_b ? -1 : limited_compare(&x, &y);
             if (c <= 0) {
-                i++;
                 in_a++;
+                if (++i < na)
+                    x = a->limited[i];
             }
             if (c >= 0) {
-                j++;
                 in_b++;
+                if (++j < nb)
+                    y = b->limited[j];
             }
             in_union++;
         }
@@ -338,37 +402,34 @@ static void set_add32(uint32_t *set, uint8_t *count, uint32_t v)
         set[(*count)++] = v;
 }
 
-/* A fresh, empty summary slot (may move l->summaries). NO_SLOT when out of memory. */
+/* A fresh, empty summary slot. NO_SLOT when out of memory. */
 static uint32_t slot_alloc(uf_linker *l)
 {
     uint32_t s;
     if (l->free_slot != NO_SLOT) {
         s = l->free_slot;
-        l->free_slot = l->summaries[s].next_free;
+        l->free_slot = summary_at(l, s)->next_free;
     } else {
         if (l->summary_count >= NO_SLOT)
             return NO_SLOT;
-        if (l->summary_count == l->summary_cap) {
-            /* realloc does not keep 64-byte alignment: move by hand. */
-            size_t cap = l->summary_cap ? l->summary_cap * 2 : 1024;
-            cluster_summary *p = alloc_random_access(cap * sizeof *p);
-            if (!p)
+        if (l->summary_count == l->summary_chunk_count * SUMMARY_CHUNK) {
+            if (!grow((void **)&l->summary_chunks, &l->summary_chunk_cap, l->summary_chunk_count + 1,
+                      sizeof *l->summary_chunks))
                 return NO_SLOT;
-            if (l->summary_count)
-                memcpy(p, l->summaries, l->summary_count * sizeof *p);
-            free(l->summaries);
-            l->summaries = p;
-            l->summary_cap = cap;
+            cluster_summary *chunk = alloc_random_access(SUMMARY_CHUNK * sizeof *chunk);
+            if (!chunk)
+                return NO_SLOT;
+            l->summary_chunks[l->summary_chunk_count++] = chunk;
         }
         s = (uint32_t)l->summary_count++;
     }
-    memset(&l->summaries[s], 0, sizeof l->summaries[s]);
+    memset(summary_at(l, s), 0, sizeof(cluster_summary));
     return s;
 }
 
 static void slot_release(uf_linker *l, uint32_t s)
 {
-    cluster_summary *sum = &l->summaries[s];
+    cluster_summary *sum = summary_at(l, s);
     if (sum->limited_cap)
         free(sum->lim.heap);
     sum->limited_cap = 0;
@@ -380,7 +441,7 @@ static void slot_release(uf_linker *l, uint32_t s)
 /* Add everything `src` holds to summary slot `dst`. UF_OK or UF_ERR_NOMEM. */
 static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *src)
 {
-    cluster_summary *dst = &l->summaries[dst_slot];
+    cluster_summary *dst = summary_at(l, dst_slot);
     for (unsigned i = 0; i < src->first_count; i++)
         set_add64(dst->first, &dst->first_count, src->first[i]);
     for (unsigned i = 0; i < src->last_count; i++)
@@ -394,16 +455,18 @@ static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *s
     size_t na = dst->limited_count, nb = src->limited_count;
     if (!grow((void **)&l->merge_buf, &l->merge_cap, na + nb, sizeof *l->merge_buf))
         return UF_ERR_NOMEM;
-    const limited_value *a = summary_limited(dst), *b = src->limited;
+    const limited_value *a = summary_limited(dst);
     size_t i = 0, j = 0, m = 0;
     while (i < na || j < nb) {
-        int c = i >= na ? 1 : j >= nb ? -1 : limited_compare(&a[i], &b[j]);
+        limited_value y = j < nb ? src->limited[j] : a[i];
+        int c = i >= na ? 1 : j >= nb ? -1 : limited_compare(&a[i], &y);
         if (c <= 0) {
             l->merge_buf[m++] = a[i++];
             if (c == 0)
                 j++;
         } else {
-            l->merge_buf[m++] = b[j++];
+            l->merge_buf[m++] = y;
+            j++;
         }
     }
     size_t cap = dst->limited_cap ? dst->limited_cap : LIMITED_INLINE;
@@ -478,12 +541,12 @@ static bool guarded_union_roots(uf_linker *l, uf_record_id a, uf_record_id b, ui
     __builtin_prefetch(&l->records[rb].cmp);
     uint32_t slot_a = l->summary_of[ra], slot_b = l->summary_of[rb];
     if (slot_a != NO_SLOT) {
-        __builtin_prefetch(&l->summaries[slot_a]);
-        __builtin_prefetch((const char *)&l->summaries[slot_a] + 64);
+        __builtin_prefetch(summary_at(l, slot_a));
+        __builtin_prefetch((const char *)summary_at(l, slot_a) + 64);
     }
     if (slot_b != NO_SLOT) {
-        __builtin_prefetch(&l->summaries[slot_b]);
-        __builtin_prefetch((const char *)&l->summaries[slot_b] + 64);
+        __builtin_prefetch(summary_at(l, slot_b));
+        __builtin_prefetch((const char *)summary_at(l, slot_b) + 64);
     }
 
     cluster_view va, vb;
@@ -505,16 +568,22 @@ static bool guarded_union_roots(uf_linker *l, uf_record_id a, uf_record_id b, ui
         }
     }
 
-    if (!grow((void **)&l->edges, &l->edge_cap, l->edge_count + 1, sizeof *l->edges)) {
-        l->error = UF_ERR_NOMEM;
-        return false;
+    if (l->edge_count == l->edge_chunk_count * EDGE_CHUNK) {
+        uf_link_edge *chunk = NULL;
+        if (!grow((void **)&l->edge_chunks, &l->edge_chunk_cap, l->edge_chunk_count + 1, sizeof *l->edge_chunks) ||
+            !(chunk = malloc(EDGE_CHUNK * sizeof *chunk))) {
+            l->error = UF_ERR_NOMEM;
+            return false;
+        }
+        l->edge_chunks[l->edge_chunk_count++] = chunk;
     }
     int rc = merge_clusters(l, ra, rb);
     if (rc != UF_OK) {
         l->error = rc;
         return false;
     }
-    uf_link_edge *e = &l->edges[l->edge_count++];
+    uf_link_edge *e = &l->edge_chunks[l->edge_count >> EDGE_CHUNK_BITS][l->edge_count & (EDGE_CHUNK - 1)];
+    l->edge_count++;
     memset(e, 0, sizeof *e);
     e->a = a;
     e->b = b;
@@ -544,6 +613,7 @@ bool uf_linker_try_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_r
 {
     if (!l || l->error != UF_OK || l->finished)
         return false;
+    l->others_tried = true;
     if (a >= l->record_count || b >= l->record_count ||
         (rule != UF_RULE_STRONG_IDENTIFIER && rule != UF_RULE_WEAK_IDENTIFIER && rule != UF_RULE_SCORED) ||
         (kind != UF_LINK_NO_KIND && kind >= l->config->kind_count)) {
@@ -605,22 +675,42 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
     return l;
 }
 
+static void free_summaries(uf_linker *l)
+{
+    for (size_t s = 0; s < l->summary_count; s++) {
+        cluster_summary *sum = summary_at(l, (uint32_t)s);
+        if (sum->limited_cap)
+            free(sum->lim.heap);
+    }
+    for (size_t c = 0; c < l->summary_chunk_count; c++)
+        free_random_access(l->summary_chunks[c], SUMMARY_CHUNK * sizeof(cluster_summary));
+    free(l->summary_chunks);
+    l->summary_chunks = NULL;
+    l->summary_chunk_count = l->summary_chunk_cap = l->summary_count = 0;
+    l->free_slot = NO_SLOT;
+}
+
+static void free_edges(uf_linker *l)
+{
+    for (size_t c = 0; c < l->edge_chunk_count; c++)
+        free(l->edge_chunks[c]);
+    free(l->edge_chunks);
+    l->edge_chunks = NULL;
+    l->edge_chunk_count = l->edge_chunk_cap = l->edge_count = 0;
+}
+
 void uf_linker_free(uf_linker *l)
 {
     if (!l)
         return;
-    if (l->summaries)
-        for (size_t s = 0; s < l->summary_count; s++)
-            if (l->summaries[s].limited_cap)
-                free(l->summaries[s].lim.heap);
-    free(l->summaries);
-    free(l->summary_of);
-    free(l->limited_start);
-    free(l->limited);
+    free_summaries(l);
+    free_random_access(l->summary_of, l->record_count * sizeof *l->summary_of);
+    free_random_access(l->limited_start, (l->record_count + 1) * sizeof *l->limited_start);
+    free_random_access(l->limited, l->limited_total * sizeof *l->limited);
     free(l->has_limited);
     free(l->merge_buf);
     free(l->group_roots);
-    free(l->edges);
+    free_edges(l);
     free(l->junk);
     uf_unionfind_free(&l->uf);
     free(l);
@@ -662,10 +752,13 @@ static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size
 {
     size_t records = l->record_count;
     uint32_t *start = alloc_random_access((records + 1) * sizeof *start);
-    if (start)
-        memset(start, 0, (records + 1) * sizeof *start);
-    if (!start)
+    uint64_t *bits = calloc(records / 64 + 1, sizeof *bits);
+    if (!start || !bits) {
+        free_random_access(start, (records + 1) * sizeof *start);
+        free(bits);
         return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
+    }
+    memset(start, 0, (records + 1) * sizeof *start);
     size_t total = 0;
     for (size_t g = 0; g < n;) {
         size_t end = group_end(refs, n, g);
@@ -677,13 +770,10 @@ static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size
         }
         g = end;
     }
-    if (total >= UINT32_MAX) {
-        free(start);
-        return uf_error_set(err, UF_ERR_INVALID, "linker: too many limited identifiers (%zu)", total);
-    }
     limited_value *values = alloc_random_access(total * sizeof *values);
     if (!values) {
-        free(start);
+        free_random_access(start, (records + 1) * sizeof *start);
+        free(bits);
         return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
     }
     /* Exclusive prefix sums, then fill with start[r]++ as the cursor, which
@@ -697,44 +787,33 @@ static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size
     for (size_t g = 0; g < n;) {
         size_t end = group_end(refs, n, g);
         uint16_t kind = refs[g].kind;
-        if (l->max_per_profile[kind] > 0 && !group_is_junk(l, kind, end - g)) {
-            for (size_t i = g; i < end; i++) {
-                limited_value *v = &values[start[refs[i].record]++];
-                v->key = refs[g].key;
-                v->kind = kind;
-                v->record = refs[i].record;
-            }
-        }
+        if (l->max_per_profile[kind] > 0 && !group_is_junk(l, kind, end - g))
+            for (size_t i = g; i < end; i++)
+                values[start[refs[i].record]++] = lv_make(refs[g].key, kind);
         g = end;
     }
     for (size_t r = records; r > 0; r--)
         start[r] = start[r - 1];
     start[0] = 0;
-    /* Each record's keys arrived in key order; the guards want (kind, key). */
     for (size_t r = 0; r < records; r++) {
         limited_value *a = values + start[r];
         size_t len = start[r + 1] - start[r];
+        if (len > 0)
+            bits[r >> 6] |= 1ULL << (r & 63);
+        /* Each record's keys arrived in key order; the guards want (kind, key). */
         for (size_t i = 1; i < len; i++) {
             limited_value v = a[i];
             size_t j = i;
-            while (j > 0 && limited_compare(&a[j - 1], &v) > 0) {
+            while (j > 0 && limited_compare(&v, &a[j - 1]) < 0) {
                 a[j] = a[j - 1];
                 j--;
             }
             a[j] = v;
         }
     }
-    uint64_t *bits = calloc(records / 64 + 1, sizeof *bits);
-    if (!bits) {
-        free(start);
-        free(values);
-        return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
-    }
-    for (size_t r = 0; r < records; r++)
-        if (start[r + 1] > start[r])
-            bits[r >> 6] |= 1ULL << (r & 63);
     l->limited_start = start;
     l->limited = values;
+    l->limited_total = total;
     l->has_limited = bits;
     return UF_OK;
 }
@@ -828,6 +907,8 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
         return uf_error_set(err, l->error, "linker: failed earlier (%s)", uf_strerror(l->error));
     if (l->finished || l->identifiers_linked)
         return uf_error_set(err, UF_ERR_INVALID, "linker: identifiers already linked");
+    if (l->others_tried) /* their summaries would lack the limited keys indexed here */
+        return uf_error_set(err, UF_ERR_INVALID, "linker: identifiers must be linked before other evidence");
     if (table->records != l->records || table->count != l->record_count)
         return uf_error_set(err, UF_ERR_INVALID, "linker: not the record table it was made for");
     uf_identifier_ref *refs = table->identifiers;
@@ -842,6 +923,9 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
             return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu has kind %u, not an identifier kind",
                                 i, (unsigned)r->kind);
     }
+    if (n >= UINT32_MAX)
+        return uf_error_set(err, UF_ERR_INVALID, "linker: %zu identifier refs exceed the limit of %u", n,
+                            UINT32_MAX - 1);
     l->identifiers_linked = true;
 
     if (!refs_sorted(refs, n))
@@ -924,32 +1008,43 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     size_t n = l->record_count;
 
     /* The guards' state is no longer needed: free it before allocating the result. */
-    if (l->summaries)
-        for (size_t s = 0; s < l->summary_count; s++)
-            if (l->summaries[s].limited_cap)
-                free(l->summaries[s].lim.heap);
-    free(l->summaries);
-    free(l->limited_start);
-    free(l->limited);
+    free_summaries(l);
+    free_random_access(l->limited_start, (n + 1) * sizeof *l->limited_start);
+    free_random_access(l->limited, l->limited_total * sizeof *l->limited);
     free(l->has_limited);
     free(l->merge_buf);
-    l->summaries = NULL;
     l->limited_start = NULL;
     l->limited = NULL;
     l->has_limited = NULL;
     l->merge_buf = NULL;
-    l->summary_count = l->summary_cap = l->merge_cap = 0;
+    l->merge_cap = 0;
+
+    /* The edges into one array, now that the summaries' memory is free. */
+    uf_link_edge *edges = malloc((l->edge_count ? l->edge_count : 1) * sizeof *edges);
+    if (!edges)
+        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu edges", l->edge_count);
+    for (size_t c = 0; c < l->edge_chunk_count; c++) {
+        size_t first = c * EDGE_CHUNK, len = l->edge_count - first < EDGE_CHUNK ? l->edge_count - first : EDGE_CHUNK;
+        memcpy(edges + first, l->edge_chunks[c], len * sizeof *edges);
+        free(l->edge_chunks[c]); /* as we go: the edges never exist twice */
+        l->edge_chunks[c] = NULL;
+    }
+    size_t edge_count = l->edge_count;
+    free_edges(l);
 
     uint32_t *member_start = NULL;
     uf_record_id *members = malloc((n ? n : 1) * sizeof *members);
-    if (!members)
+    if (!members) {
+        free(edges);
         return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu cluster members", n);
+    }
 
     /* Number clusters in order of their smallest record (the first record
      * seen of each); summary_of becomes root -> cluster number. */
     uint32_t *cluster_of = malloc((n ? n : 1) * sizeof *cluster_of);
     if (!cluster_of) {
         free(members);
+        free(edges);
         return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu records", n);
     }
     uint32_t *cluster_of_root = l->summary_of;
@@ -968,6 +1063,7 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     if (!member_start) {
         free(members);
         free(cluster_of);
+        free(edges);
         return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %u clusters", clusters);
     }
     for (size_t r = 0; r < n; r++)
@@ -985,15 +1081,14 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     out->members = members;
     out->record_count = n;
     out->cluster_count = clusters;
-    out->edges = l->edges;
-    out->edge_count = l->edge_count;
+    out->edges = edges;
+    out->edge_count = edge_count;
     out->junk = l->junk;
     out->junk_count = l->junk_count;
-    l->edges = NULL;
     l->junk = NULL;
-    l->edge_count = l->edge_cap = l->junk_count = l->junk_cap = 0;
+    l->junk_count = l->junk_cap = 0;
 
-    free(l->summary_of);
+    free_random_access(l->summary_of, n * sizeof *l->summary_of);
     l->summary_of = NULL;
     l->finished = true;
     return UF_OK;

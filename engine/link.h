@@ -53,7 +53,8 @@
  *  - phase 1, STRONG kinds, groups in key order: every record of the group
  *    is united with the group's first (lowest) record ("star").
  *  - phase 2, WEAK kinds, groups in key order: every pair (i < j) of the
- *    group is tried (groups are small: the frequency limit caps them).
+ *    group is tried (groups are small: the frequency limit caps them — a
+ *    weak kind without any frequency limit costs len^2 tries per group).
  *    Strong links go first so clusters already carry the names and dates the
  *    weak-link guard judges. Trying all pairs (not a star) lets a weak
  *    identifier join the members that agree even when the first does not.
@@ -78,7 +79,7 @@
  *                                     >= 2 records (slots reused; 1.5x
  *                                     while the slot array grows)
  *  - limited-key index (only when a   4 per record + 1 bit +    11 MB +
- *    kind has max_per_profile)        24 per ref of such kinds  24 per ref
+ *    kind has max_per_profile)        16 per ref of such kinds  16 per ref
  *  - edges                            32 per accepted union     < 86 MB
  *  - the sort: in place, plus a scratch of the largest top-byte bucket per
  *    thread (~0.8 MB for uniform keys, capped at 6 MB).
@@ -192,8 +193,9 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
  * refs are sorted and table->identifier_count may have shrunk. Call once,
  * before any uf_linker_try_union of other evidence (a table without refs is
  * fine). Returns UF_OK, UF_ERR_INVALID (a ref names a record outside the
- * table or a kind that is not an identifier kind; nothing is linked then),
- * or UF_ERR_NOMEM.
+ * table or a kind that is not an identifier kind — nothing is linked then —
+ * or the call comes second, or after uf_linker_try_union), or UF_ERR_NOMEM.
+ * The refs are not referenced after the call returns.
  */
 int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads, uf_error *err);
 

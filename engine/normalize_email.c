@@ -139,7 +139,7 @@ static bool domain_valid(const char *d, size_t n)
     }
     if (labels < 2)
         return false;
-    /* Top-level label (label_start is now past its end): letters, or IDNA. */
+    /* Top-level label: letters only, or an IDNA "xn--" label. */
     size_t tld_start = n;
     while (d[tld_start - 1] != '.')
         tld_start--;
@@ -208,7 +208,8 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
     size_t domain_len = n - at - 1;
     if (domain_len > 0 && domain[domain_len - 1] == '.')
         domain_len--;
-    if (local_len > LOCAL_MAX || !domain_valid(domain, domain_len))
+    if (local_len > LOCAL_MAX || local_len + 1 + domain_len > EMAIL_MAX ||
+        !domain_valid(domain, domain_len))
         return UF_NORM_INVALID;
     for (size_t i = 0; i < local_len; i++) {
         unsigned char c = (unsigned char)local[i];
@@ -224,7 +225,7 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
     bool gmail = slice_eq(domain, domain_len, "gmail.com", 9) ||
                  slice_eq(domain, domain_len, "googlemail.com", 14);
     bool plus_tags = gmail || uf_word_in_sorted(domain, domain_len, plus_tag_domains,
-                                      UF_ARRAY_LEN(plus_tag_domains));
+                                                UF_ARRAY_LEN(plus_tag_domains));
     if (plus_tags) {
         size_t w = 0;
         for (size_t i = 0; i < local_len; i++) {
@@ -247,7 +248,6 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
         memmove(local + local_len + 1, domain, domain_len);
         domain = local + local_len + 1;
     }
-    *out_len = local_len + 1 + domain_len;
 
     /* Junk. */
     size_t tld_start = domain_len;
@@ -260,9 +260,8 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
         uf_word_in_sorted(domain + tld_start, domain_len - tld_start, junk_tlds,
                           UF_ARRAY_LEN(junk_tlds)) ||
         uf_word_in_sorted(local, local_len, junk_locals, UF_ARRAY_LEN(junk_locals)) ||
-        (all_same_char(local, local_len) && all_same_char(domain, first_label))) {
-        *out_len = 0;
+        (all_same_char(local, local_len) && all_same_char(domain, first_label)))
         return UF_NORM_JUNK;
-    }
+    *out_len = local_len + 1 + domain_len;
     return UF_NORM_OK;
 }

@@ -390,12 +390,11 @@ uf_norm_status uf_normalize_full_name(uf_slice in, char *first, size_t *first_le
     /* "LAST, First Middle[, Suffix]" */
     if (ws.comma != SIZE_MAX && ws.comma > 0 && ws.comma < ws.n) {
         size_t given_end = ws.second_comma != SIZE_MAX ? ws.second_comma : ws.n;
-        bool given_is_suffixes = true;
-        for (size_t i = ws.comma; i < given_end; i++)
-            if (!word_has(&ws, i, W_SUFFIX) && !word_is(&ws, i, "ph", 2) &&
-                !word_is(&ws, i, "d", 1))
-                given_is_suffixes = false;
-        if (!given_is_suffixes) {
+        /* Is everything after the comma a suffix ("Jr.", "Ph.D.")? */
+        size_t end = given_end, span;
+        while (end > ws.comma && (span = suffix_span(&ws, end)) != 0 && end - span >= ws.comma)
+            end -= span;
+        if (end > ws.comma) {
             /* Words after a second comma are suffixes of the whole name: drop them. */
             ws.n = given_end;
             size_t family_to = clean_range(&ws, 0, ws.comma); /* moves ws.comma down */

@@ -28,9 +28,10 @@
  *    data should not vanish silently.
  *  - Separators: spaces (also NBSP and other Unicode spaces), - . / ( ) and
  *    Unicode dashes; full-width digits and plus are read as ASCII. Anything
- *    after "x", "ext", "#", "," or ";" is an extension or dial string and is
- *    dropped. Other letters (vanity numbers such as 1-800-FLOWERS) are
- *    UF_NORM_INVALID.
+ *    after "x", "ext", "#", ",", ";" or "p"/"w" (pause, wait) is an
+ *    extension or dial string and is dropped. Other letters (vanity numbers
+ *    such as 1-800-FLOWERS) and other characters are UF_NORM_INVALID.
+ *  - Without a known default country only "+" and "00" numbers are read.
  *  - Junk: all digits the same (0000000000, 5555555555, also as the national
  *    number after the country code), ascending or descending runs of six or
  *    more (1234567890, 0123456789, 9876543210), and placeholder words
@@ -213,10 +214,12 @@ static bool national_valid(const phone_country *c, const char *nsn, size_t n)
 static uf_norm_status collect_digits(const unsigned char *p, size_t n, char *digits,
                                      size_t *ndigits, bool *plus)
 {
-    static const char *const placeholders[] = {
-        "na", "n a", "nan", "none", "null", "nil", "unknown", "no", "no phone", "nophone",
-        "not provided", "not available", "tbd", "tba", "test", "xxx", "x", "unk",
-        "declined", "refused",
+    static const uf_word placeholders[] = {
+        UF_WORD("na"), UF_WORD("n a"), UF_WORD("nan"), UF_WORD("none"), UF_WORD("null"),
+        UF_WORD("nil"), UF_WORD("unknown"), UF_WORD("no"), UF_WORD("no phone"),
+        UF_WORD("nophone"), UF_WORD("not provided"), UF_WORD("not available"), UF_WORD("tbd"),
+        UF_WORD("tba"), UF_WORD("test"), UF_WORD("xxx"), UF_WORD("x"), UF_WORD("unk"),
+        UF_WORD("declined"), UF_WORD("refused"),
     };
     size_t nd = 0;
     bool seen_plus = false, letters = false;
@@ -276,11 +279,9 @@ static uf_norm_status collect_digits(const unsigned char *p, size_t n, char *dig
             return UF_NORM_EMPTY; /* only separators and punctuation */
         char folded[UF_NORM_MAX];
         size_t fl = 0;
-        if (uf_fold_text(uf_slice_make((const char *)p, n), NULL, folded, &fl) == UF_NORM_OK) {
-            for (size_t k = 0; k < UF_ARRAY_LEN(placeholders); k++)
-                if (strlen(placeholders[k]) == fl && memcmp(placeholders[k], folded, fl) == 0)
-                    return UF_NORM_JUNK;
-        }
+        if (uf_fold_text(uf_slice_make((const char *)p, n), NULL, folded, &fl) == UF_NORM_OK &&
+            uf_word_in(folded, fl, placeholders, UF_ARRAY_LEN(placeholders)))
+            return UF_NORM_JUNK;
         return UF_NORM_INVALID;
     }
     if (letters)

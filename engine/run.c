@@ -15,8 +15,11 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_seconds(void)
 {
@@ -79,6 +82,28 @@ static int link_stage(uf_run_state *state, uf_error *err)
     return rc;
 }
 
+/*
+ * Check that the report file can be written before the run touches the
+ * store: a run that fails must leave the store as it was, so a report path
+ * that cannot be written must fail the run here, not after the commit.
+ * *created tells whether the probe created the file (removed again if the
+ * run fails). An existing report is not truncated until the run succeeds.
+ */
+static int probe_report_file(const char *path, bool *created, uf_error *err)
+{
+    *created = false;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        *created = true;
+    } else if (errno == EEXIST) {
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return uf_error_set(err, UF_ERR_IO, "%s: cannot write report: %s", path, strerror(errno));
+    close(fd);
+    return UF_OK;
+}
+
 static int write_report_file(const char *path, const char *json, size_t len, uf_error *err)
 {
     FILE *f = fopen(path, "w");
@@ -101,10 +126,17 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
     uf_buf_init(&report);
     uint64_t run_id = 0;
 
-    uf_store_writer *writer = NULL;
-    int rc = uf_store_writer_open(config->store_path, config->map_size, &writer, err);
-    if (rc != UF_OK)
+    bool report_created = false;
+    int rc = UF_OK;
+    if (options && options->report_path && (rc = probe_report_file(options->report_path, &report_created, err)) != UF_OK)
         return rc;
+    uf_store_writer *writer = NULL;
+    rc = uf_store_writer_open(config->store_path, config->map_size, &writer, err);
+    if (rc != UF_OK) {
+        if (report_created)
+            unlink(options->report_path);
+        return rc;
+    }
 
     rc = uf_run_ingest(&state, err);
     stage_end(&clock, "ingest");
@@ -137,6 +169,12 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
             uf_buf_reset(&report);
             uf_run_report_json(&state, run_id, total, &report);
             rc = write_report_file(options->report_path, uf_buf_cstr(&report), report.len, err);
+            if (rc != UF_OK && err) {
+                /* Say plainly that the store did change. */
+                size_t used = strlen(err->message);
+                snprintf(err->message + used, sizeof err->message - used, " (run %" PRIu64 " was committed)",
+                         run_id);
+            }
         }
         if (summary) {
             summary->run_id = run_id;
@@ -144,6 +182,9 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
             summary->profiles = state.clustering.cluster_count;
             summary->seconds = total;
         }
+    }
+    else if (report_created) {
+        unlink(options->report_path); /* the probe's empty file: this run wrote no report */
     }
     uf_buf_free(&report);
     uf_run_state_free(&state);

@@ -393,6 +393,33 @@ static int grow_map(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err)
     return UF_OK;
 }
 
+/*
+ * LMDB reuses the pages freed by transaction N only in transactions after
+ * N + 1 (it keeps the snapshot before the last commit reachable). With one
+ * transaction per run, run N+1 could then never reuse the pages run N freed
+ * and the file would settle at three generations instead of two. A tiny
+ * commit just before the run's transaction moves the counter on; LMDB's
+ * reader table still protects pages that a live reader can see.
+ */
+static int advance_txnid(uf_store_writer *w, uf_error *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(w->env, NULL, 0, &txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot begin a write transaction");
+    static const unsigned char version[4] = {0, 0, 0, UF_STORE_FORMAT_VERSION};
+    MDB_val k = {sizeof "format_version" - 1, (void *)"format_version"}, v = {4, (void *)version};
+    rc = mdb_put(txn, w->dbi[UF_DB_META], &k, &v, 0);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return uf_store_mdb_error(err, rc, w->path, "cannot write meta");
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, rc, w->path, "cannot commit");
+    return UF_OK;
+}
+
 int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err)
 {
     if (w->txn)
@@ -402,6 +429,8 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
         return rc;
     int dead = 0;
     mdb_reader_check(w->env, &dead);
+    if (w->have_dbis && (rc = advance_txnid(w, err)) != UF_OK)
+        return rc;
     rc = mdb_txn_begin(w->env, NULL, 0, &w->txn);
     if (rc != MDB_SUCCESS) {
         w->txn = NULL;

@@ -1122,9 +1122,11 @@ static char *put_sources(const uf_survivor *s, char *w, const sv_cand *c)
 /* "value":...,"sources":[...],"count":N,"last_seen":"..." (no braces); room for item_max reserved by the caller. */
 static char *put_candidate_fields(uf_survivor *s, char *w, const sv_cand *c, bool with_normalized)
 {
+    uf_slice display = s->spellings[c->display].raw;
     PUT_LIT(w, "\"value\":");
-    w = put_string(w, s->spellings[c->display].raw);
-    if (with_normalized) {
+    w = put_string(w, display);
+    /* "normalized" only when it says something the display value does not. */
+    if (with_normalized && !(display.len == c->value.len && memcmp(display.ptr, c->value.ptr, display.len) == 0)) {
         PUT_LIT(w, ",\"normalized\":");
         w = put_string(w, c->value);
     }

@@ -31,9 +31,11 @@
  *   {"golden_id":"G000000042",
  *    "updated_at":"2026-03-01T10:00:00Z",            latest member time; omitted if unknown
  *    "channels":["crm","pos","web"],                   member sources, config order
- *    "attributes":{"first_name":{"value":"Robert","alternatives":[
- *        {"value":"Robert","sources":["crm","web"],"count":2,"last_seen":"..."},...],
- *        "alternatives_truncated":N}, ...},            N only when over the cap
+ *    "attributes":{"first_name":{"value":"Robert","sources":["crm","web"],"count":2,
+ *        "last_seen":"...",                            the survivor's own fields, inline
+ *        "alternatives":[{"value":"Bob","sources":["pos"],"count":1,"last_seen":"..."},...],
+ *        "alternatives_truncated":N}, ...,             N only when over the cap
+ *      "email":{"value":"Bob.Smith+shop@gmail.com"},"phone":{"value":"..."}},
  *    "identifiers":{"email":[{"value":"Bob.Smith+shop@gmail.com",
  *        "normalized":"bobsmith@gmail.com","sources":[...],"count":2,"last_seen":"..."}],...},
  *    "identifiers_truncated":{"email":N},             only when some kind is over the cap
@@ -45,8 +47,13 @@
  *   attributes   non-identifier kinds in config order (first_name, last_name,
  *                dob, address, city, postcode, country, ...), then the built-in
  *                identifier kinds (email, phone). A kind no member holds is
- *                absent. Alternatives: the surviving value first, then count
- *                desc, last_seen desc, normalized value asc.
+ *                absent. A non-identifier kind is the surviving value's own
+ *                candidate fields (value = display spelling, sources, count,
+ *                last_seen), then "alternatives": the OTHER candidates only
+ *                (never the survivor), count desc, last_seen desc, normalized
+ *                value asc; "alternatives" is absent when the survivor is the
+ *                only candidate. E-mail and phone are just {"value":...}, the
+ *                survivor's display spelling: their lineage is in "identifiers".
  *   identifiers  every identifier kind in config order, values in the same order.
  *   records      every member in the order given.
  *   context      per source with context columns: the context values of its
@@ -56,9 +63,11 @@
  * Every last_seen / updated_at is omitted when unknown (0).
  *
  * Caps keep a giant junk cluster from producing a 100 MB value: at most
- * UF_SURVIVE_MAX_RECORDS records, UF_SURVIVE_MAX_ALTERNATIVES alternatives
- * and UF_SURVIVE_MAX_IDENTIFIERS identifier values per kind are written; the
- * number left out is reported next to them. Caps only cut the output: every
+ * UF_SURVIVE_MAX_RECORDS records, UF_SURVIVE_MAX_ALTERNATIVES candidates per
+ * attribute kind (the survivor included, so at most MAX - 1 alternatives) and
+ * UF_SURVIVE_MAX_IDENTIFIERS identifier values per kind are written; the
+ * number left out is reported next to them (alternatives_truncated =
+ * candidates - UF_SURVIVE_MAX_ALTERNATIVES). Caps only cut the output: every
  * member still counts towards the choice of the surviving values.
  *
  * Threads and memory: a uf_survivor is per-thread scratch (arrays and a
@@ -70,7 +79,7 @@
  * change meanwhile. Any number of survivors may share one config and one
  * record table (read-only).
  *
- * Cost: about 1.2 µs of CPU per typical profile (2.7 records, ~2 KB of
+ * Cost: about 1.2 µs of CPU per typical profile (2.7 records, ~1.6 KB of
  * JSON) with the records in cache, ~1.7 µs when the members are scattered
  * over a 2.7 M-record table (bench/bench_survive.c).
  */

@@ -577,6 +577,59 @@ Test(link, overridden_profile_still_takes_records_without_new_keys)
     fixture_free(&f);
 }
 
+Test(link, many_accounts_of_one_person_and_a_stranger)
+{
+    fixture f;
+    fixture_init(&f);
+    /* Four CRM accounts of one person (more keys than a summary holds
+     * inline), then a stranger sharing the family e-mail. */
+    const char *ids[] = {"C-1", "C-2", "C-3", "C-4"};
+    for (int i = 0; i < 4; i++) {
+        uf_record_id r = add_record(&f, "anna", "smith", 19800101);
+        add_ref(&f, r, K_CRM, ids[i]);
+        add_ref(&f, r, K_EMAIL, "smith.family@example.com");
+    }
+    uf_record_id stranger = add_record(&f, "anna", "smith", 19990909);
+    add_ref(&f, stranger, K_CRM, "C-9");
+    add_ref(&f, stranger, K_EMAIL, "smith.family@example.com");
+    run(&f, 1);
+    check_clustering_shape(&f);
+    for (uf_record_id r = 1; r < 4; r++)
+        cr_assert(together(&f, 0, r));
+    cr_assert_not(together(&f, 0, stranger));
+    cr_assert_eq(stats(&f)->refused_profile_limit[K_CRM], 1);
+    fixture_free(&f);
+}
+
+Test(link, limits_count_per_kind)
+{
+    fixture f;
+    fixture_init(&f);
+    f.kinds[K_LOYALTY].max_per_profile = 2;
+    f.config.guards.profile_limit_override = UF_AGREE_NONE;
+    /* One e-mail on three records holding loyalty cards L-1, L-2, L-3 and
+     * one CRM id between them: two cards fit, the third does not; the CRM
+     * id (limit 1) is never exceeded. */
+    uf_record_id a = add_record(&f, NULL, NULL, 0);
+    uf_record_id b = add_record(&f, NULL, NULL, 0);
+    uf_record_id c = add_record(&f, NULL, NULL, 0);
+    add_ref(&f, a, K_LOYALTY, "L-1");
+    add_ref(&f, b, K_LOYALTY, "L-2");
+    add_ref(&f, c, K_LOYALTY, "L-3");
+    add_ref(&f, b, K_CRM, "C-1");
+    add_ref(&f, c, K_CRM, "C-1");
+    for (uf_record_id r = a; r <= c; r++)
+        add_ref(&f, r, K_EMAIL, "shared@example.com");
+    run(&f, 1);
+    check_clustering_shape(&f);
+    cr_assert_eq(f.clustering.cluster_count, 2);
+    /* Whichever key sorts first, two tries meet a cluster holding the other
+     * two cards: both refused. */
+    cr_assert_eq(stats(&f)->refused_profile_limit[K_LOYALTY], 2);
+    cr_assert_eq(stats(&f)->refused_profile_limit[K_CRM], 0);
+    fixture_free(&f);
+}
+
 Test(link, weak_chain_cannot_bridge_two_crm_customers)
 {
     fixture f;
@@ -685,6 +738,28 @@ Test(link, invalid_union_makes_linker_fail)
                   "a failed linker refuses everything");
     cr_assert_eq(uf_linker_finish(f.linker, &f.clustering, &err), UF_ERR_INVALID);
     cr_assert_null(f.clustering.cluster_of);
+    fixture_free(&f);
+}
+
+Test(link, identifiers_must_be_linked_first_and_once)
+{
+    fixture f;
+    fixture_init(&f);
+    add_record(&f, "anna", "smith", 0);
+    add_record(&f, "anna", "smith", 0);
+    f.table.records = f.records;
+    f.table.count = f.record_count;
+    uf_error err;
+    f.linker = uf_linker_new(&f.config, &f.table, &err);
+    uf_key none = {0, 0};
+    cr_assert(uf_linker_try_union(f.linker, 0, 1, UF_RULE_SCORED, UF_LINK_NO_KIND, none, 1.0f));
+    cr_assert_eq(uf_linker_link_identifiers(f.linker, &f.table, 1, &err), UF_ERR_INVALID,
+                 "limited keys would be missing from the summaries already built");
+    uf_linker_free(f.linker);
+
+    f.linker = uf_linker_new(&f.config, &f.table, &err);
+    cr_assert_eq(uf_linker_link_identifiers(f.linker, &f.table, 1, &err), UF_OK);
+    cr_assert_eq(uf_linker_link_identifiers(f.linker, &f.table, 1, &err), UF_ERR_INVALID);
     fixture_free(&f);
 }
 

@@ -303,6 +303,9 @@ static const full_case full_cases[] = {
     FCASE("O'Neil, Se\xc3\xa1n", UF_NORM_OK, "sean", "oneil"),
     FCASE("J. R. R. Tolkien", UF_NORM_OK, "j", "tolkien"),
     FCASE("Smith, Mr", UF_NORM_OK, "", "smith"),
+    FCASE("SMITH, D", UF_NORM_OK, "d", "smith"),
+    FCASE("Smith, J. D.", UF_NORM_OK, "j", "smith"),
+    FCASE("John Smith, Jr., PhD", UF_NORM_OK, "john", "smith"),
     FCASE("Unknown, John", UF_NORM_OK, "john", ""),
     FCASE("\xef\xbc\xaa\xef\xbc\xaf\xef\xbc\xa8\xef\xbc\xae \xef\xbc\xb3\xef\xbc\xad\xef\xbc\xa9"
           "\xef\xbc\xb4\xef\xbc\xa8",

@@ -398,6 +398,69 @@ Test(run, golden_ids_are_stable_across_runs)
     ids_free(&e);
 }
 
+/*
+ * Redirects are carried across runs and re-pointed: Q merges into P, then P
+ * merges into R (R holds more of the new cluster's records, so R's id is
+ * kept, run_ids.c) — Q's redirect must now lead to R, in one lookup.
+ */
+Test(run, redirects_are_repointed_across_merges)
+{
+    ids_env e = ids_setup();
+    const char *base = "key,email,email2,first,last,dob\n"
+                       "p1,p.person@mailhost.net,,Ann,Ames,1980-01-01\n"
+                       "q1,q.person@mailhost.net,,Ann,Ames,1980-01-01\n"
+                       "r1,r.person@mailhost.net,,Ann,Ames,1980-01-01\n"
+                       "r2,r.person@mailhost.net,,Ann,Ames,1980-01-01\n"
+                       "r3,r.person@mailhost.net,,Ann,Ames,1980-01-01\n"
+                       "r4,r.person@mailhost.net,,Ann,Ames,1980-01-01\n";
+    char *run2 = t_fmt("%spq,p.person@mailhost.net,q.person@mailhost.net,Ann,Ames,1980-01-01\n", base);
+    char *run3 = t_fmt("%spr,p.person@mailhost.net,r.person@mailhost.net,Ann,Ames,1980-01-01\n", run2);
+    char *report, *log;
+    char *m1 = ids_run(&e, base, &report, &log);
+    uint64_t P = golden_of(m1, "p1"), Q = golden_of(m1, "q1"), R = golden_of(m1, "r1");
+    cr_assert(P != Q && Q != R && P != R, "%s", m1);
+    free(report);
+    free(log);
+    char *m2 = ids_run(&e, run2, &report, &log);
+    cr_expect_eq(golden_of(m2, "q1"), P, "%s", m2);
+    expect_golden_ids(report, 2, 0, 1, 0, 0, 1);
+    free(report);
+    free(log);
+    char *m3 = ids_run(&e, run3, &report, &log);
+    cr_expect_eq(golden_of(m3, "p1"), R, "R holds 4 of the 8 records, P 3: R's id is kept:\n%s", m3);
+    expect_golden_ids(report, 1, 0, 1, 0, 0, 2);
+    free(report);
+    free(log);
+    char want[24];
+    uf_golden_id_format(R, want);
+    uint64_t old[2] = {P, Q};
+    for (int i = 0; i < 2; i++) {
+        char g[24], shown[24];
+        uf_golden_id_format(old[i], g);
+        t_proc p = t_unify("lookup", "-c", e.yaml, "--golden", g);
+        t_assert_ok(p, "lookup of a redirected id");
+        t_profile_golden(p.out, shown);
+        cr_expect_str_eq(shown, want, "%s must lead to %s", g, want);
+        t_proc_free(&p);
+    }
+    /* In-process: the resolved id is reported. */
+    uf_store *s = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_store_open(e.store, &s, &err), UF_OK, "%s", err.message);
+    char *json = NULL;
+    uint64_t resolved = 0;
+    cr_expect_eq(uf_store_profile_json(s, Q, &json, NULL, &resolved, &err), UF_OK, "%s", err.message);
+    cr_expect_eq(resolved, R);
+    free(json);
+    uf_store_close(s);
+    free(m1);
+    free(m2);
+    free(m3);
+    free(run2);
+    free(run3);
+    ids_free(&e);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bad files leave the store as it was                                 */
 /* ------------------------------------------------------------------ */
@@ -665,4 +728,210 @@ Test(run, second_run_fails_while_first_is_running)
     free(pid);
     free(yaml);
     free(store);
+}
+
+/* ------------------------------------------------------------------ */
+/* Superseded rows: the most recent wins, whatever the row order       */
+/* ------------------------------------------------------------------ */
+
+static const char dup_config[] = "store:\n"
+                                 "  path: store\n"
+                                 "rejects: rejects.txt\n"
+                                 "identifiers:\n"
+                                 "  email: {strength: strong}\n"
+                                 "sources:\n"
+                                 "  - name: people\n"
+                                 "    path: people*.csv\n"
+                                 "    format: csv\n"
+                                 "    key: key\n"
+                                 "    updated_at: ts\n"
+                                 "    fields:\n"
+                                 "      email: email\n"
+                                 "      first: first_name\n"
+                                 "      last: last_name\n";
+
+/* r1 three times (the 2024 row is the newest), r2 twice (the newest in the second file). */
+static const char *const dup_rows[] = {
+    "r1,old.one@mailhost.net,Ann,Old,2021-05-01T10:00:00Z\n",
+    "r1,new.one@mailhost.net,Ann,New,2024-05-01T10:00:00Z\n",
+    "r1,mid.one@mailhost.net,Ann,Mid,2023-05-01T10:00:00Z\n",
+    "r2,bob.first@postbox.org,Bob,First,2022-01-01T00:00:00Z\n",
+    "r3,carla@postbox.org,Carla,Alone,2022-01-01T00:00:00Z\n",
+};
+
+Test(run, superseded_rows_keep_the_most_recent_in_any_order)
+{
+    char *yaml = t_fmt("%s/unify.yaml", dir), *report_path = t_fmt("%s/report.json", dir);
+    t_write_text(yaml, dup_config);
+    char *first_export = NULL;
+    /* Three orders of the same rows, the newest r2 always in the second file. */
+    static const int orders[3][5] = {{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 4, 0, 3, 1}};
+    for (int o = 0; o < 3; o++) {
+        char *store = t_fmt("%s/store", dir);
+        t_rmtree(store);
+        free(store);
+        t_buf a = {0};
+        t_buf_add(&a, "key,email,first,last,ts\n", strlen("key,email,first,last,ts\n"));
+        for (int i = 0; i < 5; i++)
+            t_buf_add(&a, dup_rows[orders[o][i]], strlen(dup_rows[orders[o][i]]));
+        char *pa = t_fmt("%s/people_a.csv", dir), *pb = t_fmt("%s/people_b.csv", dir);
+        t_write_file(pa, a.data, a.len);
+        t_write_text(pb, "key,email,first,last,ts\nr2,bob.second@postbox.org,Bob,Second,2025-01-01T00:00:00Z\n");
+        free(a.data);
+        free(pa);
+        free(pb);
+
+        t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report_path);
+        t_assert_ok(p, "run");
+        t_proc_free(&p);
+        char *report = t_read_file(report_path, NULL);
+        cr_expect_eq(t_json_u64_at(report, "{\"name\":\"people\"", "superseded"), 3, "order %d: %s", o, report);
+        cr_expect_eq(t_json_u64_at(report, "{\"name\":\"people\"", "records"), 3, "order %d: %s", o, report);
+        free(report);
+
+        p = t_unify("lookup", "-c", yaml, "--record", "people:r1");
+        t_assert_ok(p, "lookup r1");
+        cr_expect(strstr(p.out, "new.one@mailhost.net") && !strstr(p.out, "old.one@") && !strstr(p.out, "mid.one@"),
+                  "order %d: r1 must be its 2024 row only: %s", o, p.out);
+        t_proc_free(&p);
+        p = t_unify("lookup", "-c", yaml, "--email", "old.one@mailhost.net");
+        cr_expect_eq(p.exit_code, 3, "order %d: a superseded row's e-mail must not be indexed (exit %d)", o,
+                     p.exit_code);
+        t_proc_free(&p);
+        p = t_unify("lookup", "-c", yaml, "--record", "people:r2");
+        t_assert_ok(p, "lookup r2");
+        cr_expect(strstr(p.out, "bob.second@postbox.org") && !strstr(p.out, "bob.first@"),
+                  "order %d: r2 must be its 2025 row: %s", o, p.out);
+        t_proc_free(&p);
+
+        p = t_unify("export", "-c", yaml, "--profiles", "-");
+        t_assert_ok(p, "export");
+        if (!first_export)
+            first_export = strdup(p.out);
+        else
+            cr_expect_str_eq(p.out, first_export, "order %d gives other profiles", o);
+        t_proc_free(&p);
+    }
+    free(first_export);
+    free(yaml);
+    free(report_path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys that need quoting                                              */
+/* ------------------------------------------------------------------ */
+
+Test(run, odd_record_keys_round_trip)
+{
+    char *yaml = t_fmt("%s/unify.yaml", dir), *csv = t_fmt("%s/people.csv", dir);
+    t_write_text(yaml, ids_config);
+    t_write_text(csv, "key,email,email2,first,last,dob\n"
+                      "\"r,1\"\"x\",alice.archer@mailhost.net,,Alice,Archer,1980-01-01\n"
+                      "\"multi\nline\",bob.b@mailhost.net,,Bob,B,1980-01-01\n"
+                      "r:3,carl.c@mailhost.net,,Carl,C,\n"
+                      "Ünïcødé-4,dora.d@mailhost.net,,Dora,D,\n");
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "run");
+    t_proc_free(&p);
+
+    size_t len;
+    char *members = t_export_members(yaml, &len);
+    t_row *rows;
+    size_t n = t_split_rows(members, len, true, &rows);
+    cr_assert_eq(n, 5, "header + 4 rows expected:\n%s", members);
+    const char *want[] = {"multi\nline", "r,1\"x", "r:3", "Ünïcødé-4"}; /* byte order */
+    for (size_t i = 1; i < n; i++) {
+        char *f[4];
+        size_t fn = t_csv_fields(rows[i], ',', f, 4);
+        cr_expect_eq(fn, 3, "row %zu: %.*s", i, (int)rows[i].len, rows[i].ptr);
+        if (fn == 3) {
+            cr_expect_str_eq(f[0], "people");
+            cr_expect_str_eq(f[1], want[i - 1], "row %zu key", i);
+            /* The key as exported finds the record again. */
+            char *rec = t_fmt("people:%s", f[1]);
+            t_proc q = t_unify("lookup", "-c", yaml, "--record", rec);
+            cr_expect_eq(q.exit_code, 0, "lookup --record '%s': exit %d %s", rec, q.exit_code, q.err);
+            cr_expect(q.exit_code != 0 || strstr(q.out, f[2]), "lookup --record '%s' found another profile", rec);
+            t_proc_free(&q);
+            free(rec);
+        }
+        t_free_fields(f, fn);
+    }
+    free(rows);
+    free(members);
+    free(yaml);
+    free(csv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Eval: exact pair counts on a tiny store                             */
+/* ------------------------------------------------------------------ */
+
+Test(run, eval_counts_pairs_exactly)
+{
+    ids_env e = ids_setup();
+    char *report, *log;
+    char *members = ids_run(&e, people_run1, &report, &log);
+    free(report);
+    free(log);
+    free(members);
+    /*
+     * Store: {r1,r2} {r3} {r4,r5} {r7,r8,r9}.  Truth: P1={r1,r2,r3} P2={r4}
+     * P3={r5} P4={r7,r8}; r9 has no truth; r99 is not stored.
+     * Scored 7. Predicted pairs 3 (r1r2, r4r5, r7r8), true pairs 4 (3 in P1,
+     * r7r8), correct 2 → precision 2/3, recall 1/2, F1 4/7.
+     */
+    char *truth = t_fmt("%s/truth.csv", dir);
+    t_write_text(truth, "source,record_key,customer_id\n"
+                        "people,r1,P1\npeople,r2,P1\npeople,r3,P1\npeople,r4,P2\npeople,r5,P3\n"
+                        "people,r7,P4\npeople,r8,P4\npeople,r99,P5\n");
+    t_proc p = t_unify("eval", "-c", e.yaml, "--truth", truth, "--json");
+    t_assert_ok(p, "eval --json");
+    cr_assert(t_json_valid(p.out, p.out_len), "%s", p.out);
+    cr_expect_float_eq(t_json_number_at(p.out, NULL, "precision"), 2.0 / 3.0, 1e-5, "%s", p.out);
+    cr_expect_float_eq(t_json_number_at(p.out, NULL, "recall"), 0.5, 1e-5, "%s", p.out);
+    cr_expect_float_eq(t_json_number_at(p.out, NULL, "f1"), 4.0 / 7.0, 1e-5, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "correct_pairs"), 2, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "predicted_pairs"), 3, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "true_pairs"), 4, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "records_scored"), 7, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "records_without_truth"), 1, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "truth_not_stored"), 1, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "profiles"), 4, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "true_customers"), 4, "%s", p.out);
+    cr_expect_eq(t_json_u64_at(p.out, NULL, "largest_profile"), 2, "%s", p.out);
+    t_proc_free(&p);
+
+    /* The text report names the worst over- and under-merge. */
+    char *members2 = t_export_members(e.yaml, NULL);
+    char z[24];
+    t_member_golden(members2, "people", "r4", z);
+    p = t_unify("eval", "-c", e.yaml, "--truth", truth);
+    t_assert_ok(p, "eval");
+    const char *over = strstr(p.out, "over-merges");
+    cr_expect(over && strstr(over, z), "the over-merge %s is listed:\n%s", z, p.out);
+    const char *under = strstr(p.out, "under-merges");
+    cr_expect(under && strstr(under, "P1"), "customer P1 is listed as split:\n%s", p.out);
+    t_proc_free(&p);
+    free(members2);
+
+    /* Bad truth files are clear errors. */
+    t_write_text(truth, "a,b,c\npeople,r1,P1\n");
+    p = t_unify("eval", "-c", e.yaml, "--truth", truth);
+    cr_expect_eq(p.exit_code, 1);
+    cr_expect(strstr(p.err, "source,record_key,customer_id"), "%s", p.err);
+    t_proc_free(&p);
+    t_write_text(truth, "source,record_key,customer_id\npeople,r1,P1\npeople,r1,P2\n");
+    p = t_unify("eval", "-c", e.yaml, "--truth", truth);
+    cr_expect_eq(p.exit_code, 1);
+    cr_expect(strstr(p.err, "twice"), "%s", p.err);
+    t_proc_free(&p);
+    char *missing = t_fmt("%s/no-truth.csv", dir);
+    p = t_unify("eval", "-c", e.yaml, "--truth", missing);
+    cr_expect_eq(p.exit_code, 1);
+    cr_expect(strstr(p.err, "no-truth.csv"), "%s", p.err);
+    t_proc_free(&p);
+    free(missing);
+    free(truth);
+    ids_free(&e);
 }

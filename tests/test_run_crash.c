@@ -93,10 +93,27 @@ Test(crash, kill_9_during_write_keeps_a_whole_generation)
 {
     double t_start = t_now();
 
+    /* A first run killed in its write stage leaves "no store" (not a broken one). */
+    t_child first;
+    t_child_start(&first, (char *const[]){(char *)T_UNIFY, "run", "-c", yaml, "--progress", NULL});
+    bool first_at_write = t_child_wait_line(&first, "unify: ids", 300);
+    if (first_at_write) {
+        t_sleep_ms(20);
+        kill(first.pid, SIGKILL);
+    }
+    t_proc k = t_child_wait(&first);
+    cr_assert(first_at_write, "the first run never reached its write stage: %s", k.err);
+    if (k.signal == SIGKILL) {
+        t_proc_free(&k);
+        k = t_unify("lookup", "-c", yaml, "--email", "someone@mailhost.net");
+        cr_expect_eq(k.exit_code, 1, "lookup after a killed first run: exit %d, %s", k.exit_code, k.err);
+        cr_expect(strstr(k.err, "no store here"), "%s", k.err);
+    }
+    t_proc_free(&k);
+
     /* Generation 1, to completion. */
-    t_proc p = t_unify("run", "-c", yaml, "--progress");
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
     t_assert_ok(p, "generation 1");
-    double write_seconds = stage_seconds(p.err, "write");
     t_proc_free(&p);
     size_t len1;
     char *gen1 = t_export_members(yaml, &len1);
@@ -111,8 +128,9 @@ Test(crash, kill_9_during_write_keeps_a_whole_generation)
     t_copy_file(yaml, ref_yaml);
     t_config_set_paths(ref_yaml, ref_store, ref_rejects);
     copy_store(store, ref_store);
-    p = t_unify("run", "-c", ref_yaml, "--quiet");
+    p = t_unify("run", "-c", ref_yaml, "--progress");
     t_assert_ok(p, "generation 2 (reference)");
+    double write_seconds = stage_seconds(p.err, "write"); /* what the killed runs will take */
     t_proc_free(&p);
     size_t len2;
     char *gen2 = t_export_members(ref_yaml, &len2);
@@ -123,7 +141,7 @@ Test(crash, kill_9_during_write_keeps_a_whole_generation)
     double window_ms = write_seconds * 1000.0 * 1.2 + 2.0;
     uint64_t rng = 0xC0FFEEull ^ (uint64_t)time(NULL);
     unsigned killed = 0, finished = 0, attempts = 0;
-    cr_log_info("write stage of generation 1: %.3f s; kill window %.0f ms", write_seconds, window_ms);
+    cr_log_info("write stage of generation 2: %.3f s; kill window %.0f ms", write_seconds, window_ms);
     for (unsigned i = 0; i < KILL_ATTEMPTS && (attempts < 2 || t_now() - t_start < KILL_BUDGET_SECONDS); i++) {
         attempts++;
         double u = (double)(t_rand(&rng) % 1000) / 1000.0;
@@ -225,7 +243,7 @@ Test(crash, reader_sees_whole_generations_while_a_run_commits)
             count = 0;
             int rc = uf_lookup_identifier(s, config, "email", email, ids, 8, &count, &err);
             cr_assert_eq(rc, UF_OK, "lookup %" PRIu64 " of %s failed during the run: %s", lookups, email, err.message);
-            cr_assert_eq(count, 1, "lookup %" PRIu64 ": %zu profiles hold %s", lookups, count, email);
+            cr_assert_geq(count, 1, "lookup %" PRIu64 ": no profile holds %s", lookups, email);
             char *json = NULL;
             size_t jlen = 0;
             uint64_t resolved = 0;

@@ -819,15 +819,23 @@ Test(store, kill_at_random_moments_including_commit, .timeout = 240)
     gen_params g = {.gen = 1, .first_id = 1, .count = 2010, .pad = 400};
     uint64_t run;
     write_ok(store_path, &g, &run);
-    /* How long one whole run takes, to spread the kills over it. */
+    /* How long one whole run takes in a child, to spread the kills over it. */
     double t0 = now_seconds();
     g = (gen_params){.gen = 2, .first_id = 1, .count = 2020, .pad = 400};
-    write_ok(store_path, &g, &run);
+    pid_t calibration = fork_child();
+    if (calibration == 0) {
+        uf_error err;
+        _exit(write_generation(store_path, &g, &run, &err) == UF_OK ? 0 : 1);
+    }
+    int calibration_status;
+    cr_assert_eq(waitpid(calibration, &calibration_status, 0), calibration);
+    cr_assert(WIFEXITED(calibration_status) && WEXITSTATUS(calibration_status) == 0);
     double duration = now_seconds() - t0;
     int current = 2;
     size_t runs = 2;
     unsigned seed = 12345;
     int survived = 0, killed = 0;
+    double scale = 1.5;
     for (int round = 3; round < 3 + 24; round++) {
         g = (gen_params){.gen = round, .first_id = 1, .count = 2000 + (size_t)round * 10, .pad = 400};
         pid_t pid = fork_child();
@@ -836,18 +844,23 @@ Test(store, kill_at_random_moments_including_commit, .timeout = 240)
             uint64_t r;
             _exit(write_generation(store_path, &g, &r, &err) == UF_OK ? 0 : 1);
         }
+        /* The spread adapts towards the moment of the commit: shorter after
+         * a round that committed, longer after one that was killed first. */
         seed = seed * 1103515245u + 12345u;
-        double delay = duration * 2.0 * (double)((seed >> 8) % 1000) / 1000.0;
+        double delay = duration * scale * (double)((seed >> 8) % 1000) / 1000.0;
         usleep((useconds_t)(delay * 1e6));
         kill(pid, SIGKILL);
         int status;
         cr_assert_eq(waitpid(pid, &status, 0), pid);
         cr_assert(WIFSIGNALED(status) || WEXITSTATUS(status) == 0, "writer failed before the kill");
         int gen = committed_generation(store_path, current, round, &runs);
-        if (gen == round)
+        if (gen == round) {
             survived++;
-        else
+            scale *= 0.8;
+        } else {
             killed++;
+            scale *= 1.25;
+        }
         current = gen;
     }
     cr_log_info("kill test: %d rounds committed before the kill, %d killed first", survived, killed);
@@ -1002,6 +1015,31 @@ Test(store, readers_never_fail_while_another_process_commits, .timeout = 240)
 /* ------------------------------------------------------------------ */
 
 enum { BIG_PROFILES = 50000, BIG_PAD = 1000 }; /* ~50 MB of profiles */
+
+static uint64_t data_file_size(const char *path)
+{
+    char data[400];
+    snprintf(data, sizeof data, "%s/data.mdb", path);
+    struct stat st;
+    cr_assert_eq(stat(data, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+Test(store, file_settles_at_two_generations)
+{
+    /* Run after run, the pages of the generation before last are reused. */
+    uint64_t after_two = 0;
+    for (int gen = 1; gen <= 6; gen++) {
+        gen_params g = {.gen = gen, .first_id = 1, .count = 5000, .pad = 1000};
+        uint64_t run;
+        write_ok(store_path, &g, &run);
+        if (gen == 2)
+            after_two = data_file_size(store_path);
+    }
+    uint64_t after_six = data_file_size(store_path);
+    cr_assert_leq(after_six, after_two + after_two / 10, "data.mdb grew from %" PRIu64 " to %" PRIu64 " bytes",
+                  after_two, after_six);
+}
 
 Test(store, map_grows_from_estimate)
 {

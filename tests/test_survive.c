@@ -654,8 +654,9 @@ Test(survive_time, unknown_omitted_negative_kept)
     rec1(f, SRC_WEB, "W1", -14182940, UF_KIND_FIRST_NAME, "robert", "Robert");
     json = PROFILE(f, 0, 1);
     cr_expect_str_eq(JGET(f, json, "updated_at"), "\"1969-07-20T20:17:40Z\"");
-    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives", "#0", "last_seen"),
-                     "\"1969-07-20T20:17:40Z\"");
+    /* One candidate: its fields are inline, there are no alternatives. */
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "last_seen"), "\"1969-07-20T20:17:40Z\"");
+    cr_expect_null(JGET(f, json, "attributes", "first_name", "alternatives"), "%s", json);
     fx_free(f);
 }
 
@@ -676,12 +677,12 @@ Test(survive_exact, single_record)
     cr_expect_str_eq(json,
         "{\"golden_id\":\"G000000042\",\"updated_at\":\"" S1 "\",\"channels\":[\"crm\"],"
         "\"attributes\":{"
-        "\"first_name\":{\"value\":\"Robert\",\"alternatives\":[{\"value\":\"Robert\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"}]},"
-        "\"last_name\":{\"value\":\"Smith\",\"alternatives\":[{\"value\":\"Smith\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"}]},"
-        "\"email\":{\"value\":\"Bob.Smith+shop@gmail.com\",\"alternatives\":[{\"value\":\"Bob.Smith+shop@gmail.com\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"}]}},"
+        "\"first_name\":{\"value\":\"Robert\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"},"
+        "\"last_name\":{\"value\":\"Smith\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"},"
+        "\"email\":{\"value\":\"Bob.Smith+shop@gmail.com\"}},"
         "\"identifiers\":{"
         "\"email\":[{\"value\":\"Bob.Smith+shop@gmail.com\",\"normalized\":\"bobsmith@gmail.com\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"}],"
-        "\"crm_id\":[{\"value\":\"C1\",\"normalized\":\"C1\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"}]},"
+        "\"crm_id\":[{\"value\":\"C1\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S1 "\"}]},"
         "\"records\":[{\"source\":\"crm\",\"key\":\"C1\",\"updated_at\":\"" S1 "\"}],"
         "\"context\":{}}");
     fx_free(f);
@@ -699,9 +700,8 @@ Test(survive_exact, two_sources_with_context)
     const char *json = PROFILE(f, 0, 1);
     cr_expect_str_eq(json,
         "{\"golden_id\":\"G1\",\"updated_at\":\"" S1 "\",\"channels\":[\"crm\",\"pos\"],"
-        "\"attributes\":{\"first_name\":{\"value\":\"Robert\",\"alternatives\":["
-        "{\"value\":\"Robert\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S2 "\"},"
-        "{\"value\":\"Bob\",\"sources\":[\"pos\"],\"count\":1,\"last_seen\":\"" S1 "\"}]}},"
+        "\"attributes\":{\"first_name\":{\"value\":\"Robert\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S2 "\","
+        "\"alternatives\":[{\"value\":\"Bob\",\"sources\":[\"pos\"],\"count\":1,\"last_seen\":\"" S1 "\"}]}},"
         "\"identifiers\":{},"
         "\"records\":[{\"source\":\"crm\",\"key\":\"C1\",\"updated_at\":\"" S2 "\"},"
         "{\"source\":\"pos\",\"key\":\"P1\",\"updated_at\":\"" S1 "\"}],"
@@ -795,7 +795,11 @@ Test(survive_rules, most_frequent_counts_records_not_occurrences)
     rec1(g, SRC_WEB, "W1", T3, UF_KIND_FIRST_NAME, "bob", "Bob");
     json = profile_all(g);
     cr_expect_str_eq(winner(g, json, "first_name"), "\"Bob\"");
-    cr_expect_str_eq(JGET(g, json, "attributes", "first_name", "alternatives", "#1", "count"), "1");
+    cr_expect_str_eq(JGET(g, json, "attributes", "first_name", "count"), "1");
+    const char *alts = JGET(g, json, "attributes", "first_name", "alternatives");
+    cr_assert_not_null(alts, "%s", json);
+    cr_expect_eq(array_len(alts), 1);
+    cr_expect_str_eq(JGET(g, alts, "#0", "count"), "1");
     fx_free(f);
     fx_free(g);
 }
@@ -950,15 +954,16 @@ Test(survive_values, alternatives_complete_and_ordered)
     rec1(f, SRC_TICKETS, "K2", T3, UF_KIND_FIRST_NAME, "bobby", "Bobby");
     const char *json = profile_all(f);
     cr_expect_str_eq(JGET(f, json, "attributes", "first_name"),
-        "{\"value\":\"Robert\",\"alternatives\":["
-        "{\"value\":\"Robert\",\"sources\":[\"crm\",\"web\"],\"count\":2,\"last_seen\":\"" S1 "\"},"
+        "{\"value\":\"Robert\",\"sources\":[\"crm\",\"web\"],\"count\":2,\"last_seen\":\"" S1 "\","
+        "\"alternatives\":["
         "{\"value\":\"Bob\",\"sources\":[\"pos\",\"tickets\"],\"count\":2,\"last_seen\":\"" S2 "\"},"
         "{\"value\":\"Bobby\",\"sources\":[\"tickets\"],\"count\":1,\"last_seen\":\"" S3 "\"},"
         "{\"value\":\"Rob\",\"sources\":[\"web\"],\"count\":1}]}");
     fx_free(f);
 }
 
-Test(survive_values, survivor_listed_first_even_when_rarest)
+/* The survivor is shown inline even when it is the rarest value, and never among the alternatives. */
+Test(survive_values, survivor_inline_even_when_rarest)
 {
     fx *f = fx_new();
     rec1(f, SRC_CRM, "C1", T3, UF_KIND_FIRST_NAME, "robert", "Robert");
@@ -970,13 +975,16 @@ Test(survive_values, survivor_listed_first_even_when_rarest)
     rec1(f, SRC_POS, "P1", T2, UF_KIND_FIRST_NAME, "rob", "Rob");
     rec1(f, SRC_POS, "P2", T2, UF_KIND_FIRST_NAME, "rob", "Rob");
     const char *json = profile_all(f);
+    cr_expect_str_eq(winner(f, json, "first_name"), "\"Robert\"");
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "count"), "1");
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "sources"), "[\"crm\"]");
     const char *alts = JGET(f, json, "attributes", "first_name", "alternatives");
-    cr_expect_eq(array_len(alts), 3);
-    cr_expect_str_eq(JGET(f, alts, "#0", "value"), "\"Robert\"");
-    cr_expect_str_eq(JGET(f, alts, "#1", "value"), "\"Bob\"");
-    cr_expect_str_eq(JGET(f, alts, "#1", "count"), "3");
-    cr_expect_str_eq(JGET(f, alts, "#2", "value"), "\"Rob\"");
-    cr_expect_str_eq(JGET(f, alts, "#2", "sources"), "[\"pos\"]");
+    cr_assert_not_null(alts, "%s", json);
+    cr_expect_eq(array_len(alts), 2);
+    cr_expect_str_eq(JGET(f, alts, "#0", "value"), "\"Bob\"");
+    cr_expect_str_eq(JGET(f, alts, "#0", "count"), "3");
+    cr_expect_str_eq(JGET(f, alts, "#1", "value"), "\"Rob\"");
+    cr_expect_str_eq(JGET(f, alts, "#1", "sources"), "[\"pos\"]");
     fx_free(f);
 }
 
@@ -1014,7 +1022,7 @@ Test(survive_values, identifiers_section)
         "{\"value\":\"Rob@Example.com\",\"normalized\":\"rob@example.com\",\"sources\":[\"web\"],\"count\":1,\"last_seen\":\"" S1 "\"}]");
     cr_expect_str_eq(JGET(f, json, "identifiers", "phone"),
         "[{\"value\":\"(555) 123-4567\",\"normalized\":\"+15551234567\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":\"" S3 "\"}]");
-    cr_expect_str_eq(JGET(f, json, "identifiers", "crm_id", "#0", "normalized"), "\"C1\"");
+    cr_expect_null(JGET(f, json, "identifiers", "crm_id", "#0", "normalized"), "normalized is left out when it equals the value");
     /* Two spellings, one record each: the most recent one is shown. */
     cr_expect_str_eq(JGET(f, json, "identifiers", "loyalty_card", "#0", "value"), "\"L-99\"");
     cr_expect_str_eq(JGET(f, json, "identifiers", "loyalty_card", "#0", "count"), "2");
@@ -1023,6 +1031,9 @@ Test(survive_values, identifiers_section)
        priority), shown in their most recent spelling (1 record each). */
     cr_expect_str_eq(winner(f, json, "email"), "\"BOB.SMITH@gmail.com\"");
     cr_expect_str_eq(winner(f, json, "phone"), "\"(555) 123-4567\"");
+    /* ... and only that value there: their lineage is under "identifiers". */
+    cr_expect_str_eq(JGET(f, json, "attributes", "email"), "{\"value\":\"BOB.SMITH@gmail.com\"}");
+    cr_expect_str_eq(JGET(f, json, "attributes", "phone"), "{\"value\":\"(555) 123-4567\"}");
 
     /* Section order: names and places first, e-mail and phone last; identifiers in kind order. */
     const char *a = strstr(json, "\"attributes\":");
@@ -1116,8 +1127,8 @@ Test(survive_context, channels_in_config_order)
     rec1(f, SRC_WEB, "W2", T1, UF_KIND_CITY, "paris", NULL);
     const char *json = profile_all(f);
     cr_expect_str_eq(JGET(f, json, "channels"), "[\"crm\",\"web\",\"tickets\"]");
-    cr_expect_str_eq(JGET(f, json, "attributes", "city", "alternatives", "#0", "sources"),
-                     "[\"crm\",\"web\",\"tickets\"]");
+    cr_expect_str_eq(JGET(f, json, "attributes", "city", "sources"), "[\"crm\",\"web\",\"tickets\"]");
+    cr_expect_null(JGET(f, json, "attributes", "city", "alternatives"), "%s", json);
     cr_expect_str_eq(JGET(f, json, "records", "#0", "key"), "\"K1\"");
     cr_expect_str_eq(JGET(f, json, "records", "#3", "key"), "\"W2\"");
     cr_expect_str_eq(JGET(f, json, "updated_at"), "\"" S1 "\"");
@@ -1144,7 +1155,8 @@ Test(survive_context, many_sources_beyond_one_bitset_word)
     rec1(f, 64, "c", T1, UF_KIND_CITY, "lyon", NULL);
     const char *json = profile_all(f);
     cr_expect_str_eq(JGET(f, json, "channels"), "[\"s03\",\"s64\",\"s69\"]");
-    cr_expect_str_eq(JGET(f, json, "attributes", "city", "alternatives", "#0", "sources"), "[\"s03\",\"s69\"]");
+    cr_expect_str_eq(JGET(f, json, "attributes", "city", "sources"), "[\"s03\",\"s69\"]");
+    cr_expect_str_eq(JGET(f, json, "attributes", "city", "alternatives", "#0", "sources"), "[\"s64\"]");
     cr_expect_str_eq(winner(f, json, "city"), "\"paris\""); /* s69 has priority 31 */
     uf_survivor_free(f->survivor);
     f->survivor = NULL;
@@ -1176,18 +1188,41 @@ Test(survive_caps, giant_cluster_is_capped)
     cr_expect_eq(array_len(JGET(f, json, "records")), UF_SURVIVE_MAX_RECORDS);
     cr_expect_str_eq(JGET(f, json, "records_truncated"), "500");
     cr_expect_str_eq(JGET(f, json, "records", "#999", "key"), "\"C0999\"");
-    cr_expect_eq(array_len(JGET(f, json, "attributes", "first_name", "alternatives")), UF_SURVIVE_MAX_ALTERNATIVES);
+    /* The cap counts the survivor: 60 names = 1 inline + 49 alternatives + 10 left out. */
+    cr_expect_eq(array_len(JGET(f, json, "attributes", "first_name", "alternatives")), UF_SURVIVE_MAX_ALTERNATIVES - 1);
     cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives_truncated"), "10");
-    cr_expect_str_eq(JGET(f, json, "attributes", "email", "alternatives_truncated"), "100");
+    /* E-mail in "attributes" is the display value only; its 150 values are under "identifiers". */
+    cr_expect_str_eq(JGET(f, json, "attributes", "email"), "{\"value\":\"e149@x.com\"}");
+    cr_expect_null(JGET(f, json, "attributes", "city", "alternatives"));
     cr_expect_null(JGET(f, json, "attributes", "city", "alternatives_truncated"));
     cr_expect_eq(array_len(JGET(f, json, "identifiers", "email")), UF_SURVIVE_MAX_IDENTIFIERS);
     cr_expect_str_eq(JGET(f, json, "identifiers_truncated"), "{\"email\":50}");
     /* Caps cut the output, not the evidence: every record counts. */
-    cr_expect_str_eq(JGET(f, json, "attributes", "city", "alternatives", "#0", "count"), "1500");
+    cr_expect_str_eq(JGET(f, json, "attributes", "city", "count"), "1500");
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "count"), "25");
     cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives", "#0", "count"), "25");
     /* Most recent: record 1499 holds name59 (1499 % 60 = 59) and e149. */
     cr_expect_str_eq(winner(f, json, "first_name"), "\"name59\"");
     cr_expect_str_eq(winner(f, json, "email"), "\"e149@x.com\"");
+    /* The alternatives start after the survivor (all count 25: most recent first) and stop at the cap. */
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives", "#0", "value"), "\"name58\"");
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives", "#48", "value"), "\"name10\"");
+
+    /* At the cap exactly: records 0..49 hold 50 names, all shown (1 + 49), nothing truncated. */
+    uf_record_id ids[UF_SURVIVE_MAX_ALTERNATIVES + 1];
+    for (size_t i = 0; i < UF_ARRAY_LEN(ids); i++)
+        ids[i] = (uf_record_id)i;
+    json = profile_ids(f, ids, UF_SURVIVE_MAX_ALTERNATIVES, "G1");
+    cr_expect_str_eq(winner(f, json, "first_name"), "\"name49\"");
+    cr_expect_eq(array_len(JGET(f, json, "attributes", "first_name", "alternatives")), UF_SURVIVE_MAX_ALTERNATIVES - 1);
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives", "#48", "value"), "\"name00\"");
+    cr_expect_null(JGET(f, json, "attributes", "first_name", "alternatives_truncated"), "%s", json);
+    /* One over: 51 names, the oldest one is left out. */
+    json = profile_ids(f, ids, UF_SURVIVE_MAX_ALTERNATIVES + 1, "G1");
+    cr_expect_str_eq(winner(f, json, "first_name"), "\"name50\"");
+    cr_expect_eq(array_len(JGET(f, json, "attributes", "first_name", "alternatives")), UF_SURVIVE_MAX_ALTERNATIVES - 1);
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives", "#48", "value"), "\"name01\"");
+    cr_expect_str_eq(JGET(f, json, "attributes", "first_name", "alternatives_truncated"), "1");
     fx_free(f);
 }
 
@@ -1392,10 +1427,11 @@ Test(survive_values, many_spellings_and_values_use_the_index)
     cr_expect_str_eq(JGET(f, ids, "#0", "normalized"), "\"bob@x.com\"");
     cr_expect_str_eq(JGET(f, ids, "#0", "value"), "\"Bob02@X.com\""); /* 3 records */
     cr_expect_str_eq(JGET(f, ids, "#0", "count"), "43");
-    cr_expect_str_eq(JGET(f, ids, "#1", "normalized"), "\"other02@x.com\""); /* count 3 */
-    cr_expect_str_eq(JGET(f, ids, "#2", "normalized"), "\"other01@x.com\""); /* count 2 */
-    cr_expect_str_eq(JGET(f, ids, "#3", "normalized"), "\"other00@x.com\"");
-    cr_expect_str_eq(JGET(f, ids, "#40", "normalized"), "\"other39@x.com\"");
+    cr_expect_str_eq(JGET(f, ids, "#1", "value"), "\"other02@x.com\""); /* count 3 */
+    cr_expect_str_eq(JGET(f, ids, "#2", "value"), "\"other01@x.com\""); /* count 2 */
+    cr_expect_str_eq(JGET(f, ids, "#3", "value"), "\"other00@x.com\"");
+    cr_expect_str_eq(JGET(f, ids, "#40", "value"), "\"other39@x.com\"");
+    cr_expect_null(JGET(f, ids, "#40", "normalized"), "the display spelling is the normalized value");
     fx_free(f);
 }
 
