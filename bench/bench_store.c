@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -454,6 +455,9 @@ int main(int argc, char **argv)
     for (int g = 1; g <= o.generations; g++)
         write_generation(&o, &ring, g);
     ring_free(&ring);
+    /* Hand the writer's freed pages back, so the lookup figures show what a
+     * reader process (unify serve) holds, not the writer's leftovers. */
+    malloc_trim(0);
     lookups(&o);
     if (own_dir && !o.keep)
         remove_store(o.dir);

@@ -71,21 +71,24 @@
  * records whose evidence joined them, the identifier or the score). The
  * edges form a spanning forest: exactly records - clusters of them.
  *
- * Memory (bytes; figures for 2.7 M records, 8 M refs, ~1 M clusters of two
- * or more records):
+ * Memory (bytes; figures for 2.7 M records, 8 M refs, ~0.84 M live
+ * summaries as measured by bench_link):
  *  - union-find {parent, size}        8 per record              22 MB
  *  - summary slot per root            4 per record              11 MB
- *  - summaries                        128 per live cluster of   <= 128 MB
- *                                     >= 2 records (slots reused; 1.5x
- *                                     while the slot array grows)
+ *  - summaries                        128 per live cluster of   ~107 MB
+ *                                     >= 2 records (slots reused, 4 MB
+ *                                     chunks: no doubling, no copy)
  *  - limited-key index (only when a   4 per record + 1 bit +    11 MB +
- *    kind has max_per_profile)        16 per ref of such kinds  16 per ref
- *  - edges                            32 per accepted union     < 86 MB
+ *    kind has max_per_profile)        16 per ref of such kinds  35 MB
+ *  - edges                            32 per accepted union,    53 MB
+ *                                     in 2 MB chunks
  *  - the sort: in place, plus a scratch of the largest top-byte bucket per
  *    thread (~0.8 MB for uniform keys, capped at 6 MB).
- * uf_linker_finish frees the summaries and the index before it allocates
- * the clustering (cluster_of and members 4 per record, member_start 4 per
- * cluster), then frees the union-find.
+ * Measured peak: ~210 MB above the records and refs. The per-record arrays
+ * are mapped with transparent huge pages (see link.c). uf_linker_finish
+ * frees the summaries and the index before it gathers the edges into one
+ * array and allocates the clustering (cluster_of and members 4 per record,
+ * member_start 4 per cluster), so it does not raise the peak.
  *
  * Errors: functions returning int return UF_OK or a uf_status and fill the
  * uf_error. uf_linker_try_union returns bool for the matcher's hot loop; an

@@ -329,17 +329,21 @@ uf_norm_status uf_normalize_dob_at(uf_slice in, uf_date_order order, int32_t tod
             return UF_NORM_INVALID;
         const token *a = &toks[0], *b = &toks[1], *c = &toks[2];
         if (a->digits == 4 || (order == UF_DATE_YMD && a->digits == 2)) {
-            y = a->value, ydigits = a->digits, m = b->value, d = c->value;
             if (b->digits > 2 || c->digits > 2)
                 return UF_NORM_INVALID;
+            y = a->value;
+            ydigits = a->digits;
+            m = b->value;
+            d = c->value;
         } else {
             if (order == UF_DATE_YMD || a->digits > 2 || b->digits > 2)
                 return UF_NORM_INVALID;
-            y = c->value, ydigits = c->digits;
-            if (order == UF_DATE_DMY)
-                d = a->value, m = b->value;
-            else
-                m = a->value, d = b->value;
+            y = c->value;
+            ydigits = c->digits;
+            const token *day = order == UF_DATE_DMY ? a : b;
+            const token *month = order == UF_DATE_DMY ? b : a;
+            d = day->value;
+            m = month->value;
         }
     } else if (nt == 3 && words == 1) {
         const token *nums[2];
@@ -348,16 +352,19 @@ uf_norm_status uf_normalize_dob_at(uf_slice in, uf_date_order order, int32_t tod
             if (i != word_pos)
                 nums[k++] = &toks[i];
         m = toks[word_pos].value;
-        const token *yt, *dt;
+        /* The four-digit number is the year; with two short ones the order decides. */
+        int year_index;
         if (nums[0]->digits == 4 && nums[1]->digits <= 2)
-            yt = nums[0], dt = nums[1];
+            year_index = 0;
         else if (nums[1]->digits == 4 && nums[0]->digits <= 2)
-            yt = nums[1], dt = nums[0];
+            year_index = 1;
         else if (nums[0]->digits <= 2 && nums[1]->digits <= 2)
-            yt = order == UF_DATE_YMD ? nums[0] : nums[1], dt = order == UF_DATE_YMD ? nums[1] : nums[0];
+            year_index = order == UF_DATE_YMD ? 0 : 1;
         else
             return UF_NORM_INVALID;
-        y = yt->value, ydigits = yt->digits, d = dt->value;
+        y = nums[year_index]->value;
+        ydigits = nums[year_index]->digits;
+        d = nums[1 - year_index]->value;
     } else {
         return UF_NORM_INVALID;
     }

@@ -220,7 +220,8 @@ uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
         unsigned char c = (unsigned char)out[k];
         if (c == ' ')
             continue; /* as on the ASCII path: "0 0" is all zeros */
-        word = word || c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+        word = word || c >= 0x80 || (c >= '0' && c <= '9') ||
+               ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
         zeros = zeros && c == '0';
         xs = xs && (c | 0x20) == 'x';
     }

@@ -182,8 +182,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
             summary->profiles = state.clustering.cluster_count;
             summary->seconds = total;
         }
-    }
-    else if (report_created) {
+    } else if (report_created) {
         unlink(options->report_path); /* the probe's empty file: this run wrote no report */
     }
     uf_buf_free(&report);

@@ -630,6 +630,29 @@ Test(link, limits_count_per_kind)
     fixture_free(&f);
 }
 
+Test(link, shared_limited_key_counts_once)
+{
+    fixture f;
+    fixture_init(&f);
+    f.kinds[K_LOYALTY].max_per_profile = 2;
+    f.config.guards.profile_limit_override = UF_AGREE_NONE;
+    /* a and b share card L-1 (one key, held twice); c brings L-2: two
+     * distinct cards, within the limit of 2. */
+    uf_record_id a = add_record(&f, NULL, NULL, 0);
+    uf_record_id b = add_record(&f, NULL, NULL, 0);
+    uf_record_id c = add_record(&f, NULL, NULL, 0);
+    add_ref(&f, a, K_LOYALTY, "L-1");
+    add_ref(&f, b, K_LOYALTY, "L-1");
+    add_ref(&f, c, K_LOYALTY, "L-2");
+    add_ref(&f, b, K_DEVICE, "tablet");
+    add_ref(&f, c, K_DEVICE, "tablet");
+    run(&f, 1);
+    check_clustering_shape(&f);
+    cr_assert_eq(f.clustering.cluster_count, 1);
+    cr_assert_eq(stats(&f)->refused_by_rule[UF_RULE_WEAK_IDENTIFIER], 0);
+    fixture_free(&f);
+}
+
 Test(link, weak_chain_cannot_bridge_two_crm_customers)
 {
     fixture f;

@@ -3,6 +3,7 @@
  * normalizers: one table each, plus hostile lengths.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "normalize.h"
@@ -303,6 +304,161 @@ Test(normalize_country, every_result_is_a_fixed_point)
             continue;
         cr_expect_eq(uf_normalize_country(uf_slice_make(out, len), again, &len2), UF_NORM_OK);
         cr_expect(len2 == 2 && memcmp(out, again, 2) == 0, "case %zu", i);
+    }
+    free(out);
+}
+
+/*
+ * Every entry of the binary-searched tables, through the public functions:
+ * an entry out of order would silently stop matching.
+ */
+Test(normalize_address, every_abbreviation_expands)
+{
+    static const char *const table[][2] = {
+        {"aly", "alley"}, {"apt", "apartment"}, {"av", "avenue"}, {"ave", "avenue"},
+        {"avn", "avenue"}, {"bldg", "building"}, {"blvd", "boulevard"}, {"bvd", "boulevard"},
+        {"cir", "circle"}, {"cl", "close"}, {"cres", "crescent"}, {"crt", "court"},
+        {"ct", "court"}, {"ctr", "center"}, {"cv", "cove"}, {"dept", "department"},
+        {"dr", "drive"}, {"e", "east"}, {"expy", "expressway"}, {"fl", "floor"}, {"flr", "floor"},
+        {"ft", "fort"}, {"fwy", "freeway"}, {"gdns", "gardens"}, {"grn", "green"},
+        {"grv", "grove"}, {"hts", "heights"}, {"hwy", "highway"}, {"jct", "junction"},
+        {"ln", "lane"}, {"mt", "mount"}, {"mtn", "mountain"}, {"n", "north"}, {"ne", "northeast"},
+        {"nw", "northwest"}, {"pkwy", "parkway"}, {"pky", "parkway"}, {"pl", "place"},
+        {"plz", "plaza"}, {"pt", "point"}, {"rd", "road"}, {"rdg", "ridge"}, {"rm", "room"},
+        {"rte", "route"}, {"s", "south"}, {"se", "southeast"}, {"sq", "square"},
+        {"str", "strasse"}, {"sw", "southwest"}, {"ter", "terrace"}, {"terr", "terrace"},
+        {"tpke", "turnpike"}, {"trl", "trail"}, {"w", "west"}, {"xing", "crossing"},
+    };
+    char *out = out_buffer();
+    char buf[64], want[64];
+    size_t len;
+    for (size_t i = 0; i < UF_ARRAY_LEN(table); i++) {
+        /* After a plain word and before a number, no context rule applies. */
+        int n = snprintf(buf, sizeof buf, "oak %s 9", table[i][0]);
+        int wn = snprintf(want, sizeof want, "oak %s 9", table[i][1]);
+        cr_expect_eq(uf_normalize_address(uf_slice_make(buf, (size_t)n), out, &len), UF_NORM_OK,
+                     "%s", buf);
+        cr_expect(len == (size_t)wn && memcmp(out, want, len) == 0, "%s: got %.*s", buf, (int)len,
+                  out);
+    }
+    free(out);
+}
+
+Test(normalize_address, every_placeholder_is_junk)
+{
+    static const char *const address_placeholders[] = {
+        "address", "city", "n a", "na", "nan", "nfa", "nil", "no address", "no fixed abode",
+        "none", "not available", "not known", "not provided", "null", "same", "same as above",
+        "street", "tba", "tbd", "test", "unknown", "x", "xx", "xxx",
+    };
+    static const char *const postcode_placeholders[] = {
+        "NA", "NAN", "NIL", "NONE", "NOPOSTCODE", "NOZIP", "NULL", "TBA", "TBD", "UNK", "UNKNOWN",
+    };
+    static const char *const country_placeholders[] = {
+        "country", "n a", "nan", "nil", "none", "not known", "not provided", "null", "other",
+        "tbd", "test", "unk", "unknown", "xx", "xxx", "zz",
+    };
+    char *out = out_buffer();
+    size_t len;
+    for (size_t i = 0; i < UF_ARRAY_LEN(address_placeholders); i++) {
+        uf_slice s = uf_slice_cstr(address_placeholders[i]);
+        cr_expect_eq(uf_normalize_address(s, out, &len), UF_NORM_JUNK, "%s", s.ptr);
+        cr_expect_eq(uf_normalize_city(s, out, &len), UF_NORM_JUNK, "%s", s.ptr);
+    }
+    for (size_t i = 0; i < UF_ARRAY_LEN(postcode_placeholders); i++)
+        cr_expect_eq(uf_normalize_postcode(uf_slice_cstr(postcode_placeholders[i]), out, &len),
+                     UF_NORM_JUNK, "%s", postcode_placeholders[i]);
+    for (size_t i = 0; i < UF_ARRAY_LEN(country_placeholders); i++)
+        cr_expect_eq(uf_normalize_country(uf_slice_cstr(country_placeholders[i]), out, &len),
+                     UF_NORM_JUNK, "%s", country_placeholders[i]);
+    free(out);
+}
+
+Test(normalize_country, every_iso_code_and_only_those)
+{
+    /* All 249 assigned ISO 3166-1 alpha-2 codes plus XK are accepted, as themselves. */
+    char *out = out_buffer();
+    size_t len, accepted = 0;
+    for (char a = 'A'; a <= 'Z'; a++) {
+        for (char b = 'A'; b <= 'Z'; b++) {
+            char code[2] = {a, b};
+            if (uf_normalize_country(uf_slice_make(code, 2), out, &len) != UF_NORM_OK)
+                continue;
+            accepted++;
+            if (!(a == 'U' && b == 'K'))
+                cr_expect(len == 2 && out[0] == a && out[1] == b, "%c%c -> %.*s", a, b, (int)len,
+                          out);
+        }
+    }
+    cr_expect_eq(accepted, 250 + 1, "accepted %zu codes (249 ISO + XK + UK)", accepted);
+    free(out);
+}
+
+Test(normalize_country, every_alias_resolves)
+{
+    static const char *const aliases[][2] = {
+        {"albania", "AL"}, {"algeria", "DZ"}, {"america", "US"}, {"and", "AD"}, {"andorra", "AD"},
+        {"are", "AE"}, {"arg", "AR"}, {"argentina", "AR"}, {"armenia", "AM"}, {"aus", "AU"},
+        {"australia", "AU"}, {"austria", "AT"}, {"aut", "AT"}, {"azerbaijan", "AZ"},
+        {"bahrain", "BH"}, {"bangladesh", "BD"}, {"bel", "BE"}, {"belarus", "BY"},
+        {"belgie", "BE"}, {"belgique", "BE"}, {"belgium", "BE"}, {"bgd", "BD"}, {"bgr", "BG"},
+        {"bolivia", "BO"}, {"bosnia", "BA"}, {"bosnia and herzegovina", "BA"}, {"bra", "BR"},
+        {"brasil", "BR"}, {"brazil", "BR"}, {"britain", "GB"}, {"bulgaria", "BG"}, {"can", "CA"},
+        {"canada", "CA"}, {"che", "CH"}, {"chile", "CL"}, {"china", "CN"}, {"chl", "CL"},
+        {"chn", "CN"}, {"col", "CO"}, {"colombia", "CO"}, {"costa rica", "CR"}, {"croatia", "HR"},
+        {"cuba", "CU"}, {"cyp", "CY"}, {"cyprus", "CY"}, {"cze", "CZ"}, {"czech republic", "CZ"},
+        {"czechia", "CZ"}, {"danmark", "DK"}, {"denmark", "DK"}, {"deu", "DE"},
+        {"deutschland", "DE"}, {"dnk", "DK"}, {"dominican republic", "DO"}, {"ecuador", "EC"},
+        {"egy", "EG"}, {"egypt", "EG"}, {"eire", "IE"}, {"england", "GB"}, {"esp", "ES"},
+        {"espana", "ES"}, {"est", "EE"}, {"estonia", "EE"}, {"ethiopia", "ET"},
+        {"federal republic of germany", "DE"}, {"fin", "FI"}, {"finland", "FI"}, {"fra", "FR"},
+        {"france", "FR"}, {"gbr", "GB"}, {"georgia", "GE"}, {"germany", "DE"}, {"ghana", "GH"},
+        {"grc", "GR"}, {"great britain", "GB"}, {"greece", "GR"}, {"guatemala", "GT"},
+        {"hkg", "HK"}, {"holland", "NL"}, {"holy see", "VA"}, {"hong kong", "HK"}, {"hrv", "HR"},
+        {"hun", "HU"}, {"hungary", "HU"}, {"iceland", "IS"}, {"idn", "ID"}, {"ind", "IN"},
+        {"india", "IN"}, {"indonesia", "ID"}, {"iran", "IR"}, {"iraq", "IQ"}, {"ireland", "IE"},
+        {"irl", "IE"}, {"isl", "IS"}, {"isr", "IL"}, {"israel", "IL"}, {"ita", "IT"},
+        {"italia", "IT"}, {"italy", "IT"}, {"jamaica", "JM"}, {"japan", "JP"}, {"jordan", "JO"},
+        {"jpn", "JP"}, {"kaz", "KZ"}, {"kazakhstan", "KZ"}, {"ken", "KE"}, {"kenya", "KE"},
+        {"kor", "KR"}, {"korea", "KR"}, {"korea republic of", "KR"}, {"kosovo", "XK"},
+        {"kuwait", "KW"}, {"kwt", "KW"}, {"latvia", "LV"}, {"lebanon", "LB"}, {"lie", "LI"},
+        {"liechtenstein", "LI"}, {"lithuania", "LT"}, {"lka", "LK"}, {"ltu", "LT"}, {"lux", "LU"},
+        {"luxembourg", "LU"}, {"lva", "LV"}, {"macao", "MO"}, {"macau", "MO"}, {"macedonia", "MK"},
+        {"malaysia", "MY"}, {"malta", "MT"}, {"mar", "MA"}, {"mco", "MC"}, {"mex", "MX"},
+        {"mexico", "MX"}, {"mlt", "MT"}, {"moldova", "MD"}, {"monaco", "MC"}, {"montenegro", "ME"},
+        {"morocco", "MA"}, {"mys", "MY"}, {"nederland", "NL"}, {"nepal", "NP"},
+        {"netherlands", "NL"}, {"new zealand", "NZ"}, {"nga", "NG"}, {"nigeria", "NG"},
+        {"nippon", "JP"}, {"nld", "NL"}, {"nor", "NO"}, {"norge", "NO"}, {"north korea", "KP"},
+        {"north macedonia", "MK"}, {"northern ireland", "GB"}, {"norway", "NO"}, {"nzl", "NZ"},
+        {"oesterreich", "AT"}, {"oman", "OM"}, {"osterreich", "AT"}, {"pak", "PK"},
+        {"pakistan", "PK"}, {"panama", "PA"}, {"paraguay", "PY"},
+        {"people s republic of china", "CN"}, {"peoples republic of china", "CN"}, {"per", "PE"},
+        {"peru", "PE"}, {"philippines", "PH"}, {"phl", "PH"}, {"pol", "PL"}, {"poland", "PL"},
+        {"polska", "PL"}, {"portugal", "PT"}, {"prc", "CN"}, {"pri", "PR"}, {"prt", "PT"},
+        {"puerto rico", "PR"}, {"qat", "QA"}, {"qatar", "QA"}, {"republic of china", "TW"},
+        {"republic of ireland", "IE"}, {"republic of korea", "KR"}, {"romania", "RO"},
+        {"rou", "RO"}, {"rus", "RU"}, {"russia", "RU"}, {"russian federation", "RU"},
+        {"san marino", "SM"}, {"sau", "SA"}, {"saudi arabia", "SA"}, {"schweiz", "CH"},
+        {"scotland", "GB"}, {"serbia", "RS"}, {"sgp", "SG"}, {"singapore", "SG"},
+        {"slovakia", "SK"}, {"slovenia", "SI"}, {"south africa", "ZA"}, {"south korea", "KR"},
+        {"spain", "ES"}, {"srb", "RS"}, {"sri lanka", "LK"}, {"suisse", "CH"}, {"suomi", "FI"},
+        {"sverige", "SE"}, {"svizzera", "CH"}, {"svk", "SK"}, {"svn", "SI"}, {"swe", "SE"},
+        {"sweden", "SE"}, {"switzerland", "CH"}, {"taiwan", "TW"}, {"tanzania", "TZ"},
+        {"tha", "TH"}, {"thailand", "TH"}, {"tunisia", "TN"}, {"tur", "TR"}, {"turkey", "TR"},
+        {"turkiye", "TR"}, {"twn", "TW"}, {"uae", "AE"}, {"uk", "GB"}, {"ukr", "UA"},
+        {"ukraine", "UA"}, {"united arab emirates", "AE"}, {"united kingdom", "GB"},
+        {"united kingdom of great britain and northern ireland", "GB"}, {"united states", "US"},
+        {"united states of america", "US"}, {"uruguay", "UY"}, {"usa", "US"}, {"vatican", "VA"},
+        {"vatican city", "VA"}, {"venezuela", "VE"}, {"viet nam", "VN"}, {"vietnam", "VN"},
+        {"vnm", "VN"}, {"wales", "GB"}, {"zaf", "ZA"},
+    };
+    char *out = out_buffer();
+    size_t len;
+    for (size_t i = 0; i < UF_ARRAY_LEN(aliases); i++) {
+        cr_expect_eq(uf_normalize_country(uf_slice_cstr(aliases[i][0]), out, &len), UF_NORM_OK,
+                     "%s", aliases[i][0]);
+        cr_expect(len == 2 && memcmp(out, aliases[i][1], 2) == 0, "%s -> %.*s, expected %s",
+                  aliases[i][0], (int)len, out, aliases[i][1]);
     }
     free(out);
 }

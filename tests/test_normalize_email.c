@@ -5,6 +5,7 @@
  * so AddressSanitizer catches any write past it.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "normalize.h"
@@ -190,6 +191,54 @@ Test(normalize_email, idempotent)
             continue;
         cr_expect_eq(uf_normalize_email(uf_slice_make(out, len), again, &len2), UF_NORM_OK);
         cr_expect(len == len2 && memcmp(out, again, len) == 0, "case %zu not idempotent", i);
+    }
+    free(out);
+}
+
+/*
+ * Every entry of the word tables, through the public function: the tables are
+ * binary-searched, so an entry out of order would silently stop matching.
+ */
+Test(normalize_email, every_table_entry_matches)
+{
+    static const char *const junk_locals[] = {
+        "abc", "asdf", "declined", "do-not-reply", "donotreply", "dontreply", "dummy", "email",
+        "fake", "na", "nil", "no-email", "no-mail", "no-one", "no-reply", "no_email", "no_reply",
+        "noaddress", "nobody", "noemail", "nomail", "none", "noone", "noreply", "not-provided",
+        "notprovided", "null", "qwerty", "refused", "sample", "test", "tester", "testing",
+        "unknown", "void", "xyz",
+    };
+    static const char *const junk_domains[] = {
+        "domain.com", "email.invalid", "example.com", "example.net", "example.org", "fake.com",
+        "invalid.com", "localhost.localdomain", "mailinator.invalid", "no-email.com",
+        "noemail.com", "nomail.com", "none.com", "noreply.com", "null.com", "sample.com",
+        "test.com", "test.net", "test.org", "unknown.com",
+    };
+    static const char *const plus_tag_domains[] = {
+        "fastmail.com", "fastmail.fm", "hey.com", "hotmail.co.uk", "hotmail.com", "hotmail.de",
+        "hotmail.fr", "icloud.com", "live.co.uk", "live.com", "mac.com", "me.com", "msn.com",
+        "outlook.com", "pm.me", "proton.me", "protonmail.ch", "protonmail.com",
+    };
+    char *out = out_buffer();
+    char buf[128];
+    size_t len;
+    for (size_t i = 0; i < UF_ARRAY_LEN(junk_locals); i++) {
+        int n = snprintf(buf, sizeof buf, "%s@firma.de", junk_locals[i]);
+        cr_expect_eq(uf_normalize_email(uf_slice_make(buf, (size_t)n), out, &len), UF_NORM_JUNK,
+                     "%s", buf);
+    }
+    for (size_t i = 0; i < UF_ARRAY_LEN(junk_domains); i++) {
+        int n = snprintf(buf, sizeof buf, "anna.meyer@%s", junk_domains[i]);
+        cr_expect_eq(uf_normalize_email(uf_slice_make(buf, (size_t)n), out, &len), UF_NORM_JUNK,
+                     "%s", buf);
+    }
+    for (size_t i = 0; i < UF_ARRAY_LEN(plus_tag_domains); i++) {
+        char want[128];
+        int n = snprintf(buf, sizeof buf, "anna+shop@%s", plus_tag_domains[i]);
+        int wn = snprintf(want, sizeof want, "anna@%s", plus_tag_domains[i]);
+        cr_expect_eq(uf_normalize_email(uf_slice_make(buf, (size_t)n), out, &len), UF_NORM_OK,
+                     "%s", buf);
+        cr_expect(len == (size_t)wn && memcmp(out, want, len) == 0, "%s", buf);
     }
     free(out);
 }

@@ -43,9 +43,9 @@ static const id_case cases[] = {
     CASE("\xc3\xbf" "1", UP, false, UF_NORM_OK, "\xc5\xb8" "1"),              /* ÿ -> Ÿ */
     CASE("\xc4\xb1" "d", UP, false, UF_NORM_OK, "ID"),                        /* ı */
     CASE("\xc4\xb0" "D", LO, false, UF_NORM_OK, "id"),                        /* İ */
-    CASE("e\xcc\x81-1", UP, true, UF_NORM_OK, "\xc3\x89" "1"),                /* e + combining acute */
-    CASE("\xe2\x80\x8b" "AB12", KEEP, true, UF_NORM_OK, "AB12"),              /* zero-width space */
-    CASE("I\xc2\xa8" "3", UP, true, UF_NORM_OK, "\xc3\x8f" "3"),             /* I + ¨ composes to Ï */
+    CASE("e\xcc\x81-1", UP, true, UF_NORM_OK, "\xc3\x89" "1"),     /* e + combining acute */
+    CASE("\xe2\x80\x8b" "AB12", KEEP, true, UF_NORM_OK, "AB12"),   /* zero-width space */
+    CASE("I\xc2\xa8" "3", UP, true, UF_NORM_OK, "\xc3\x8f" "3"),  /* I + ¨ composes to Ï */
     CASE("card\xf0\x9f\x98\x80" "1", UP, true, UF_NORM_OK, "CARD\xf0\x9f\x98\x80" "1"),
     /* Placeholders. */
     CASE("n/a", UP, true, UF_NORM_JUNK, NULL),
@@ -162,5 +162,22 @@ Test(normalize_identifier, lengths)
                  UF_NORM_OK);
     cr_expect_eq(len, 256);
     free(buf);
+    free(out);
+}
+
+/* Every placeholder word, in upper and lower case: the table is binary-searched. */
+Test(normalize_identifier, every_placeholder_is_junk)
+{
+    static const char *const placeholders[] = {
+        "n.a", "n.a.", "n/a", "na", "nan", "nil", "none", "not applicable", "not available",
+        "null", "tba", "tbd", "test", "undefined", "unk", "unknown", "void",
+    };
+    char *out = out_buffer();
+    size_t len;
+    for (size_t i = 0; i < UF_ARRAY_LEN(placeholders); i++) {
+        uf_slice s = uf_slice_cstr(placeholders[i]);
+        cr_expect_eq(uf_normalize_identifier(s, LO, false, out, &len), UF_NORM_JUNK, "%s", s.ptr);
+        cr_expect_eq(uf_normalize_identifier(s, UP, false, out, &len), UF_NORM_JUNK, "%s", s.ptr);
+    }
     free(out);
 }

@@ -4,6 +4,7 @@
  * nickname table (uf_nickname_canonical).
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "normalize.h"
@@ -33,7 +34,7 @@ static char *out_buffer(void)
 static const text_case fold_cases[] = {
     TCASE("  Jos\xc3\xa9  GARC\xc3\x8d" "A ", NULL, UF_NORM_OK, "jose garcia"),
     TCASE("Stra\xc3\x9f" "e", NULL, UF_NORM_OK, "strasse"),                       /* ß */
-    TCASE("\xef\xac\x81nn", NULL, UF_NORM_OK, "finn"),                             /* ﬁ ligature */
+    TCASE("\xef\xac\x81nn", NULL, UF_NORM_OK, "finn"),                         /* ﬁ ligature */
     TCASE("\xef\xbc\xad\xc3\x9c\xef\xbc\xac\xef\xbc\xac\xef\xbc\xa5\xef\xbc\xb2", NULL,
           UF_NORM_OK, "muller"),                                                   /* full-width */
     TCASE("Mu\xcc\x88ller", NULL, UF_NORM_OK, "muller"),                           /* combining */
@@ -453,4 +454,121 @@ Test(nicknames, canonical_of_normalized_name)
     cr_assert_eq(uf_normalize_name(uf_slice_cstr("  BOBBY "), out, &len), UF_NORM_OK);
     cr_expect_str_eq(uf_nickname_canonical(out, len), "robert");
     free(out);
+}
+
+/*
+ * Every entry of the binary-searched word tables, through the public
+ * functions: an entry out of order would silently stop matching.
+ */
+Test(normalize_name, every_title_suffix_and_placeholder_alone_is_junk)
+{
+    static const char *const noise[] = {
+        "anon", "anonymous", "asdf", "bsc", "cpa", "customer", "dame", "dds", "dott", "dr",
+        "dummy", "dvm", "esq", "fnu", "fr", "frau", "fru", "guest", "herr", "hr", "ii", "iii",
+        "ing", "iv", "jnr", "jr", "junior", "lady", "lnu", "lord", "madam", "madame", "mba", "md",
+        "miss", "mlle", "mme", "mr", "mrs", "ms", "msc", "mx", "nfn", "nil", "nmn", "nobody",
+        "noname", "none", "null", "phd", "prof", "professor", "qwerty", "rev", "revd", "reverend",
+        "rn", "sample", "senior", "sir", "snr", "sr", "sra", "srta", "tba", "tbd", "test",
+        "testing", "undefined", "unk", "unknown", "user", "xx", "xxx",
+    };
+    char *out = out_buffer();
+    size_t len;
+    for (size_t i = 0; i < UF_ARRAY_LEN(noise); i++)
+        cr_expect_eq(uf_normalize_name(uf_slice_cstr(noise[i]), out, &len), UF_NORM_JUNK, "%s",
+                     noise[i]);
+    free(out);
+}
+
+Test(normalize_full_name, every_particle_stays_with_the_surname)
+{
+    static const char *const particles[] = {
+        "al", "bin", "binti", "da", "das", "de", "del", "della", "den", "der", "di", "do", "dos",
+        "du", "el", "ibn", "la", "le", "st", "ste", "ten", "ter", "van", "von", "zu",
+    };
+    char *first = out_buffer(), *last = out_buffer();
+    char buf[64], want[64];
+    size_t fl, ll;
+    for (size_t i = 0; i < UF_ARRAY_LEN(particles); i++) {
+        int n = snprintf(buf, sizeof buf, "Anna %s Berg", particles[i]);
+        int wn = snprintf(want, sizeof want, "%s berg", particles[i]);
+        cr_expect_eq(uf_normalize_full_name(uf_slice_make(buf, (size_t)n), first, &fl, last, &ll),
+                     UF_NORM_OK, "%s", buf);
+        cr_expect(ll == (size_t)wn && memcmp(last, want, ll) == 0, "%s: last %.*s", buf, (int)ll,
+                  last);
+    }
+    free(first);
+    free(last);
+}
+
+Test(nicknames, every_entry_resolves)
+{
+    static const char *const table[][2] = {
+        {"abbie", "abigail"}, {"abby", "abigail"}, {"al", "albert"}, {"alf", "alfred"},
+        {"alfie", "alfred"}, {"allan", "alan"}, {"allen", "alan"}, {"andy", "andrew"},
+        {"ann", "anne"}, {"annie", "anne"}, {"art", "arthur"}, {"artie", "arthur"},
+        {"babs", "barbara"}, {"barb", "barbara"}, {"barbie", "barbara"}, {"becca", "rebecca"},
+        {"becky", "rebecca"}, {"bella", "isabella"}, {"ben", "benjamin"}, {"benji", "benjamin"},
+        {"benny", "benjamin"}, {"bertie", "albert"}, {"bess", "elizabeth"},
+        {"bessie", "elizabeth"}, {"beth", "elizabeth"}, {"betsy", "elizabeth"},
+        {"bettie", "elizabeth"}, {"betty", "elizabeth"}, {"bill", "william"}, {"billy", "william"},
+        {"bob", "robert"}, {"bobby", "robert"}, {"brad", "bradley"}, {"carrie", "caroline"},
+        {"cate", "katherine"}, {"cath", "katherine"}, {"catherine", "katherine"},
+        {"cathy", "katherine"}, {"charlie", "charles"}, {"chas", "charles"}, {"chaz", "charles"},
+        {"chuck", "charles"}, {"cindy", "cynthia"}, {"dan", "daniel"}, {"danny", "daniel"},
+        {"dave", "david"}, {"davey", "david"}, {"davy", "david"}, {"deb", "deborah"},
+        {"debbie", "deborah"}, {"debby", "deborah"}, {"debra", "deborah"}, {"dick", "richard"},
+        {"dickie", "richard"}, {"dolly", "dorothy"}, {"dom", "dominic"}, {"don", "donald"},
+        {"donnie", "donald"}, {"donny", "donald"}, {"dot", "dorothy"}, {"dottie", "dorothy"},
+        {"doug", "douglas"}, {"drew", "andrew"}, {"ed", "edward"}, {"eddie", "edward"},
+        {"eddy", "edward"}, {"elisabeth", "elizabeth"}, {"eliza", "elizabeth"},
+        {"ellie", "eleanor"}, {"em", "emily"}, {"emmy", "emily"}, {"ernie", "ernest"},
+        {"fanny", "frances"}, {"frank", "francis"}, {"fred", "alfred"}, {"freddie", "alfred"},
+        {"freddy", "frederick"}, {"fritz", "frederick"}, {"gabe", "gabriel"}, {"gene", "eugene"},
+        {"geoff", "jeffrey"}, {"geoffrey", "jeffrey"}, {"gerry", "gerald"}, {"ginny", "virginia"},
+        {"greg", "gregory"}, {"greta", "margaret"}, {"gus", "augustus"}, {"hank", "henry"},
+        {"harry", "henry"}, {"isabel", "isabella"}, {"izzy", "isabella"}, {"jack", "john"},
+        {"jackie", "jacqueline"}, {"jake", "jacob"}, {"jamie", "james"}, {"jeff", "jeffrey"},
+        {"jeffery", "jeffrey"}, {"jem", "james"}, {"jen", "jennifer"}, {"jenn", "jennifer"},
+        {"jennie", "jennifer"}, {"jenny", "jennifer"}, {"jerry", "gerald"}, {"jess", "jessica"},
+        {"jessie", "jessica"}, {"jim", "james"}, {"jimmie", "james"}, {"jimmy", "james"},
+        {"joe", "joseph"}, {"joey", "joseph"}, {"johnny", "john"}, {"josh", "joshua"},
+        {"josie", "josephine"}, {"judy", "judith"}, {"kat", "katherine"}, {"kate", "katherine"},
+        {"katharine", "katherine"}, {"kathrine", "katherine"}, {"kathryn", "katherine"},
+        {"kathy", "katherine"}, {"katie", "katherine"}, {"katy", "katherine"}, {"ken", "kenneth"},
+        {"kenny", "kenneth"}, {"kim", "kimberly"}, {"kitty", "katherine"}, {"larry", "lawrence"},
+        {"laurence", "lawrence"}, {"len", "leonard"}, {"lenny", "leonard"}, {"liam", "william"},
+        {"libby", "elizabeth"}, {"lisbeth", "elizabeth"}, {"liz", "elizabeth"},
+        {"lizzie", "elizabeth"}, {"lizzy", "elizabeth"}, {"lou", "louis"}, {"madge", "margaret"},
+        {"maggie", "margaret"}, {"mags", "margaret"}, {"marge", "margaret"},
+        {"margie", "margaret"}, {"matt", "matthew"}, {"matty", "matthew"}, {"meg", "margaret"},
+        {"micheal", "michael"}, {"mick", "michael"}, {"mickey", "michael"}, {"micky", "michael"},
+        {"mike", "michael"}, {"mikey", "michael"}, {"molly", "mary"}, {"monty", "montgomery"},
+        {"mort", "mortimer"}, {"nan", "anne"}, {"nat", "nathaniel"}, {"nate", "nathaniel"},
+        {"ned", "edward"}, {"nell", "eleanor"}, {"nellie", "eleanor"}, {"nick", "nicholas"},
+        {"nicky", "nicholas"}, {"nico", "nicholas"}, {"ollie", "oliver"}, {"paddy", "patrick"},
+        {"pam", "pamela"}, {"patty", "patricia"}, {"peggy", "margaret"}, {"penny", "penelope"},
+        {"pete", "peter"}, {"phil", "philip"}, {"phillip", "philip"}, {"pip", "philip"},
+        {"polly", "mary"}, {"ray", "raymond"}, {"rich", "richard"}, {"richie", "richard"},
+        {"rick", "richard"}, {"ricky", "richard"}, {"rob", "robert"}, {"robbie", "robert"},
+        {"robby", "robert"}, {"ron", "ronald"}, {"ronnie", "ronald"}, {"ronny", "ronald"},
+        {"rudy", "rudolph"}, {"sadie", "sarah"}, {"sally", "sarah"}, {"sara", "sarah"},
+        {"stan", "stanley"}, {"stephen", "steven"}, {"steve", "steven"}, {"stevie", "steven"},
+        {"sue", "susan"}, {"susie", "susan"}, {"suzie", "susan"}, {"suzy", "susan"},
+        {"ted", "edward"}, {"teddy", "edward"}, {"theo", "theodore"}, {"thom", "thomas"},
+        {"tim", "timothy"}, {"timmy", "timothy"}, {"tom", "thomas"}, {"tommy", "thomas"},
+        {"tony", "anthony"}, {"topher", "christopher"}, {"tori", "victoria"},
+        {"tricia", "patricia"}, {"trish", "patricia"}, {"vicki", "victoria"},
+        {"vicky", "victoria"}, {"vince", "vincent"}, {"vinny", "vincent"}, {"wally", "walter"},
+        {"walt", "walter"}, {"will", "william"}, {"willie", "william"}, {"willy", "william"},
+        {"wm", "william"}, {"xander", "alexander"}, {"zac", "zachary"}, {"zach", "zachary"},
+        {"zack", "zachary"},
+    };
+    cr_expect_geq(UF_ARRAY_LEN(table), 150);
+    for (size_t i = 0; i < UF_ARRAY_LEN(table); i++) {
+        const char *got = uf_nickname_canonical(table[i][0], strlen(table[i][0]));
+        cr_expect(got && strcmp(got, table[i][1]) == 0, "%s -> %s, expected %s", table[i][0],
+                  got ? got : "NULL", table[i][1]);
+        /* Canonical names are not nicknames themselves: one lookup is enough. */
+        cr_expect_null(uf_nickname_canonical(table[i][1], strlen(table[i][1])), "%s", table[i][1]);
+    }
 }

@@ -549,6 +549,46 @@ Test(run, missing_mapped_column_fails_and_keeps_store)
     bad_file_leaves_store(BAD_COLUMN);
 }
 
+/* A report path that cannot be written fails the run before it changes the store. */
+Test(run, unwritable_report_fails_before_the_store_changes)
+{
+    ids_env e = ids_setup();
+    char *report, *log;
+    char *m1 = ids_run(&e, people_run1, &report, &log);
+    free(report);
+    free(log);
+    t_write_text(e.csv, people_run2);
+    char *bad = t_fmt("%s/no-such-folder/report.json", dir);
+    t_proc p = t_unify("run", "-c", e.yaml, "--report", bad);
+    cr_expect_eq(p.exit_code, 1, "exit %d: %s", p.exit_code, p.err);
+    cr_expect(strstr(p.err, "no-such-folder/report.json"), "stderr names the report: %s", p.err);
+    t_proc_free(&p);
+    cr_expect_eq(t_last_run_id(e.store), 1, "a run that exits 1 must not have committed");
+    char *m2 = t_export_members(e.yaml, NULL);
+    cr_expect_str_eq(m2, m1);
+    free(m2);
+    /* A failing run leaves no empty report behind; an existing report survives it. */
+    t_write_text(e.report, "previous report\n");
+    char *missing = t_fmt("%s/people.csv", dir);
+    cr_assert_eq(unlink(missing), 0);
+    p = t_unify("run", "-c", e.yaml, "--report", e.report);
+    cr_expect_eq(p.exit_code, 1);
+    t_proc_free(&p);
+    char *kept = t_read_file(e.report, NULL);
+    cr_expect_str_eq(kept, "previous report\n", "a failed run must not truncate the last report");
+    free(kept);
+    char *fresh = t_fmt("%s/fresh-report.json", dir);
+    p = t_unify("run", "-c", e.yaml, "--report", fresh);
+    cr_expect_eq(p.exit_code, 1);
+    t_proc_free(&p);
+    cr_expect_not(t_exists(fresh), "a failed run must not leave an empty report file");
+    free(fresh);
+    free(missing);
+    free(bad);
+    free(m1);
+    ids_free(&e);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bad rows are rejected, counted, and the run goes on                 */
 /* ------------------------------------------------------------------ */
