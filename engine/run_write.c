@@ -176,19 +176,41 @@ static int compare_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * The golden id of every record, in record order. The identifier refs are in
+ * key order, so their records are random: one lookup table instead of two
+ * dependent random reads (cluster, then golden id) per ref.
+ */
+static uint64_t *golden_of_records(const uf_run_state *state)
+{
+    size_t n = state->table.count;
+    uint64_t *gid = malloc((n ? n : 1) * sizeof *gid);
+    if (gid)
+        for (size_t r = 0; r < n; r++)
+            gid[r] = state->golden_of_cluster[state->clustering.cluster_of[r]];
+    return gid;
+}
+
+/* How far ahead the loops below prefetch: enough loads in flight to hide memory latency. */
+#define PREFETCH_AHEAD 16
+
 /* identifier key → every golden id holding it; junk identifiers are not indexed. */
-static int write_identifiers(uf_run_state *state, uf_store_writer *w, uf_error *err)
+static int write_identifiers(uf_run_state *state, uf_store_writer *w, const uint64_t *gid_of_record, uf_error *err)
 {
     const uf_record_table *t = &state->table;
     const uf_clustering *cl = &state->clustering;
+    const uf_identifier_ref *refs = t->identifiers;
+    size_t n_refs = t->identifier_count;
     uint64_t *ids = NULL;
     size_t ids_cap = 0, junk = 0, i = 0;
     int rc = UF_OK;
-    while (rc == UF_OK && i < t->identifier_count) {
-        uf_key key = t->identifiers[i].key;
+    while (rc == UF_OK && i < n_refs) {
+        uf_key key = refs[i].key;
         size_t j = i;
-        while (j < t->identifier_count && uf_key_equal(t->identifiers[j].key, key))
+        while (j < n_refs && uf_key_equal(refs[j].key, key))
             j++;
+        if (j + PREFETCH_AHEAD < n_refs)
+            __builtin_prefetch(&gid_of_record[refs[j + PREFETCH_AHEAD].record]);
         while (junk < cl->junk_count && uf_key_compare(cl->junk[junk].key, key) < 0)
             junk++;
         bool is_junk = junk < cl->junk_count && uf_key_equal(cl->junk[junk].key, key);
@@ -204,8 +226,9 @@ static int write_identifiers(uf_run_state *state, uf_store_writer *w, uf_error *
         if (!is_junk) {
             size_t n = 0;
             for (size_t k = i; k < j; k++)
-                ids[n++] = state->golden_of_cluster[cl->cluster_of[t->identifiers[k].record]];
-            qsort(ids, n, sizeof *ids, compare_u64);
+                ids[n++] = gid_of_record[refs[k].record];
+            if (n > 1)
+                qsort(ids, n, sizeof *ids, compare_u64);
             for (size_t k = 0; k < n && rc == UF_OK; k++)
                 if (k == 0 || ids[k] != ids[k - 1])
                     rc = uf_store_put_identifier(w, key, ids[k], err);
@@ -216,14 +239,16 @@ static int write_identifiers(uf_run_state *state, uf_store_writer *w, uf_error *
     return rc;
 }
 
-static int write_records(uf_run_state *state, uf_store_writer *w, uf_error *err)
+static int write_records(uf_run_state *state, uf_store_writer *w, const uint64_t *gid_of_record, uf_error *err)
 {
     const uf_record_table *t = &state->table;
     for (size_t r = 0; r < t->count; r++) {
+        /* Blobs are in file order, records in key order: fetch ahead. */
+        if (r + PREFETCH_AHEAD < t->count)
+            __builtin_prefetch(t->records[r + PREFETCH_AHEAD].blob);
         const uf_record *rec = &t->records[r];
-        uint64_t gid = state->golden_of_cluster[state->clustering.cluster_of[r]];
         int rc = uf_store_put_record(w, uf_slice_cstr(state->config->sources[rec->source].name),
-                                     uf_record_key(rec), gid, err);
+                                     uf_record_key(rec), gid_of_record[r], err);
         if (rc != UF_OK)
             return rc;
     }
@@ -231,16 +256,16 @@ static int write_records(uf_run_state *state, uf_store_writer *w, uf_error *err)
 }
 
 static int write_generation(uf_run_state *state, uf_store_writer *w, const golden_order *order,
-                            uint64_t estimate, const char *report, size_t report_len, uint64_t *run_id,
-                            uf_error *err)
+                            const uint64_t *gid_of_record, uint64_t estimate, const char *report, size_t report_len,
+                            uint64_t *run_id, uf_error *err)
 {
     int rc = uf_store_writer_begin(w, estimate, err);
     if (rc == UF_OK)
         rc = write_profiles(state, w, order, err);
     if (rc == UF_OK)
-        rc = write_identifiers(state, w, err);
+        rc = write_identifiers(state, w, gid_of_record, err);
     if (rc == UF_OK)
-        rc = write_records(state, w, err);
+        rc = write_records(state, w, gid_of_record, err);
     for (size_t i = 0; rc == UF_OK && i < state->redirect_count; i++)
         rc = uf_store_put_redirect(w, state->redirect_from[i], state->redirect_to[i], err);
     if (rc == UF_OK)
@@ -255,8 +280,12 @@ int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, si
 {
     size_t clusters = state->clustering.cluster_count;
     golden_order *order = malloc((clusters ? clusters : 1) * sizeof *order);
-    if (!order)
+    uint64_t *gid_of_record = golden_of_records(state);
+    if (!order || !gid_of_record) {
+        free(order);
+        free(gid_of_record);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu profiles", clusters);
+    }
     for (size_t c = 0; c < clusters; c++)
         order[c] = (golden_order){state->golden_of_cluster[c], (uint32_t)c};
     qsort(order, clusters, sizeof *order, compare_golden);
@@ -266,11 +295,12 @@ int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, si
                         (uint64_t)state->table.count * 64 + (uint64_t)state->redirect_count * 32 + (1u << 20);
     int rc = UF_OK;
     for (int attempt = 0; attempt < 4; attempt++) {
-        rc = write_generation(state, w, order, estimate, report, report_len, run_id, err);
+        rc = write_generation(state, w, order, gid_of_record, estimate, report, report_len, run_id, err);
         if (rc == UF_OK || !uf_store_writer_map_full(w))
             break;
         estimate *= 2; /* the map was too small: write it all again in a bigger one */
     }
     free(order);
+    free(gid_of_record);
     return rc;
 }

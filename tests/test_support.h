@@ -748,7 +748,7 @@ static T_UNUSED void t_fixture_small(const char *dir)
     char *truth = t_fmt("%s/truth.csv", dir);
     if (!t_exists(crm) || !t_exists(truth)) {
         cr_log_warn("fixtures/small has no data files: generating 2000 customers with unify-fixtures");
-        t_proc g = t_run_argv((char *const[]){(char *)T_FIXTURES_GEN, "--customers", "2000", "--seed", "1",
+        t_proc g = t_run_argv((char *const[]){(char *)T_FIXTURES_GEN, "--customers", "2000", "--seed", "42",
                                               "--out", (char *)dir, NULL});
         t_assert_ok(g, "unify-fixtures");
         t_proc_free(&g);
