@@ -708,6 +708,7 @@ static int load_identifiers(loader *ld, const uf_yaml_node *node)
             kind->name = strdup(key->text);
             if (!kind->name)
                 return nomem(ld);
+            kind->name_len = strlen(kind->name);
             kind->is_identifier = true;
             kind->strength = UF_STRENGTH_STRONG;
             kind->case_policy = UF_CASE_UPPER;
@@ -1109,6 +1110,7 @@ static int init_config(loader *ld, const char *path)
     cfg->path = strdup(path);
     cfg->dir = dir_of(path);
     cfg->blocklist = uf_blocklist_new();
+    cfg->today = uf_today_yyyymmdd();
     cfg->kinds = calloc(UF_KIND_BUILTIN_COUNT, sizeof *cfg->kinds);
     if (!cfg->path || !cfg->dir || !cfg->blocklist || !cfg->kinds)
         return nomem(ld);
@@ -1116,6 +1118,7 @@ static int init_config(loader *ld, const char *path)
         uf_kind_config *k = &cfg->kinds[i];
         if (!(k->name = strdup(builtin_kind_names[i])))
             return nomem(ld);
+        k->name_len = strlen(k->name);
         cfg->kind_count++;
         k->is_identifier = i == UF_KIND_EMAIL || i == UF_KIND_PHONE;
         /* A shared household landline is normal; a shared e-mail address is rare. */

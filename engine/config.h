@@ -57,6 +57,7 @@ typedef enum uf_agreement {
 
 typedef struct uf_kind_config {
     char *name;                 /* "email", "phone", "crm_id", ... */
+    size_t name_len;            /* strlen(name): hashed into every identifier key */
     bool is_identifier;         /* produces a linking key */
     uf_strength strength;       /* identifiers only */
     int max_per_profile;        /* 0 = unlimited; identifiers only */
@@ -106,6 +107,8 @@ struct uf_config {
     char *rejects_path;       /* rejects file; default <store_path>.rejects */
     char default_country[3];  /* default "US" */
     uf_date_order date_order; /* default UF_DATE_YMD for ambiguous numeric dates */
+    uint32_t today;           /* YYYYMMDD when the config was loaded: "future" dates of birth are judged
+                                 against one day for the whole run, so a run crossing midnight stays consistent */
     uf_kind_config *kinds;    /* builtins first, then namespaces */
     size_t kind_count;
     uf_source_config *sources;

@@ -181,6 +181,7 @@ enum { SLOT_KEY = 0, SLOT_UPDATED_AT = 1, SLOT_FIRST_FIELD = 2 };
 typedef struct slot_plan {
     size_t count;        /* 2 + fields + contexts */
     const char **names;  /* column/member name per slot (NULL: slot unused) */
+    size_t *name_len;    /* their lengths, so JSONL member matching needs no strlen */
     int *column;         /* CSV: header index per slot, -1 when unused */
     bool *seen;          /* JSONL: slot filled by at least one line */
     uf_slice *values;    /* per row */
@@ -190,6 +191,7 @@ typedef struct slot_plan {
 static void plan_free(slot_plan *plan)
 {
     free(plan->names);
+    free(plan->name_len);
     free(plan->column);
     free(plan->seen);
     free(plan->values);
@@ -200,11 +202,12 @@ static int plan_init(slot_plan *plan, const uf_source_config *src, uf_error *err
 {
     plan->count = SLOT_FIRST_FIELD + src->field_count + src->context_count;
     plan->names = calloc(plan->count, sizeof *plan->names);
+    plan->name_len = calloc(plan->count, sizeof *plan->name_len);
     plan->column = malloc(plan->count * sizeof *plan->column);
     plan->seen = calloc(plan->count, sizeof *plan->seen);
     plan->values = calloc(plan->count, sizeof *plan->values);
     plan->present = calloc(plan->count, sizeof *plan->present);
-    if (!plan->names || !plan->column || !plan->seen || !plan->values || !plan->present) {
+    if (!plan->names || !plan->name_len || !plan->column || !plan->seen || !plan->values || !plan->present) {
         plan_free(plan);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
     }
@@ -214,8 +217,10 @@ static int plan_init(slot_plan *plan, const uf_source_config *src, uf_error *err
         plan->names[SLOT_FIRST_FIELD + i] = src->fields[i].column;
     for (size_t i = 0; i < src->context_count; i++)
         plan->names[SLOT_FIRST_FIELD + src->field_count + i] = src->context_columns[i];
-    for (size_t i = 0; i < plan->count; i++)
+    for (size_t i = 0; i < plan->count; i++) {
         plan->column[i] = -1;
+        plan->name_len[i] = plan->names[i] ? strlen(plan->names[i]) : 0;
+    }
     return UF_OK;
 }
 
@@ -311,7 +316,7 @@ static void add_value(row_builder *row, const uf_config *config, int kind, uf_sl
     uf_blob_add_attr(&row->blob, kind, value, raw);
     const uf_kind_config *k = &config->kinds[kind];
     if (k->is_identifier && row->key_count < UF_ARRAY_LEN(row->keys)) {
-        row->keys[row->key_count] = uf_identifier_key(uf_slice_cstr(k->name), value);
+        row->keys[row->key_count] = uf_identifier_key(uf_slice_make(k->name, k->name_len), value);
         row->key_kinds[row->key_count] = (uint16_t)kind;
         row->key_count++;
     }
@@ -498,8 +503,10 @@ static int ingest_jsonl(ingest_ctx *c, uf_stream *stream, uf_error *err)
         }
         memset(c->plan.present, 0, c->plan.count * sizeof *c->plan.present);
         for (size_t m = 0; m < rec.count; m++) {
+            uf_slice member = rec.keys[m];
             for (size_t slot = 0; slot < c->plan.count; slot++) {
-                if (!c->plan.names[slot] || !uf_slice_equals(rec.keys[m], c->plan.names[slot]))
+                if (!c->plan.names[slot] || c->plan.name_len[slot] != member.len ||
+                    memcmp(member.ptr, c->plan.names[slot], member.len) != 0)
                     continue;
                 c->plan.seen[slot] = true;
                 /* null is missing; nested values count only as context text. */

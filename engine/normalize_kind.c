@@ -17,7 +17,7 @@ uf_norm_status uf_normalize_kind(const uf_config *config, int kind, const char *
     case UF_KIND_FIRST_NAME:
     case UF_KIND_LAST_NAME:
     case UF_KIND_FULL_NAME: return uf_normalize_name(in, out, out_len);
-    case UF_KIND_DOB: return uf_normalize_dob(in, order, out, out_len);
+    case UF_KIND_DOB: return uf_normalize_dob_at(in, order, config->today, out, out_len);
     case UF_KIND_ADDRESS: return uf_normalize_address(in, out, out_len);
     case UF_KIND_CITY: return uf_normalize_city(in, out, out_len);
     case UF_KIND_POSTCODE: return uf_normalize_postcode(in, out, out_len);
