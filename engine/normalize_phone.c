@@ -31,6 +31,8 @@
  *    after "x", "ext", "#", ",", ";" or "p"/"w" (pause, wait) is an
  *    extension or dial string and is dropped. Other letters (vanity numbers
  *    such as 1-800-FLOWERS) and other characters are UF_NORM_INVALID.
+ *  - With a NANP default country, "00" is read as international too (the
+ *    form callers from Europe type; no NANP number starts with 0).
  *  - Without a known default country only "+" and "00" numbers are read.
  *  - Junk: all digits the same (0000000000, 5555555555, also as the national
  *    number after the country code), ascending or descending runs of six or
@@ -363,6 +365,10 @@ uf_norm_status uf_normalize_phone(uf_slice in, const char *default_country,
     const phone_country *c = country_by_iso(default_country);
     if (c && starts_with(d, nd, c->intl))
         return international(d + short_len(c->intl), nd - short_len(c->intl), out, out_len);
+    /* "00" is the international prefix nearly everywhere outside the NANP, and no NANP number
+       starts with 0: in a NANP source "0044 ..." is a caller from abroad, not a bad number. */
+    if (c && c->nanp && starts_with(d, nd, "00"))
+        return international(d + 2, nd - 2, out, out_len);
     if (!c) {
         /* No usable default: only an unambiguous international "00" form. */
         if (starts_with(d, nd, "00"))

@@ -34,6 +34,8 @@ static const phone_case cases[] = {
     /* International prefixes. */
     CASE("011 44 20 7946 0958", "US", UF_NORM_OK, "+442079460958"),
     CASE("0044 20 7946 0958", "DE", UF_NORM_OK, "+442079460958"),
+    CASE("0044 7756 393107", "US", UF_NORM_OK, "+447756393107"),  /* "00" from abroad in a NANP source */
+    CASE("0049 30 1234567", "CA", UF_NORM_OK, "+49301234567"),
     CASE("00 1 415 555 2671", "FR", UF_NORM_OK, "+14155552671"),
     CASE("0011 44 20 7946 0958", "AU", UF_NORM_OK, "+442079460958"),
     CASE("+44 (0)20 7946 0958", "US", UF_NORM_OK, "+442079460958"),

@@ -37,23 +37,37 @@ static int print_profile(uf_store *store, uint64_t id, uint64_t *resolved, uf_er
     return rc;
 }
 
+/*
+ * Fetch every profile first, print only when all were read: the identifier
+ * and the profiles are read in separate snapshots, and a run committing in
+ * between must not leave half a JSON document on stdout. UF_ERR_NOT_FOUND
+ * here means such a commit happened; the caller looks up again.
+ */
 static int print_ids(uf_store *store, const uint64_t *ids, size_t count, uf_error *err)
 {
-    if (count == 1) {
-        int rc = print_profile(store, ids[0], NULL, err);
+    char *json[MAX_MATCHES];
+    size_t len[MAX_MATCHES];
+    size_t got = 0;
+    int rc = UF_OK;
+    for (; got < count && rc == UF_OK; got++)
+        rc = uf_store_profile_json(store, ids[got], &json[got], &len[got], NULL, err);
+    if (rc != UF_OK)
+        got--;
+    if (rc == UF_OK && count == 1) {
+        fwrite(json[0], 1, len[0], stdout);
         putchar('\n');
-        return rc;
+    } else if (rc == UF_OK) {
+        printf("{\"ambiguous\":true,\"count\":%zu,\"profiles\":[", count);
+        for (size_t i = 0; i < count; i++) {
+            if (i)
+                putchar(',');
+            fwrite(json[i], 1, len[i], stdout);
+        }
+        puts("]}");
     }
-    printf("{\"ambiguous\":true,\"count\":%zu,\"profiles\":[", count);
-    for (size_t i = 0; i < count; i++) {
-        if (i)
-            putchar(',');
-        int rc = print_profile(store, ids[i], NULL, err);
-        if (rc != UF_OK)
-            return rc;
-    }
-    puts("]}");
-    return UF_OK;
+    for (size_t i = 0; i < got; i++)
+        free(json[i]);
+    return rc;
 }
 
 int uf_cmd_lookup(int argc, char **argv)
@@ -157,10 +171,15 @@ int uf_cmd_lookup(int argc, char **argv)
         } else {
             uint64_t ids[MAX_MATCHES];
             size_t count = 0;
-            st = uf_lookup_identifier(store, config, kind, value, ids, MAX_MATCHES, &count, &err);
-            if (st == UF_OK)
-                st = print_ids(store, ids, count < MAX_MATCHES ? count : MAX_MATCHES, &err);
-            else if (st == UF_ERR_NOT_FOUND)
+            /* Twice at most: a run may commit between finding the ids and reading the profiles. */
+            for (int attempt = 0; attempt < 2; attempt++) {
+                st = uf_lookup_identifier(store, config, kind, value, ids, MAX_MATCHES, &count, &err);
+                if (st == UF_OK)
+                    st = print_ids(store, ids, count < MAX_MATCHES ? count : MAX_MATCHES, &err);
+                if (st != UF_ERR_NOT_FOUND)
+                    break;
+            }
+            if (st == UF_ERR_NOT_FOUND)
                 uf_cli_error(&err, st, "not found: no profile holds %s '%s'", kind, value);
         }
         uf_store_close(store);
