@@ -27,7 +27,7 @@ if [ ! -x "$build/unify" ] || [ ! -x "$build/bench_lookup" ]; then
   cmake --build "$build" -j"$(nproc)" --target unify unify-fixtures bench_lookup >/dev/null
 fi
 
-field() { grep -o "\"$1\":[0-9.]*" "$2" | head -1 | cut -d: -f2; }
+field() { grep -o "\"$1\":[0-9.]*" "$2" | tail -1 | cut -d: -f2; }  # last: the run-wide figure
 stage() { grep -o "\"name\":\"$1\",\"seconds\":[0-9.]*" "$2" | cut -d: -f3; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
