@@ -28,7 +28,7 @@
  * third of the index against storing the kind beside the key.
  *
  * Failure inside uf_linker_try_union (out of memory) cannot be returned
- * through its bool, so the linker remembers it (l->error), refuses every
+ * through its bool, so the linker remembers it (l->main.error), refuses every
  * later union and reports it from uf_linker_finish.
  */
 #include "link.h"
@@ -36,6 +36,7 @@
 #include "sort.h"
 #include "unionfind.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -87,6 +88,42 @@ _Static_assert(sizeof(cluster_summary) == 128, "a summary should be two cache li
 #define EDGE_CHUNK_BITS 16    /* 65 536 edges = 2 MB per chunk */
 #define EDGE_CHUNK ((size_t)1 << EDGE_CHUNK_BITS)
 
+/* A chunk of summary slots, handed out by one worker at a time. */
+typedef struct summary_chunk {
+    cluster_summary *slots;
+    uint32_t used; /* slots handed out from it (high-water mark) */
+} summary_chunk;
+
+/* A chunk of edges; `order` (parallel linking only) holds each edge's place in the serial order. */
+typedef struct edge_chunk {
+    uf_link_edge *edges;
+    uint64_t *order;
+} edge_chunk;
+
+/*
+ * What one thread mutates while it links: counters, the sticky error,
+ * scratch, its summary slots and its edges. The linker's own worker (`main`)
+ * serves the serial paths and uf_linker_try_union; parallel identifier
+ * linking gives every further thread one of its own and folds it back in
+ * afterwards (see link_parallel).
+ */
+typedef struct link_worker {
+    uf_link_stats stats;
+    int error;                /* sticky: UF_OK while healthy */
+    uint32_t free_slot;       /* free list of released summary slots */
+    uint32_t chunk;           /* summary chunk it hands out from, NO_SLOT before the first */
+    limited_value *merge_buf; /* scratch for merging two limited lists */
+    size_t merge_cap;
+    uint32_t *group_roots;    /* scratch: current roots of a weak group's records */
+    size_t group_roots_cap;
+    edge_chunk *edge_chunks;
+    size_t edge_chunk_count, edge_chunk_cap;
+    size_t edge_count;
+    bool keep_order;          /* record an order key per edge (parallel linking) */
+    uint64_t order;           /* the order key of the next edge */
+    size_t phase1_edges;      /* edges made in phase 1 (parallel linking) */
+} link_worker;
+
 struct uf_linker {
     const uf_config *config;
     const uf_record *records;
@@ -94,10 +131,10 @@ struct uf_linker {
     uf_unionfind uf;
 
     uint32_t *summary_of; /* per record: slot of the cluster rooted there, or NO_SLOT */
-    cluster_summary **summary_chunks;
+    summary_chunk *summary_chunks;
     size_t summary_chunk_count, summary_chunk_cap;
-    size_t summary_count; /* slots ever handed out (high-water mark) */
-    uint32_t free_slot;
+    bool parallel;               /* workers are running: chunk table pre-sized, claims locked */
+    pthread_mutex_t chunk_lock;  /* taken to claim a summary chunk while parallel */
 
     int max_per_profile[UF_MAX_KINDS]; /* 0 = no limit */
     bool any_limited;
@@ -105,19 +142,11 @@ struct uf_linker {
     limited_value *limited;  /* per record, by (kind, key) */
     size_t limited_total;    /* entries of limited */
     uint64_t *has_limited;   /* bit per record: holds a limited key */
-    limited_value *merge_buf; /* scratch for merging two limited lists */
-    size_t merge_cap;
-    uint32_t *group_roots;    /* scratch: current roots of a weak group's records */
-    size_t group_roots_cap;
 
-    uf_link_edge **edge_chunks;
-    size_t edge_chunk_count, edge_chunk_cap;
-    size_t edge_count;
     uf_junk_identifier *junk;
     size_t junk_count, junk_cap;
 
-    uf_link_stats stats;
-    int error;      /* sticky: UF_OK while healthy */
+    link_worker main;
     bool finished;  /* cluster state handed to a uf_clustering */
     bool identifiers_linked;
     bool others_tried; /* uf_linker_try_union was called */
@@ -200,7 +229,7 @@ static int limited_compare(const limited_value *a, const limited_value *b)
 
 static inline cluster_summary *summary_at(const uf_linker *l, uint32_t slot)
 {
-    return &l->summary_chunks[slot >> SUMMARY_CHUNK_BITS][slot & (SUMMARY_CHUNK - 1)];
+    return &l->summary_chunks[slot >> SUMMARY_CHUNK_BITS].slots[slot & (SUMMARY_CHUNK - 1)];
 }
 
 /* ---- cluster views ------------------------------------------------------ */
@@ -402,44 +431,63 @@ static void set_add32(uint32_t *set, uint8_t *count, uint32_t v)
         set[(*count)++] = v;
 }
 
+/*
+ * A new summary chunk for worker w. While workers run in parallel the chunk
+ * table was sized beforehand (it must not move under the other threads'
+ * reads), so a claim only takes the lock and an index.
+ */
+static bool claim_summary_chunk(uf_linker *l, link_worker *w)
+{
+    bool ok = false;
+    if (l->parallel)
+        pthread_mutex_lock(&l->chunk_lock);
+    size_t c = l->summary_chunk_count;
+    if (c < (NO_SLOT >> SUMMARY_CHUNK_BITS) &&
+        (c < l->summary_chunk_cap ||
+         (!l->parallel && grow((void **)&l->summary_chunks, &l->summary_chunk_cap, c + 1, sizeof *l->summary_chunks)))) {
+        cluster_summary *slots = alloc_random_access(SUMMARY_CHUNK * sizeof *slots);
+        if (slots) {
+            l->summary_chunks[c].slots = slots;
+            l->summary_chunks[c].used = 0;
+            l->summary_chunk_count = c + 1;
+            w->chunk = (uint32_t)c;
+            ok = true;
+        }
+    }
+    if (l->parallel)
+        pthread_mutex_unlock(&l->chunk_lock);
+    return ok;
+}
+
 /* A fresh, empty summary slot. NO_SLOT when out of memory. */
-static uint32_t slot_alloc(uf_linker *l)
+static uint32_t slot_alloc(uf_linker *l, link_worker *w)
 {
     uint32_t s;
-    if (l->free_slot != NO_SLOT) {
-        s = l->free_slot;
-        l->free_slot = summary_at(l, s)->next_free;
+    if (w->free_slot != NO_SLOT) {
+        s = w->free_slot;
+        w->free_slot = summary_at(l, s)->next_free;
     } else {
-        if (l->summary_count >= NO_SLOT)
+        if ((w->chunk == NO_SLOT || l->summary_chunks[w->chunk].used == SUMMARY_CHUNK) && !claim_summary_chunk(l, w))
             return NO_SLOT;
-        if (l->summary_count == l->summary_chunk_count * SUMMARY_CHUNK) {
-            if (!grow((void **)&l->summary_chunks, &l->summary_chunk_cap, l->summary_chunk_count + 1,
-                      sizeof *l->summary_chunks))
-                return NO_SLOT;
-            cluster_summary *chunk = alloc_random_access(SUMMARY_CHUNK * sizeof *chunk);
-            if (!chunk)
-                return NO_SLOT;
-            l->summary_chunks[l->summary_chunk_count++] = chunk;
-        }
-        s = (uint32_t)l->summary_count++;
+        s = (w->chunk << SUMMARY_CHUNK_BITS) | l->summary_chunks[w->chunk].used++;
     }
     memset(summary_at(l, s), 0, sizeof(cluster_summary));
     return s;
 }
 
-static void slot_release(uf_linker *l, uint32_t s)
+static void slot_release(uf_linker *l, link_worker *w, uint32_t s)
 {
     cluster_summary *sum = summary_at(l, s);
     if (sum->limited_cap)
         free(sum->lim.heap);
     sum->limited_cap = 0;
     sum->limited_count = 0;
-    sum->next_free = l->free_slot;
-    l->free_slot = s;
+    sum->next_free = w->free_slot;
+    w->free_slot = s;
 }
 
 /* Add everything `src` holds to summary slot `dst`. UF_OK or UF_ERR_NOMEM. */
-static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *src)
+static int summary_absorb(uf_linker *l, link_worker *w, uint32_t dst_slot, const cluster_view *src)
 {
     cluster_summary *dst = summary_at(l, dst_slot);
     for (unsigned i = 0; i < src->first_count; i++)
@@ -453,7 +501,7 @@ static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *s
 
     /* Merge the two sorted lists into scratch, then store the result. */
     size_t na = dst->limited_count, nb = src->limited_count;
-    if (!grow((void **)&l->merge_buf, &l->merge_cap, na + nb, sizeof *l->merge_buf))
+    if (!grow((void **)&w->merge_buf, &w->merge_cap, na + nb, sizeof *w->merge_buf))
         return UF_ERR_NOMEM;
     const limited_value *a = summary_limited(dst);
     size_t i = 0, j = 0, m = 0;
@@ -461,11 +509,11 @@ static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *s
         limited_value y = j < nb ? src->limited[j] : a[i];
         int c = i >= na ? 1 : j >= nb ? -1 : limited_compare(&a[i], &y);
         if (c <= 0) {
-            l->merge_buf[m++] = a[i++];
+            w->merge_buf[m++] = a[i++];
             if (c == 0)
                 j++;
         } else {
-            l->merge_buf[m++] = y;
+            w->merge_buf[m++] = y;
             j++;
         }
     }
@@ -480,7 +528,7 @@ static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *s
         dst->lim.heap = p;
         dst->limited_cap = (uint32_t)new_cap;
     }
-    memcpy(dst->limited_cap ? dst->lim.heap : dst->lim.inline_values, l->merge_buf, m * sizeof *l->merge_buf);
+    memcpy(dst->limited_cap ? dst->lim.heap : dst->lim.inline_values, w->merge_buf, m * sizeof *w->merge_buf);
     dst->limited_count = (uint32_t)m;
     return UF_OK;
 }
@@ -489,7 +537,7 @@ static int summary_absorb(uf_linker *l, uint32_t dst_slot, const cluster_view *s
  * Unite two roots whose union the guards accepted, and merge their
  * summaries into the new root's slot.
  */
-static int merge_clusters(uf_linker *l, uint32_t ra, uint32_t rb)
+static int merge_clusters(uf_linker *l, link_worker *w, uint32_t ra, uint32_t rb)
 {
     uint32_t root = uf_unionfind_link_roots(&l->uf, ra, rb);
     uint32_t child = root == ra ? rb : ra;
@@ -498,27 +546,27 @@ static int merge_clusters(uf_linker *l, uint32_t ra, uint32_t rb)
     int rc = UF_OK;
     if (root_slot != NO_SLOT && child_slot != NO_SLOT) {
         view_of_root(l, child, &v);
-        rc = summary_absorb(l, root_slot, &v);
-        slot_release(l, child_slot);
+        rc = summary_absorb(l, w, root_slot, &v);
+        slot_release(l, w, child_slot);
     } else if (root_slot != NO_SLOT) {
         view_of_record(l, child, &v);
-        rc = summary_absorb(l, root_slot, &v);
+        rc = summary_absorb(l, w, root_slot, &v);
     } else if (child_slot != NO_SLOT) {
         /* The root is a lone record yet won: impossible with union by size
          * (a slot means two or more records), handled for robustness. */
         l->summary_of[root] = child_slot;
         view_of_record(l, root, &v);
-        rc = summary_absorb(l, child_slot, &v);
+        rc = summary_absorb(l, w, child_slot, &v);
     } else {
-        uint32_t slot = slot_alloc(l);
+        uint32_t slot = slot_alloc(l, w);
         if (slot == NO_SLOT)
             return UF_ERR_NOMEM;
         l->summary_of[root] = slot;
         view_of_record(l, root, &v);
-        rc = summary_absorb(l, slot, &v);
+        rc = summary_absorb(l, w, slot, &v);
         if (rc == UF_OK) {
             view_of_record(l, child, &v);
-            rc = summary_absorb(l, slot, &v);
+            rc = summary_absorb(l, w, slot, &v);
         }
     }
     l->summary_of[child] = NO_SLOT;
@@ -531,8 +579,8 @@ static int merge_clusters(uf_linker *l, uint32_t ra, uint32_t rb)
  * The guarded union of two clusters by their roots (ra != rb), for the
  * evidence that records a and b share. Counts and records the outcome.
  */
-static bool guarded_union_roots(uf_linker *l, uf_record_id a, uf_record_id b, uint32_t ra, uint32_t rb,
-                                uf_link_rule rule, uint16_t kind, uf_key key, float weight)
+static bool guarded_union_roots(uf_linker *l, link_worker *w, uf_record_id a, uf_record_id b, uint32_t ra,
+                                uint32_t rb, uf_link_rule rule, uint16_t kind, uf_key key, float weight)
 {
     /* Start every load the guards and the merge may need, side by side. */
     __builtin_prefetch(&l->summary_of[ra]);
@@ -555,35 +603,40 @@ static bool guarded_union_roots(uf_linker *l, uf_record_id a, uf_record_id b, ui
 
     if (rule == UF_RULE_WEAK_IDENTIFIER && weak_guard_refuses(l->config->guards.weak_link_requires, &va, &vb)) {
         if (kind < UF_MAX_KINDS)
-            l->stats.refused_disagree[kind]++;
-        l->stats.refused_by_rule[rule]++;
+            w->stats.refused_disagree[kind]++;
+        w->stats.refused_by_rule[rule]++;
         return false;
     }
     if (l->any_limited) {
         int over = profile_limit_overflow(l, &va, &vb);
         if (over >= 0 && !override_agrees(l->config->guards.profile_limit_override, &va, &vb)) {
-            l->stats.refused_profile_limit[over]++;
-            l->stats.refused_by_rule[rule]++;
+            w->stats.refused_profile_limit[over]++;
+            w->stats.refused_by_rule[rule]++;
             return false;
         }
     }
 
-    if (l->edge_count == l->edge_chunk_count * EDGE_CHUNK) {
-        uf_link_edge *chunk = NULL;
-        if (!grow((void **)&l->edge_chunks, &l->edge_chunk_cap, l->edge_chunk_count + 1, sizeof *l->edge_chunks) ||
-            !(chunk = malloc(EDGE_CHUNK * sizeof *chunk))) {
-            l->error = UF_ERR_NOMEM;
+    if (w->edge_count == w->edge_chunk_count * EDGE_CHUNK) {
+        edge_chunk chunk = {NULL, NULL};
+        if (!grow((void **)&w->edge_chunks, &w->edge_chunk_cap, w->edge_chunk_count + 1, sizeof *w->edge_chunks) ||
+            !(chunk.edges = malloc(EDGE_CHUNK * sizeof *chunk.edges)) ||
+            (w->keep_order && !(chunk.order = malloc(EDGE_CHUNK * sizeof *chunk.order)))) {
+            free(chunk.edges);
+            w->error = UF_ERR_NOMEM;
             return false;
         }
-        l->edge_chunks[l->edge_chunk_count++] = chunk;
+        w->edge_chunks[w->edge_chunk_count++] = chunk;
     }
-    int rc = merge_clusters(l, ra, rb);
+    int rc = merge_clusters(l, w, ra, rb);
     if (rc != UF_OK) {
-        l->error = rc;
+        w->error = rc;
         return false;
     }
-    uf_link_edge *e = &l->edge_chunks[l->edge_count >> EDGE_CHUNK_BITS][l->edge_count & (EDGE_CHUNK - 1)];
-    l->edge_count++;
+    edge_chunk *ec = &w->edge_chunks[w->edge_count >> EDGE_CHUNK_BITS];
+    uf_link_edge *e = &ec->edges[w->edge_count & (EDGE_CHUNK - 1)];
+    if (w->keep_order)
+        ec->order[w->edge_count & (EDGE_CHUNK - 1)] = w->order;
+    w->edge_count++;
     memset(e, 0, sizeof *e);
     e->a = a;
     e->b = b;
@@ -592,40 +645,40 @@ static bool guarded_union_roots(uf_linker *l, uf_record_id a, uf_record_id b, ui
     e->rule = (uint8_t)rule;
     e->weight = weight;
     if (kind < UF_MAX_KINDS)
-        l->stats.links[kind]++;
-    l->stats.links_by_rule[rule]++;
+        w->stats.links[kind]++;
+    w->stats.links_by_rule[rule]++;
     return true;
 }
 
-static bool guarded_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_rule rule, uint16_t kind,
+static bool guarded_union(uf_linker *l, link_worker *w, uf_record_id a, uf_record_id b, uf_link_rule rule, uint16_t kind,
                           uf_key key, float weight)
 {
     uint32_t ra = uf_unionfind_find(&l->uf, a), rb = uf_unionfind_find(&l->uf, b);
     if (ra == rb) {
-        l->stats.already_linked_by_rule[rule]++;
+        w->stats.already_linked_by_rule[rule]++;
         return true;
     }
-    return guarded_union_roots(l, a, b, ra, rb, rule, kind, key, weight);
+    return guarded_union_roots(l, w, a, b, ra, rb, rule, kind, key, weight);
 }
 
 bool uf_linker_try_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_rule rule,
                          uint16_t kind, uf_key key, float weight)
 {
-    if (!l || l->error != UF_OK || l->finished)
+    if (!l || l->main.error != UF_OK || l->finished)
         return false;
     l->others_tried = true;
     if (a >= l->record_count || b >= l->record_count ||
         (rule != UF_RULE_STRONG_IDENTIFIER && rule != UF_RULE_WEAK_IDENTIFIER && rule != UF_RULE_SCORED) ||
         (kind != UF_LINK_NO_KIND && kind >= l->config->kind_count)) {
-        l->error = UF_ERR_INVALID; /* a caller bug: fail the run rather than link wrongly */
+        l->main.error = UF_ERR_INVALID; /* a caller bug: fail the run rather than link wrongly */
         return false;
     }
-    return guarded_union(l, a, b, rule, kind, key, weight);
+    return guarded_union(l, &l->main, a, b, rule, kind, key, weight);
 }
 
 bool uf_linker_same_cluster(uf_linker *l, uf_record_id a, uf_record_id b)
 {
-    if (!l || l->finished || l->error != UF_OK || a >= l->record_count || b >= l->record_count)
+    if (!l || l->finished || l->main.error != UF_OK || a >= l->record_count || b >= l->record_count)
         return false;
     return uf_unionfind_same(&l->uf, a, b);
 }
@@ -656,7 +709,9 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
     l->config = config;
     l->records = table->records;
     l->record_count = table->count;
-    l->free_slot = NO_SLOT;
+    l->main.free_slot = NO_SLOT;
+    l->main.chunk = NO_SLOT;
+    pthread_mutex_init(&l->chunk_lock, NULL);
     for (size_t k = 0; k < config->kind_count; k++) {
         const uf_kind_config *kc = &config->kinds[k];
         if (kc->is_identifier && kc->max_per_profile > 0) {
@@ -677,26 +732,40 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
 
 static void free_summaries(uf_linker *l)
 {
-    for (size_t s = 0; s < l->summary_count; s++) {
-        cluster_summary *sum = summary_at(l, (uint32_t)s);
-        if (sum->limited_cap)
-            free(sum->lim.heap);
+    for (size_t c = 0; c < l->summary_chunk_count; c++) {
+        summary_chunk *chunk = &l->summary_chunks[c];
+        for (size_t s = 0; s < chunk->used; s++)
+            if (chunk->slots[s].limited_cap)
+                free(chunk->slots[s].lim.heap);
+        free_random_access(chunk->slots, SUMMARY_CHUNK * sizeof(cluster_summary));
     }
-    for (size_t c = 0; c < l->summary_chunk_count; c++)
-        free_random_access(l->summary_chunks[c], SUMMARY_CHUNK * sizeof(cluster_summary));
     free(l->summary_chunks);
     l->summary_chunks = NULL;
-    l->summary_chunk_count = l->summary_chunk_cap = l->summary_count = 0;
-    l->free_slot = NO_SLOT;
+    l->summary_chunk_count = l->summary_chunk_cap = 0;
+    l->main.free_slot = NO_SLOT;
+    l->main.chunk = NO_SLOT;
 }
 
-static void free_edges(uf_linker *l)
+static void free_edges(link_worker *w)
 {
-    for (size_t c = 0; c < l->edge_chunk_count; c++)
-        free(l->edge_chunks[c]);
-    free(l->edge_chunks);
-    l->edge_chunks = NULL;
-    l->edge_chunk_count = l->edge_chunk_cap = l->edge_count = 0;
+    for (size_t c = 0; c < w->edge_chunk_count; c++) {
+        free(w->edge_chunks[c].edges);
+        free(w->edge_chunks[c].order);
+    }
+    free(w->edge_chunks);
+    w->edge_chunks = NULL;
+    w->edge_chunk_count = w->edge_chunk_cap = w->edge_count = 0;
+}
+
+/* Everything a worker owns except its summary slots (those belong to the linker's chunk table). */
+static void worker_free(link_worker *w)
+{
+    free(w->merge_buf);
+    free(w->group_roots);
+    w->merge_buf = NULL;
+    w->group_roots = NULL;
+    w->merge_cap = w->group_roots_cap = 0;
+    free_edges(w);
 }
 
 void uf_linker_free(uf_linker *l)
@@ -708,17 +777,16 @@ void uf_linker_free(uf_linker *l)
     free_random_access(l->limited_start, (l->record_count + 1) * sizeof *l->limited_start);
     free_random_access(l->limited, l->limited_total * sizeof *l->limited);
     free(l->has_limited);
-    free(l->merge_buf);
-    free(l->group_roots);
-    free_edges(l);
+    worker_free(&l->main);
     free(l->junk);
     uf_unionfind_free(&l->uf);
+    pthread_mutex_destroy(&l->chunk_lock);
     free(l);
 }
 
 const uf_link_stats *uf_linker_stats(const uf_linker *l)
 {
-    return &l->stats;
+    return &l->main.stats;
 }
 
 /* ---- identifier linking ------------------------------------------------- */
@@ -820,22 +888,26 @@ static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size
 
 /*
  * Phase 1 for one group: a star from the first record. The centre's root is
- * carried from union to union instead of found again.
+ * carried from union to union instead of found again. `at` is the group's
+ * index in the sorted refs: the order key of the edge made for member i is
+ * at + i (phase 1 makes one edge per member at most).
  */
-static void link_strong_group(uf_linker *l, const uf_identifier_ref *group, size_t len, uint16_t kind)
+static void link_strong_group(uf_linker *l, link_worker *w, const uf_identifier_ref *group, size_t len,
+                              uint16_t kind, size_t at)
 {
     uf_record_id centre = group[0].record;
     uint32_t root = uf_unionfind_find(&l->uf, centre);
     for (size_t i = 1; i < len; i++) {
         uint32_t other = uf_unionfind_find(&l->uf, group[i].record);
         if (other == root) {
-            l->stats.already_linked_by_rule[UF_RULE_STRONG_IDENTIFIER]++;
+            w->stats.already_linked_by_rule[UF_RULE_STRONG_IDENTIFIER]++;
             continue;
         }
-        if (guarded_union_roots(l, centre, group[i].record, root, other, UF_RULE_STRONG_IDENTIFIER, kind,
+        w->order = at + i;
+        if (guarded_union_roots(l, w, centre, group[i].record, root, other, UF_RULE_STRONG_IDENTIFIER, kind,
                                 group[0].key, 0.0f))
             root = uf_unionfind_find(&l->uf, root);
-        else if (l->error != UF_OK)
+        else if (w->error != UF_OK)
             return;
     }
 }
@@ -844,26 +916,30 @@ static void link_strong_group(uf_linker *l, const uf_identifier_ref *group, size
  * Phase 2 for one group: every pair, in (i, j) order. The group's current
  * roots are found once and kept up to date after each accepted union (only
  * this group's unions happen meanwhile), so the pairs that are already
- * together — most of them, after phase 1 — cost no find at all.
+ * together — most of them, after phase 1 — cost no find at all. The order
+ * key of the edge of pair (i, j) is (at + i, at + j) in the high and low
+ * 32 bits (refs are fewer than 2^32).
  */
-static int link_weak_group(uf_linker *l, const uf_identifier_ref *group, size_t len, uint16_t kind)
+static int link_weak_group(uf_linker *l, link_worker *w, const uf_identifier_ref *group, size_t len, uint16_t kind,
+                           size_t at)
 {
-    if (!grow((void **)&l->group_roots, &l->group_roots_cap, len, sizeof *l->group_roots))
-        return l->error = UF_ERR_NOMEM;
-    uint32_t *roots = l->group_roots;
+    if (!grow((void **)&w->group_roots, &w->group_roots_cap, len, sizeof *w->group_roots))
+        return w->error = UF_ERR_NOMEM;
+    uint32_t *roots = w->group_roots;
     for (size_t i = 0; i < len; i++)
         roots[i] = uf_unionfind_find(&l->uf, group[i].record);
     for (size_t i = 0; i < len; i++) {
         for (size_t j = i + 1; j < len; j++) {
             if (roots[i] == roots[j]) {
-                l->stats.already_linked_by_rule[UF_RULE_WEAK_IDENTIFIER]++;
+                w->stats.already_linked_by_rule[UF_RULE_WEAK_IDENTIFIER]++;
                 continue;
             }
             uint32_t ra = roots[i], rb = roots[j];
-            if (!guarded_union_roots(l, group[i].record, group[j].record, ra, rb, UF_RULE_WEAK_IDENTIFIER, kind,
-                                     group[0].key, 0.0f)) {
-                if (l->error != UF_OK)
-                    return l->error;
+            w->order = (uint64_t)(at + i) << 32 | (uint64_t)(at + j);
+            if (!guarded_union_roots(l, w, group[i].record, group[j].record, ra, rb, UF_RULE_WEAK_IDENTIFIER,
+                                     kind, group[0].key, 0.0f)) {
+                if (w->error != UF_OK)
+                    return w->error;
                 continue;
             }
             uint32_t root = uf_unionfind_find(&l->uf, ra);
@@ -887,28 +963,367 @@ static int link_weak_group(uf_linker *l, const uf_identifier_ref *group, size_t 
  * prefetch the roots' summaries from a second, nearer cursor) measured no
  * better. No effect on results.
  */
-enum { PREFETCH_AHEAD = 32 };
+enum { PREFETCH_AHEAD = 32, PREFETCH_GROUPS_AHEAD = 24 };
+
+static inline void prefetch_record(const uf_linker *l, uf_record_id r)
+{
+    __builtin_prefetch(&l->uf.nodes[r]);
+    __builtin_prefetch(&l->records[r].cmp);
+    __builtin_prefetch(&l->summary_of[r]); /* the right slot while r is its own root */
+    if (l->has_limited && (l->has_limited[r >> 6] >> (r & 63) & 1))
+        __builtin_prefetch(&l->limited_start[r]);
+}
 
 static inline void prefetch_ahead(const uf_linker *l, const uf_identifier_ref *refs, size_t n, size_t *cursor,
                                   size_t upto)
 {
     size_t end = upto + PREFETCH_AHEAD < n ? upto + PREFETCH_AHEAD : n;
-    for (size_t i = *cursor; i < end; i++) {
-        uf_record_id r = refs[i].record;
-        __builtin_prefetch(&l->uf.nodes[r]);
-        __builtin_prefetch(&l->records[r].cmp);
-        __builtin_prefetch(&l->summary_of[r]); /* the right slot while r is its own root */
-        if (l->has_limited && (l->has_limited[r >> 6] >> (r & 63) & 1))
-            __builtin_prefetch(&l->limited_start[r]);
-    }
+    for (size_t i = *cursor; i < end; i++)
+        prefetch_record(l, refs[i].record);
     if (end > *cursor)
         *cursor = end;
 }
 
+/* ---- parallel identifier linking ---------------------------------------- */
+
+/*
+ * Why it may run on several threads without changing a thing: a guarded
+ * union only ever joins records that share a (non-junk, linking) identifier,
+ * so every cluster lies inside one connected component of the graph "records
+ * sharing such an identifier", and a guard reads only the two clusters it
+ * judges. Components therefore never interact: linking each one with its
+ * own groups in the serial order (phase 1 groups in key order, then phase 2
+ * groups in key order) makes exactly the unions, refusals and summaries the
+ * serial loop makes, whichever thread does it and whatever the others do
+ * meanwhile. The union-find, summary_of and the summaries are shared arrays,
+ * but each element belongs to one component and so is touched by one thread.
+ *
+ * The components come from a plain union-find over the groups first (no
+ * guards, no summaries: a few ns per ref plus the memory latency, and the
+ * limited-key index is built on another thread meanwhile), linking each root
+ * under the smaller record id, so after one forward flattening pass every
+ * record points at the smallest record of its component: a canonical name,
+ * hashed to pick the thread.
+ *
+ * What a worker keeps of its own (counters, edges, summary chunks, scratch)
+ * is folded back afterwards: counters are sums; each edge carries its place
+ * in the serial order (the ref index of the member it joined in phase 1, the
+ * pair of ref indices in phase 2), and the workers' edge lists — each
+ * ascending in that order per phase — are merged back into the exact serial
+ * order. So clusters, edges and stats are byte-identical to the serial loop
+ * and to any thread count.
+ */
+enum { LINK_PARALLEL_MIN = 4096, MAX_LINK_THREADS = 64 };
+
+static inline uint32_t component_find(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x) {
+        uint32_t grand = parent[parent[x]];
+        parent[x] = grand;
+        x = grand;
+    }
+    return x;
+}
+
+/* Does the group starting at g link anything in phase 1 or 2? */
+static inline bool group_links(const uf_linker *l, uint16_t kind, size_t len)
+{
+    uf_strength strength = l->config->kinds[kind].strength;
+    return len > 1 && (strength == UF_STRENGTH_STRONG || strength == UF_STRENGTH_WEAK) &&
+           !group_is_junk(l, kind, len);
+}
+
+typedef struct limited_job {
+    uf_linker *l;
+    const uf_identifier_ref *refs;
+    size_t n;
+    int rc;
+    uf_error err;
+} limited_job;
+
+static void *limited_job_run(void *arg)
+{
+    limited_job *job = arg;
+    job->rc = build_limited_index(job->l, job->refs, job->n, &job->err);
+    return NULL;
+}
+
+typedef struct link_job {
+    uf_linker *l;
+    link_worker *w;
+    const uf_identifier_ref *refs;
+    size_t n;
+    const uint32_t *active;  /* starts of the groups that link, in key order */
+    const uint8_t *owner;    /* per active group: the thread that links it */
+    size_t active_count;
+    unsigned me;
+} link_job;
+
+static void link_job_phase(link_job *job, uf_strength strength)
+{
+    uf_linker *l = job->l;
+    link_worker *w = job->w;
+    const uf_identifier_ref *refs = job->refs;
+    size_t n = job->n, ahead = 0;
+    for (size_t k = 0; k < job->active_count && w->error == UF_OK; k++) {
+        if (job->owner[k] != job->me)
+            continue;
+        /* Prefetch the records of this thread's groups a few groups ahead. */
+        size_t until = k + PREFETCH_GROUPS_AHEAD < job->active_count ? k + PREFETCH_GROUPS_AHEAD : job->active_count;
+        if (ahead < k + 1)
+            ahead = k + 1;
+        for (; ahead < until; ahead++) {
+            if (job->owner[ahead] != job->me)
+                continue;
+            size_t g = job->active[ahead];
+            uint16_t kind = refs[g].kind;
+            if (l->config->kinds[kind].strength != strength)
+                continue;
+            size_t end = group_end(refs, n, g);
+            for (size_t i = g; i < end; i++)
+                prefetch_record(l, refs[i].record);
+        }
+        size_t g = job->active[k];
+        uint16_t kind = refs[g].kind;
+        if (l->config->kinds[kind].strength != strength)
+            continue;
+        size_t end = group_end(refs, n, g);
+        if (strength == UF_STRENGTH_STRONG)
+            link_strong_group(l, w, refs + g, end - g, kind, g);
+        else
+            link_weak_group(l, w, refs + g, end - g, kind, g);
+    }
+}
+
+static void *link_job_run(void *arg)
+{
+    link_job *job = arg;
+    link_job_phase(job, UF_STRENGTH_STRONG);
+    job->w->phase1_edges = job->w->edge_count;
+    link_job_phase(job, UF_STRENGTH_WEAK);
+    return NULL;
+}
+
+static inline const uf_link_edge *worker_edge(const link_worker *w, size_t i, uint64_t *order)
+{
+    const edge_chunk *c = &w->edge_chunks[i >> EDGE_CHUNK_BITS];
+    *order = c->order[i & (EDGE_CHUNK - 1)];
+    return &c->edges[i & (EDGE_CHUNK - 1)];
+}
+
+/*
+ * Merge the workers' edges into one list in serial order (phase 1 keys,
+ * then phase 2 keys), freeing each source chunk once it is consumed.
+ * Returns the merged list in *out (no order keys), or UF_ERR_NOMEM.
+ */
+static int merge_worker_edges(link_worker *workers, unsigned count, link_worker *out)
+{
+    size_t cursor[MAX_LINK_THREADS] = {0};
+    for (int phase = 1; phase <= 2; phase++) {
+        for (;;) {
+            int best = -1;
+            uint64_t best_order = 0;
+            for (unsigned t = 0; t < count; t++) {
+                size_t end = phase == 1 ? workers[t].phase1_edges : workers[t].edge_count;
+                if (cursor[t] >= end)
+                    continue;
+                uint64_t o;
+                worker_edge(&workers[t], cursor[t], &o);
+                if (best < 0 || o < best_order) {
+                    best = (int)t;
+                    best_order = o;
+                }
+            }
+            if (best < 0)
+                break;
+            link_worker *src = &workers[best];
+            uint64_t o;
+            const uf_link_edge *e = worker_edge(src, cursor[best], &o);
+            if (out->edge_count == out->edge_chunk_count * EDGE_CHUNK) {
+                edge_chunk chunk = {malloc(EDGE_CHUNK * sizeof *chunk.edges), NULL};
+                if (!chunk.edges ||
+                    !grow((void **)&out->edge_chunks, &out->edge_chunk_cap, out->edge_chunk_count + 1,
+                          sizeof *out->edge_chunks)) {
+                    free(chunk.edges);
+                    return UF_ERR_NOMEM;
+                }
+                out->edge_chunks[out->edge_chunk_count++] = chunk;
+            }
+            out->edge_chunks[out->edge_count >> EDGE_CHUNK_BITS].edges[out->edge_count & (EDGE_CHUNK - 1)] = *e;
+            out->edge_count++;
+            cursor[best]++;
+            if ((cursor[best] & (EDGE_CHUNK - 1)) == 0) {
+                /* Chunk done (phase 2 follows phase 1 in the list, so nothing comes back to it). */
+                edge_chunk *done = &src->edge_chunks[(cursor[best] >> EDGE_CHUNK_BITS) - 1];
+                free(done->edges);
+                free(done->order);
+                done->edges = NULL;
+                done->order = NULL;
+            }
+        }
+        if (phase == 1) /* phase 2 starts where phase 1 ended */
+            for (unsigned t = 0; t < count; t++)
+                cursor[t] = workers[t].phase1_edges;
+    }
+    return UF_OK;
+}
+
+static void add_stats(uf_link_stats *into, const uf_link_stats *from)
+{
+    /* Every member is a uint64_t counter, so the struct adds as an array. */
+    uint64_t *dst = (uint64_t *)into;
+    const uint64_t *src = (const uint64_t *)from;
+    for (size_t i = 0; i < sizeof *into / sizeof(uint64_t); i++)
+        dst[i] += src[i];
+}
+
+/*
+ * Phases 1 and 2 on `threads` threads (model above). The limited-key index
+ * is built (if needed) on a helper thread while the components are found.
+ * Returns UF_OK or the first error (the linker is then failed).
+ */
+static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, unsigned threads, uf_error *err)
+{
+    size_t records = l->record_count;
+    limited_job lim = {l, refs, n, UF_OK, {0}};
+    pthread_t lim_tid;
+    bool lim_started = false;
+    if (l->any_limited)
+        lim_started = pthread_create(&lim_tid, NULL, limited_job_run, &lim) == 0;
+
+    /* Components: every record joined to the others of each linking group. */
+    uint32_t *parent = alloc_random_access(records * sizeof *parent);
+    uint32_t *active = malloc((n / 2 + 1) * sizeof *active);
+    uint8_t *owner = NULL;
+    size_t active_count = 0;
+    int rc = UF_OK;
+    if (!parent || !active) {
+        rc = UF_ERR_NOMEM;
+    } else {
+        for (size_t r = 0; r < records; r++)
+            parent[r] = (uint32_t)r;
+        size_t ahead = 0;
+        for (size_t g = 0; g < n;) {
+            size_t end = group_end(refs, n, g);
+            if (group_links(l, refs[g].kind, end - g)) {
+                active[active_count++] = (uint32_t)g;
+                size_t until = end + PREFETCH_AHEAD < n ? end + PREFETCH_AHEAD : n;
+                for (ahead = ahead > end ? ahead : end; ahead < until; ahead++)
+                    __builtin_prefetch(&parent[refs[ahead].record]);
+                uint32_t root = component_find(parent, refs[g].record);
+                for (size_t i = g + 1; i < end; i++) {
+                    uint32_t other = component_find(parent, refs[i].record);
+                    if (other < root) {
+                        parent[root] = other;
+                        root = other;
+                    } else if (other > root) {
+                        parent[other] = root;
+                    }
+                }
+            }
+            g = end;
+        }
+        /* Roots are the smallest ids and parents point down: one forward pass flattens. */
+        for (size_t r = 0; r < records; r++)
+            parent[r] = parent[parent[r]];
+        owner = malloc(active_count ? active_count : 1);
+        if (!owner) {
+            rc = UF_ERR_NOMEM;
+        } else {
+            for (size_t k = 0; k < active_count; k++) {
+                if (k + PREFETCH_AHEAD < active_count)
+                    __builtin_prefetch(&parent[refs[active[k + PREFETCH_AHEAD]].record]);
+                uint64_t h = (uint64_t)parent[refs[active[k]].record] * 0x9E3779B97F4A7C15ULL;
+                owner[k] = (uint8_t)((h >> 32) % threads);
+            }
+        }
+    }
+    free_random_access(parent, records * sizeof *parent);
+
+    if (lim_started) {
+        pthread_join(lim_tid, NULL);
+    } else if (l->any_limited) {
+        lim.rc = build_limited_index(l, refs, n, &lim.err);
+    }
+    if (lim.rc != UF_OK) {
+        free(active);
+        free(owner);
+        if (err)
+            *err = lim.err;
+        return l->main.error = lim.rc;
+    }
+    if (rc != UF_OK) {
+        free(active);
+        free(owner);
+        return uf_error_set(err, l->main.error = rc, "linker: out of memory finding components");
+    }
+
+    /* The chunk table must not move while the workers read it: room for the most they can claim. */
+    size_t chunks_needed = l->summary_chunk_count + records / 2 / SUMMARY_CHUNK + threads + 1;
+    link_worker workers[MAX_LINK_THREADS];
+    link_job jobs[MAX_LINK_THREADS];
+    pthread_t tids[MAX_LINK_THREADS];
+    bool started[MAX_LINK_THREADS] = {false};
+    if (!grow((void **)&l->summary_chunks, &l->summary_chunk_cap, chunks_needed, sizeof *l->summary_chunks)) {
+        free(active);
+        free(owner);
+        return uf_error_set(err, l->main.error = UF_ERR_NOMEM, "linker: out of memory");
+    }
+    for (unsigned t = 0; t < threads; t++) {
+        if (t == 0) {
+            workers[0] = l->main; /* the linker's own state goes on as worker 0 */
+        } else {
+            memset(&workers[t], 0, sizeof workers[t]);
+            workers[t].free_slot = NO_SLOT;
+            workers[t].chunk = NO_SLOT;
+        }
+        workers[t].keep_order = true;
+        jobs[t] = (link_job){l, &workers[t], refs, n, active, owner, active_count, t};
+    }
+    l->parallel = true;
+    for (unsigned t = 1; t < threads; t++)
+        started[t] = pthread_create(&tids[t], NULL, link_job_run, &jobs[t]) == 0;
+    link_job_run(&jobs[0]);
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tids[t], NULL);
+        else
+            link_job_run(&jobs[t]); /* could not start: do its share here */
+    }
+    l->parallel = false;
+    free(active);
+    free(owner);
+
+    /* Fold the workers back into the linker: counters, first error, edges in serial order. */
+    link_worker merged;
+    memset(&merged, 0, sizeof merged);
+    rc = UF_OK;
+    for (unsigned t = 0; t < threads; t++)
+        if (rc == UF_OK && workers[t].error != UF_OK)
+            rc = workers[t].error;
+    if (rc == UF_OK)
+        rc = merge_worker_edges(workers, threads, &merged);
+    l->main = workers[0];
+    l->main.keep_order = false;
+    free_edges(&l->main);
+    l->main.edge_chunks = merged.edge_chunks;
+    l->main.edge_chunk_count = merged.edge_chunk_count;
+    l->main.edge_chunk_cap = merged.edge_chunk_cap;
+    l->main.edge_count = merged.edge_count;
+    for (unsigned t = 1; t < threads; t++) {
+        /* Their released slots stay unused (still freed with the chunks). */
+        add_stats(&l->main.stats, &workers[t].stats);
+        worker_free(&workers[t]);
+    }
+    if (rc != UF_OK)
+        return uf_error_set(err, l->main.error = rc, "linker: %s while linking identifiers", uf_strerror(rc));
+    return UF_OK;
+}
+
 int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads, uf_error *err)
 {
-    if (l->error != UF_OK)
-        return uf_error_set(err, l->error, "linker: failed earlier (%s)", uf_strerror(l->error));
+    if (l->main.error != UF_OK)
+        return uf_error_set(err, l->main.error, "linker: failed earlier (%s)", uf_strerror(l->main.error));
     if (l->finished || l->identifiers_linked)
         return uf_error_set(err, UF_ERR_INVALID, "linker: identifiers already linked");
     if (l->others_tried) /* their summaries would lack the limited keys indexed here */
@@ -931,6 +1346,7 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
         return uf_error_set(err, UF_ERR_INVALID, "linker: %zu identifier refs exceed the limit of %u", n,
                             UINT32_MAX - 1);
     l->identifiers_linked = true;
+    link_worker *w = &l->main;
 
     if (!refs_sorted(refs, n))
         uf_sort_identifier_refs(refs, n, threads);
@@ -943,33 +1359,38 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
             continue;
         refs[m++] = refs[i];
     }
-    l->stats.duplicate_refs = n - m;
-    l->stats.identifier_refs = m;
+    w->stats.duplicate_refs = n - m;
+    w->stats.identifier_refs = m;
     n = table->identifier_count = m;
 
     /* Junk by frequency, counted once, listed in key order. */
     for (size_t g = 0; g < n;) {
         size_t end = group_end(refs, n, g);
         uint16_t kind = refs[g].kind;
-        l->stats.distinct_identifiers++;
+        w->stats.distinct_identifiers++;
         if (group_is_junk(l, kind, end - g)) {
             if (!grow((void **)&l->junk, &l->junk_cap, l->junk_count + 1, sizeof *l->junk))
-                return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory");
+                return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory");
             uf_junk_identifier *j = &l->junk[l->junk_count++];
             memset(j, 0, sizeof *j);
             j->key = refs[g].key;
             j->records = (uint32_t)(end - g);
             j->kind = kind;
-            l->stats.junk_keys[kind]++;
-            l->stats.junk_refs[kind] += end - g;
+            w->stats.junk_keys[kind]++;
+            w->stats.junk_refs[kind] += end - g;
         }
         g = end;
     }
 
+    if (threads > MAX_LINK_THREADS)
+        threads = MAX_LINK_THREADS;
+    if (threads > 1 && n >= LINK_PARALLEL_MIN)
+        return link_parallel(l, refs, n, (unsigned)threads, err);
+
     if (l->any_limited) {
         int rc = build_limited_index(l, refs, n, err);
         if (rc != UF_OK)
-            return l->error = rc;
+            return w->error = rc;
     }
 
     /* Phase 1: strong identifiers, star from the group's first record. */
@@ -979,7 +1400,7 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
         uint16_t kind = refs[g].kind;
         prefetch_ahead(l, refs, n, &ahead, end);
         if (end - g > 1 && config->kinds[kind].strength == UF_STRENGTH_STRONG && !group_is_junk(l, kind, end - g))
-            link_strong_group(l, refs + g, end - g, kind);
+            link_strong_group(l, w, refs + g, end - g, kind, g);
         g = end;
     }
     /* Phase 2: weak identifiers, every pair, judged against what phase 1 built. */
@@ -989,14 +1410,14 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
         uint16_t kind = refs[g].kind;
         prefetch_ahead(l, refs, n, &ahead, end);
         if (end - g > 1 && config->kinds[kind].strength == UF_STRENGTH_WEAK && !group_is_junk(l, kind, end - g)) {
-            int rc = link_weak_group(l, refs + g, end - g, kind);
+            int rc = link_weak_group(l, w, refs + g, end - g, kind, g);
             if (rc != UF_OK)
                 return uf_error_set(err, rc, "linker: out of memory");
         }
         g = end;
     }
-    if (l->error != UF_OK)
-        return uf_error_set(err, l->error, "linker: %s while linking identifiers", uf_strerror(l->error));
+    if (w->error != UF_OK)
+        return uf_error_set(err, w->error, "linker: %s while linking identifiers", uf_strerror(w->error));
     return UF_OK;
 }
 
@@ -1005,8 +1426,8 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
 int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (l->error != UF_OK)
-        return uf_error_set(err, l->error, "linker: failed earlier (%s)", uf_strerror(l->error));
+    if (l->main.error != UF_OK)
+        return uf_error_set(err, l->main.error, "linker: failed earlier (%s)", uf_strerror(l->main.error));
     if (l->finished)
         return uf_error_set(err, UF_ERR_INVALID, "linker: already finished");
     size_t n = l->record_count;
@@ -1016,31 +1437,32 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     free_random_access(l->limited_start, (n + 1) * sizeof *l->limited_start);
     free_random_access(l->limited, l->limited_total * sizeof *l->limited);
     free(l->has_limited);
-    free(l->merge_buf);
     l->limited_start = NULL;
     l->limited = NULL;
     l->has_limited = NULL;
-    l->merge_buf = NULL;
-    l->merge_cap = 0;
+    link_worker *w = &l->main;
+    free(w->merge_buf);
+    w->merge_buf = NULL;
+    w->merge_cap = 0;
 
     /* The edges into one array, now that the summaries' memory is free. */
-    uf_link_edge *edges = malloc((l->edge_count ? l->edge_count : 1) * sizeof *edges);
+    uf_link_edge *edges = malloc((w->edge_count ? w->edge_count : 1) * sizeof *edges);
     if (!edges)
-        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu edges", l->edge_count);
-    for (size_t c = 0; c < l->edge_chunk_count; c++) {
-        size_t first = c * EDGE_CHUNK, len = l->edge_count - first < EDGE_CHUNK ? l->edge_count - first : EDGE_CHUNK;
-        memcpy(edges + first, l->edge_chunks[c], len * sizeof *edges);
-        free(l->edge_chunks[c]); /* as we go: the edges never exist twice */
-        l->edge_chunks[c] = NULL;
+        return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu edges", w->edge_count);
+    for (size_t c = 0; c < w->edge_chunk_count; c++) {
+        size_t first = c * EDGE_CHUNK, len = w->edge_count - first < EDGE_CHUNK ? w->edge_count - first : EDGE_CHUNK;
+        memcpy(edges + first, w->edge_chunks[c].edges, len * sizeof *edges);
+        free(w->edge_chunks[c].edges); /* as we go: the edges never exist twice */
+        w->edge_chunks[c].edges = NULL;
     }
-    size_t edge_count = l->edge_count;
-    free_edges(l);
+    size_t edge_count = w->edge_count;
+    free_edges(w);
 
     uint32_t *member_start = NULL;
     uf_record_id *members = malloc((n ? n : 1) * sizeof *members);
     if (!members) {
         free(edges);
-        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu cluster members", n);
+        return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu cluster members", n);
     }
 
     /* Number clusters in order of their smallest record (the first record
@@ -1049,7 +1471,7 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     if (!cluster_of) {
         free(members);
         free(edges);
-        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %zu records", n);
+        return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu records", n);
     }
     uint32_t *cluster_of_root = l->summary_of;
     for (size_t r = 0; r < n; r++)
@@ -1068,7 +1490,7 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
         free(members);
         free(cluster_of);
         free(edges);
-        return uf_error_set(err, l->error = UF_ERR_NOMEM, "linker: out of memory for %u clusters", clusters);
+        return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %u clusters", clusters);
     }
     for (size_t r = 0; r < n; r++)
         member_start[cluster_of[r] + 1]++;

@@ -60,9 +60,11 @@
  *    identifier join the members that agree even when the first does not.
  *
  * Determinism: refs are sorted by a total order on all their fields, the
- * phases are sequential and every union and tie is decided by record ids
- * (unionfind.h), so the same records and refs give the same clusters, edges
- * and stats whatever their input order or the thread count. Summary value
+ * phases are sequential per connected component (components never interact,
+ * so threads may take different ones; edges are merged back into the serial
+ * order) and every union and tie is decided by record ids (unionfind.h), so
+ * the same records and refs give the same clusters, edges and stats
+ * whatever their input order or the thread count. Summary value
  * sets are capped at UF_LINK_SUMMARY_VALUES each; past the cap a cluster
  * keeps its first values in union order (deterministic), which can only make
  * a guard stricter, never looser, for such an already odd cluster.
@@ -84,7 +86,11 @@
  *                                     in 2 MB chunks
  *  - the sort: in place, plus a scratch of the largest top-byte bucket per
  *    thread (~0.8 MB for uniform keys, capped at 6 MB).
- * Measured peak: ~210 MB above the records and refs. The per-record arrays
+ *  - parallel linking only: a component id per record (4, freed before
+ *    the phases), the start of every linking group and its thread (5 per
+ *    group), and an 8-byte order key per edge until the edges are merged.
+ * Measured peak: ~210 MB above the records and refs (~250 MB linking on
+ * two threads). The per-record arrays
  * are mapped with transparent huge pages (see link.c). uf_linker_finish
  * frees the summaries and the index before it gathers the edges into one
  * array and allocates the clustering (cluster_of and members 4 per record,
@@ -192,7 +198,11 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
 /*
  * Link the records that share identifiers (rules in the header comment).
  * Sorts table->identifiers in place with `threads` threads (<= 1: calling
- * thread only) and collapses duplicate (key, record) refs, so on return the
+ * thread only), and with two or more threads also links on that many
+ * threads, each taking whole connected components of the identifier graph
+ * (link.c says why that cannot change a thing: clusters, edges in their
+ * order and stats are the serial loop's, byte for byte). It collapses
+ * duplicate (key, record) refs, so on return the
  * refs are sorted and table->identifier_count may have shrunk. Call once,
  * before any uf_linker_try_union of other evidence (a table without refs is
  * fine). Returns UF_OK, UF_ERR_INVALID (a ref names a record outside the

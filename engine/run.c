@@ -79,6 +79,12 @@ static int link_stage(uf_run_state *state, uf_error *err)
         rc = uf_linker_finish(linker, &state->clustering, err);
     state->link_stats = *uf_linker_stats(linker);
     uf_linker_free(linker);
+    /* The edges (why records are together) are for `explain`, which no later
+     * stage of a run reads yet: give their memory (32 bytes per link, ~50 MB
+     * at 1 M customers) back before the write stage, the memory peak of a
+     * run. edge_count stays, as the report's count of links. */
+    free(state->clustering.edges);
+    state->clustering.edges = NULL;
     return rc;
 }
 

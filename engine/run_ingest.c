@@ -8,6 +8,10 @@
  * the store's (source, key) table, so that table is written by appending and
  * the previous generation is merge-joined by one cursor scan.
  *
+ * Joining is parallel too (sources sorted one per thread, records and refs
+ * laid out by two threads): at 1 M customers the serial join took ~0.45 s
+ * of a ~2.8 s stage.
+ *
  * A record key that occurs twice in one source keeps its most recent row
  * (updated_at, then the later file and line); the others are counted as
  * superseded. A file that cannot be read stops every worker and the run.
@@ -239,6 +243,111 @@ static size_t common_key_prefix(const chunk *chunks, size_t chunk_count, size_t 
     return lcp;
 }
 
+/*
+ * The canonical order is built on the run's threads: the sources are
+ * sorted independently (one source per job, largest first), then record
+ * ids are numbered in one cheap serial pass, then the records and the refs
+ * are laid out by two threads at once (the two arrays share nothing). The
+ * result does not depend on which thread did what.
+ */
+typedef struct order_job {
+    const uf_config *config;
+    const chunk *chunks;
+    size_t chunk_count;
+    sort_entry *entries;
+    const size_t *source_begin;   /* per source: first entry */
+    const size_t *sources;        /* source indices, largest first */
+    size_t source_count;
+    atomic_size_t next;
+    atomic_int rc;
+} order_job;
+
+static void *order_sources(void *arg)
+{
+    order_job *job = arg;
+    for (;;) {
+        size_t k = atomic_fetch_add(&job->next, 1);
+        if (k >= job->source_count)
+            break;
+        size_t s = job->sources[k];
+        size_t begin = job->source_begin[s], at = begin;
+        size_t skip = common_key_prefix(job->chunks, job->chunk_count, s);
+        for (size_t i = 0; i < job->chunk_count; i++) {
+            if (job->chunks[i].source != s)
+                continue;
+            for (size_t j = 0; j < job->chunks[i].count; j++, at++) {
+                sort_entry *e = &job->entries[at];
+                e->record = &job->chunks[i].records[j];
+                e->prefix = key_prefix(uf_record_key(e->record), skip);
+                e->global = (uint32_t)at;
+            }
+        }
+        int rc = radix_sort_entries(job->entries + begin, at - begin);
+        if (rc != UF_OK) {
+            atomic_store(&job->rc, rc);
+            continue;
+        }
+        tie_sort(job->entries + begin, at - begin);
+    }
+    return NULL;
+}
+
+typedef struct layout_job {
+    chunk *chunks;
+    size_t chunk_count;
+    const uint32_t *chunk_base;
+    const uint32_t *new_id;
+    uf_record *records;     /* the records' half */
+    uf_identifier_ref *refs;/* the refs' half */
+    size_t ref_out;
+} layout_job;
+
+static void *layout_records(void *arg)
+{
+    layout_job *job = arg;
+    for (size_t i = 0; i < job->chunk_count; i++) {
+        chunk *c = &job->chunks[i];
+        const uint32_t *ids = job->new_id + job->chunk_base[i];
+        for (size_t j = 0; j < c->count; j++)
+            if (ids[j] != UF_RECORD_NONE)
+                job->records[ids[j]] = c->records[j];
+        free(c->records); /* as we go: the records never exist twice */
+        c->records = NULL;
+    }
+    return NULL;
+}
+
+static void *layout_refs(void *arg)
+{
+    layout_job *job = arg;
+    size_t out = 0;
+    for (size_t i = 0; i < job->chunk_count; i++) {
+        chunk *c = &job->chunks[i];
+        const uint32_t *ids = job->new_id + job->chunk_base[i];
+        for (size_t j = 0; j < c->ref_count; j++) {
+            uint32_t id = ids[c->refs[j].record];
+            if (id == UF_RECORD_NONE)
+                continue;
+            job->refs[out] = c->refs[j];
+            job->refs[out].record = id;
+            out++;
+        }
+        free(c->refs);
+        c->refs = NULL;
+    }
+    job->ref_out = out;
+    return NULL;
+}
+
+static int compare_source_size(const void *x, const void *y, void *sizes)
+{
+    const size_t *n = sizes;
+    size_t a = n[*(const size_t *)x], b = n[*(const size_t *)y];
+    if (a != b)
+        return a > b ? -1 : 1;
+    return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
 /* ---- the stage ------------------------------------------------------ */
 
 static int compare_source_names(const void *x, const void *y, void *config)
@@ -379,30 +488,63 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     for (size_t r = 0; r < config->source_count; r++)
         state->source_rank[by_name[r]] = (uint16_t)r;
 
-    /* Source by source in name order (chunks of a source in file order): sort, drop repeated keys. */
-    size_t at = 0, out = 0;
+    /* Entries source by source in name order (chunks of a source in file order). */
+    size_t *source_begin = malloc(config->source_count * sizeof *source_begin);
+    size_t *source_size = calloc(config->source_count, sizeof *source_size);
+    size_t *by_size = malloc(config->source_count * sizeof *by_size);
+    if (!source_begin || !source_size || !by_size) {
+        free(source_begin);
+        free(source_size);
+        free(by_size);
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu records", total);
+        goto done;
+    }
+    size_t at = 0;
     for (size_t r = 0; r < config->source_count; r++) {
         size_t s = by_name[r];
-        size_t begin = at;
-        size_t skip = common_key_prefix(chunks, chunk_count, s);
+        source_begin[s] = at;
         for (size_t i = 0; i < chunk_count; i++) {
             if (chunks[i].source != s)
                 continue;
             chunk_base[i] = (uint32_t)at;
-            for (size_t j = 0; j < chunks[i].count; j++, at++) {
-                entries[at].record = &chunks[i].records[j];
-                entries[at].prefix = key_prefix(uf_record_key(entries[at].record), skip);
-                entries[at].global = (uint32_t)at;
-            }
+            at += chunks[i].count;
+            source_size[s] += chunks[i].count;
             uf_source_stats_add(&state->source_stats[s], &chunks[i].stats);
         }
-        if ((rc = radix_sort_entries(entries + begin, at - begin)) != UF_OK) {
-            uf_error_set(err, rc, "out of memory sorting records");
-            goto done;
-        }
-        tie_sort(entries + begin, at - begin);
-        /* compare_full put the winning row first among equal keys. */
-        for (size_t k = begin; k < at; k++) {
+        by_size[r] = s;
+    }
+    qsort_r(by_size, config->source_count, sizeof *by_size, compare_source_size, source_size);
+    size_t threads = config->threads > 1 ? (size_t)config->threads : 1;
+    if (threads > config->source_count)
+        threads = config->source_count ? config->source_count : 1;
+    if (threads > 64)
+        threads = 64;
+    order_job ojob = {.config = config, .chunks = chunks, .chunk_count = chunk_count, .entries = entries,
+                      .source_begin = source_begin, .sources = by_size, .source_count = config->source_count};
+    atomic_init(&ojob.next, 0);
+    atomic_init(&ojob.rc, UF_OK);
+    pthread_t tids[64];
+    bool started[64] = {false};
+    for (size_t t = 1; t < threads; t++)
+        started[t] = pthread_create(&tids[t], NULL, order_sources, &ojob) == 0;
+    order_sources(&ojob);
+    for (size_t t = 1; t < threads; t++)
+        if (started[t])
+            pthread_join(tids[t], NULL);
+    free(by_size);
+    if ((rc = atomic_load(&ojob.rc)) != UF_OK) {
+        free(source_begin);
+        free(source_size);
+        uf_error_set(err, rc, "out of memory sorting records");
+        goto done;
+    }
+
+    /* Number the records in canonical order; compare_full put the winning row first among equal keys. */
+    size_t out = 0;
+    for (size_t r = 0; r < config->source_count; r++) {
+        size_t s = by_name[r];
+        size_t begin = source_begin[s], end = begin + source_size[s];
+        for (size_t k = begin; k < end; k++) {
             bool repeated = k > begin && entries[k].prefix == entries[k - 1].prefix &&
                             compare_keys(entries[k].record, entries[k - 1].record) == 0;
             if (repeated) {
@@ -413,36 +555,27 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
             }
         }
     }
+    free(source_begin);
+    free(source_size);
     free(entries);
     entries = NULL;
 
-    /* Lay the records and their identifier refs out in canonical order, freeing chunks as we go. */
+    /* Lay the records and their identifier refs out in canonical order (two threads), freeing chunks as we go. */
     records = malloc((out ? out : 1) * sizeof *records);
     refs = malloc((total_refs ? total_refs : 1) * sizeof *refs);
     if (!records || !refs) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory laying out %zu records", out);
         goto done;
     }
-    size_t ref_out = 0;
-    for (size_t i = 0; i < chunk_count; i++) {
-        for (size_t j = 0; j < chunks[i].count; j++) {
-            uint32_t id = new_id[chunk_base[i] + j];
-            if (id != UF_RECORD_NONE)
-                records[id] = chunks[i].records[j];
-        }
-        free(chunks[i].records);
-        chunks[i].records = NULL;
-        for (size_t j = 0; j < chunks[i].ref_count; j++) {
-            uint32_t id = new_id[chunk_base[i] + chunks[i].refs[j].record];
-            if (id == UF_RECORD_NONE)
-                continue;
-            refs[ref_out] = chunks[i].refs[j];
-            refs[ref_out].record = id;
-            ref_out++;
-        }
-        free(chunks[i].refs);
-        chunks[i].refs = NULL;
-    }
+    layout_job ljob = {chunks, chunk_count, chunk_base, new_id, records, refs, 0};
+    pthread_t layout_tid;
+    bool layout_started = config->threads > 1 && pthread_create(&layout_tid, NULL, layout_refs, &ljob) == 0;
+    layout_records(&ljob);
+    if (layout_started)
+        pthread_join(layout_tid, NULL);
+    else
+        layout_refs(&ljob);
+    size_t ref_out = ljob.ref_out;
     state->table.records = records;
     state->table.count = out;
     state->table.identifiers = refs;

@@ -273,3 +273,30 @@ Test(blocklist, grows_past_initial_size)
     }
     uf_blocklist_free(list);
 }
+
+/* The length filter: long values, empty values, kinds past the per-kind masks, same-length misses. */
+Test(blocklist, length_filter_keeps_every_answer)
+{
+    uf_blocklist *list = uf_blocklist_new();
+    cr_assert_not_null(list);
+    const char *long_a = "a-very-long-placeholder-value-that-is-longer-than-sixty-three-bytes-x";
+    const char *long_b = "a-very-long-placeholder-value-that-is-longer-than-sixty-three-bytes-and-more";
+    cr_assert_gt(strlen(long_a), 63);
+    cr_assert_eq(uf_blocklist_add(list, KIND_EMAIL, long_a, strlen(long_a)), UF_OK);
+    cr_assert_eq(uf_blocklist_add(list, 200, "zz", 2), UF_OK);
+    cr_assert_eq(uf_blocklist_add(list, KIND_PHONE, "", 0), UF_OK);
+    cr_expect(has(list, KIND_EMAIL, long_a));
+    cr_expect_not(has(list, KIND_EMAIL, long_b), "same length class, other value");
+    cr_expect_not(has(list, KIND_PHONE, long_a));
+    cr_expect(has(list, 200, "zz"));
+    cr_expect_not(has(list, 201, "zy"));
+    cr_expect_not(has(list, KIND_EMAIL, "zz"));
+    cr_expect(has(list, KIND_PHONE, ""));
+    cr_expect_not(has(list, KIND_EMAIL, ""));
+    cr_assert_eq(uf_blocklist_add(list, UF_BLOCKLIST_ANY_KIND, "n/a", 3), UF_OK);
+    cr_expect(has(list, KIND_EMAIL, "n/a"));
+    cr_expect(has(list, 200, "n/a"));
+    cr_expect(has(list, UF_BLOCKLIST_ANY_KIND, "n/a"));
+    cr_expect_not(has(list, KIND_EMAIL, "n/b"));
+    uf_blocklist_free(list);
+}

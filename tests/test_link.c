@@ -1075,3 +1075,51 @@ Test(link, population_guards_hold)
     uf_clustering_free(&o.c);
     population_free(&p);
 }
+
+/*
+ * Identifier linking on several threads hands the linker back in the same
+ * state as the serial loop: later scored unions (which reuse its summary
+ * slots, free lists and edge list) give the same clusters, edges and stats.
+ */
+static void link_then_score(const population *p, int threads, outcome *out)
+{
+    uf_identifier_ref *copy = malloc(p->ref_count * sizeof *copy);
+    cr_assert(copy);
+    memcpy(copy, p->refs, p->ref_count * sizeof *copy);
+    uf_record_table table = {p->records, p->record_count, copy, p->ref_count};
+    uf_error err;
+    uf_linker *l = uf_linker_new(&p->config, &table, &err);
+    cr_assert_not_null(l);
+    cr_assert_eq(uf_linker_link_identifiers(l, &table, threads, &err), UF_OK, "%s", err.message);
+    uf_key none = {0, 0};
+    uint64_t rng = 7;
+    size_t accepted = 0;
+    for (int i = 0; i < 20000; i++) {
+        uf_record_id a = (uf_record_id)(next_random(&rng) % p->record_count);
+        uf_record_id b = (uf_record_id)(next_random(&rng) % p->record_count);
+        if (a != b && !uf_linker_same_cluster(l, a, b) &&
+            uf_linker_try_union(l, a, b, UF_RULE_SCORED, UF_LINK_NO_KIND, none, (float)(i % 17)))
+            accepted++;
+    }
+    cr_assert_gt(accepted, 100);
+    cr_assert_eq(uf_linker_finish(l, &out->c, &err), UF_OK, "%s", err.message);
+    out->stats = *uf_linker_stats(l);
+    uf_linker_free(l);
+    free(copy);
+}
+
+Test(link, scored_unions_after_parallel_identifier_linking_match_serial, .timeout = 60)
+{
+    population p;
+    population_build(&p, 6000);
+    outcome serial, parallel;
+    link_then_score(&p, 1, &serial);
+    link_then_score(&p, 2, &parallel);
+    assert_same_outcome(&serial, &parallel);
+    for (size_t i = 0; i < serial.c.edge_count; i++)
+        cr_assert_eq(serial.c.edges[i].weight, parallel.c.edges[i].weight, "edge %zu differs", i);
+    cr_assert_eq(serial.c.edge_count, serial.c.record_count - serial.c.cluster_count);
+    uf_clustering_free(&serial.c);
+    uf_clustering_free(&parallel.c);
+    population_free(&p);
+}
