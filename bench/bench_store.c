@@ -17,6 +17,7 @@
  * (/proc/self/clear_refs = 5). Run it with and without --writemap to see
  * the trade-off discussed in store.h.
  */
+#include "profile_codec.h"
 #include "store.h"
 
 #include <errno.h>
@@ -129,10 +130,18 @@ static void ring_init(json_ring *r)
                          "ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco "
                          "laboris nisi ut aliquip ex ea commodo consequat duis aute irure dolor in reprehenderit in "
                          "voluptate velit esse cillum dolore eu fugiat nulla pariatur");
-        r->len[i] = (size_t)n;
-        r->text[i] = malloc((size_t)n + 1);
-        memcpy(r->text[i], buf, (size_t)n + 1);
-        total += n;
+        /* Stored binary (profile_codec.h): the text as the key of one crm record. */
+        uf_buf bin;
+        uf_buf_init(&bin);
+        uint64_t crm = 1u << 2;
+        uf_profile_writer pw;
+        uf_profile_begin(&pw, &bin, 1700000000, &crm, 1);
+        uf_profile_records(&pw, 1);
+        uf_profile_record(&pw, 2, uf_slice_make(buf, (size_t)n), 1700000000);
+        uf_profile_end(&pw);
+        r->len[i] = bin.len;
+        r->text[i] = bin.data;
+        total += (double)bin.len;
     }
     r->average = total / JSON_RING;
 }
@@ -209,6 +218,18 @@ static void write_generation(const options *o, const json_ring *ring, int gen)
                         o->records * (18 + 8 + 10) + (1 << 20);
     if (uf_store_writer_begin(w, estimate, &err) != UF_OK)
         die("begin", &err);
+    {
+        static const size_t no_columns[5];
+        static const char *const *const no_names[5];
+        uf_profile_schema_desc d = {.source_count = 5, .source_names = sources, .column_counts = no_columns,
+                                    .column_names = no_names};
+        uf_buf schema;
+        uf_buf_init(&schema);
+        if (uf_profile_schema_encode(&d, &schema, &err) != UF_OK ||
+            uf_store_put_schema(w, schema.data, schema.len, &err) != UF_OK)
+            die("schema", &err);
+        uf_buf_free(&schema);
+    }
     double t1 = now();
 
     for (size_t i = 0; i < o->profiles; i++) {

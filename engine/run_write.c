@@ -3,8 +3,10 @@
  * in key order inside ONE LMDB write transaction.
  *
  * Profiles are built (survive.c) by worker threads in batches and appended
- * by the calling thread in golden-id order, so JSON building on one core
- * overlaps with LMDB on the other. A bounded ring of batches keeps memory
+ * by the calling thread in golden-id order, so profile building on one core
+ * overlaps with LMDB on the other. Profiles are stored in the compact binary
+ * form of profile_codec.h (about a third of their JSON), with the schema
+ * of names that renders them, in the same transaction. A bounded ring of batches keeps memory
  * flat: a worker waits when it is too far ahead of the writer.
  *
  * If the map turns out too small (MDB_MAP_FULL), the transaction is aborted
@@ -32,8 +34,8 @@ typedef struct batch_slot {
     bool ready;
     int rc;
     uf_error err;
-    uf_buf json;           /* profiles of the batch, back to back */
-    size_t *ends;          /* end offset of each profile in json */
+    uf_buf profiles;       /* binary profiles of the batch, back to back */
+    size_t *ends;          /* end offset of each profile in profiles */
 } batch_slot;
 
 typedef struct profile_pipeline {
@@ -60,15 +62,14 @@ static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *
     size_t begin = batch * BATCH_CLUSTERS, end = begin + BATCH_CLUSTERS;
     if (end > cl->cluster_count)
         end = cl->cluster_count;
-    uf_buf_reset(&slot->json);
+    uf_buf_reset(&slot->profiles);
     slot->rc = UF_OK;
     for (size_t i = begin; i < end && slot->rc == UF_OK; i++) {
         uint32_t c = p->order[i].cluster;
-        char id[24];
-        uf_golden_id_format(p->order[i].golden_id, id);
-        slot->rc = uf_survive_profile(survivor, &p->state->table, cl->members + cl->member_start[c],
-                                      cl->member_start[c + 1] - cl->member_start[c], id, &slot->json, &slot->err);
-        slot->ends[i - begin] = slot->json.len;
+        slot->rc = uf_survive_profile_binary(survivor, &p->state->table, cl->members + cl->member_start[c],
+                                             cl->member_start[c + 1] - cl->member_start[c], &slot->profiles,
+                                             &slot->err);
+        slot->ends[i - begin] = slot->profiles.len;
     }
 }
 
@@ -112,7 +113,7 @@ static int write_profiles(uf_run_state *state, uf_store_writer *w, const golden_
     pthread_cond_init(&p.changed, NULL);
     int rc = UF_OK;
     for (size_t i = 0; i < RING_SLOTS; i++) {
-        uf_buf_init(&p.slots[i].json);
+        uf_buf_init(&p.slots[i].profiles);
         p.slots[i].ends = malloc(BATCH_CLUSTERS * sizeof *p.slots[i].ends);
         if (!p.slots[i].ends)
             rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory building profiles");
@@ -145,8 +146,8 @@ static int write_profiles(uf_run_state *state, uf_store_writer *w, const golden_
         size_t n = state->clustering.cluster_count - begin < BATCH_CLUSTERS ? state->clustering.cluster_count - begin
                                                                              : BATCH_CLUSTERS;
         for (size_t i = 0; i < n && rc == UF_OK; i++) {
-            rc = uf_store_put_profile(w, order[begin + i].golden_id, slot->json.data + start, slot->ends[i] - start,
-                                      err);
+            rc = uf_store_put_profile(w, order[begin + i].golden_id, slot->profiles.data + start,
+                                      slot->ends[i] - start, err);
             start = slot->ends[i];
         }
         pthread_mutex_lock(&p.lock);
@@ -162,7 +163,7 @@ static int write_profiles(uf_run_state *state, uf_store_writer *w, const golden_
     for (size_t t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
     for (size_t i = 0; i < RING_SLOTS; i++) {
-        uf_buf_free(&p.slots[i].json);
+        uf_buf_free(&p.slots[i].profiles);
         free(p.slots[i].ends);
     }
     pthread_cond_destroy(&p.changed);
@@ -260,6 +261,14 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
                             uint64_t *run_id, uf_error *err)
 {
     int rc = uf_store_writer_begin(w, estimate, err);
+    if (rc == UF_OK) {
+        uf_buf schema;
+        uf_buf_init(&schema);
+        rc = uf_survive_schema(state->config, &schema, err);
+        if (rc == UF_OK)
+            rc = uf_store_put_schema(w, schema.data, schema.len, err);
+        uf_buf_free(&schema);
+    }
     if (rc == UF_OK)
         rc = write_profiles(state, w, order, err);
     if (rc == UF_OK)

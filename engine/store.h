@@ -20,16 +20,22 @@
  * and refuses a violation with UF_ERR_INVALID, so a sorting bug cannot
  * silently produce a store whose lookups miss.
  *
- * Layout (format_version 1). Folder PATH holds data.mdb and lock.mdb
+ * Layout (format_version 2; version 1 stored profile JSON and is refused
+ * with UF_ERR_VERSION: rerun into a fresh folder). Folder PATH holds data.mdb and lock.mdb
  * (LMDB's) and unify.lock (the writers' lock, below). Integers are stored
  * big-endian so that LMDB's default memcmp order is numeric order and
  * mdb_dump output reads naturally. Named databases:
  *
- *   meta         "format_version" → u32 BE (UF_STORE_FORMAT_VERSION = 1)
+ *   meta         "format_version" → u32 BE (UF_STORE_FORMAT_VERSION = 2)
+ *                "schema"         → the profile schema of this generation
+ *                                   (profile_codec.h: kind, source and
+ *                                   context column names), written by each
+ *                                   run in its transaction
  *                "next_golden_id" → u64 BE (ids are never reused)
  *                "last_run_id"    → u64 BE
  *                "created_by"     → "unify 0.1.0" (text, written once)
- *   profiles     golden id (u64 BE) → profile JSON text (not NUL-terminated)
+ *   profiles     golden id (u64 BE) → binary profile (profile_codec.h,
+ *                ~35 % of the JSON's size), rendered to JSON on read
  *   identifiers  identifier key (16 bytes, uf_key_to_bytes) → golden id
  *                (u64 BE); MDB_DUPSORT|MDB_DUPFIXED: a weak identifier (a
  *                household landline) may belong to several profiles, kept
@@ -63,7 +69,7 @@
  *
  * Write path per run:
  *   uf_store_writer_open → scan_records / scan_redirects (previous
- *   generation, for stable ids) → begin(estimate) → put_profile* →
+ *   generation, for stable ids) → begin(estimate) → put_schema → put_profile* →
  *   put_identifier* → put_record* → put_redirect* (each index in ascending
  *   order; the four may be written in any order relative to each other) →
  *   commit. Any failed put makes the transaction fail as a whole: later puts
@@ -103,7 +109,8 @@
 
 #include <lmdb.h>
 
-#define UF_STORE_FORMAT_VERSION 1
+#define UF_STORE_FORMAT_VERSION 2
+#define UF_STORE_SCHEMA_KEY "schema"
 #define UF_STORE_CREATED_BY "unify " UF_VERSION_STRING
 
 #define UF_STORE_RECORD_KEY_MAX 511                        /* LMDB's key limit */
@@ -205,7 +212,13 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
  * keys; MDB_MAP_FULL returns UF_ERR_STORE and sets map_full; any failure
  * fails the transaction as a whole (later puts and commit repeat it).
  */
-int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *json, size_t len, uf_error *err);
+int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *profile, size_t len, uf_error *err);
+/*
+ * The generation's profile schema (profile_codec.h), needed to read its
+ * profiles; any time inside the transaction (begin removes the previous
+ * generation's). Failures fail the transaction like a put.
+ */
+int uf_store_put_schema(uf_store_writer *w, const void *schema, size_t len, uf_error *err);
 int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, uf_error *err);
 int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err);
 int uf_store_put_redirect(uf_store_writer *w, uint64_t old_id, uint64_t new_id, uf_error *err);
@@ -294,7 +307,7 @@ int uf_store_check_not_open_here(const char *path, uf_error *err);
 
 /*
  * Check the meta database of an open environment in `txn`: UF_OK with the
- * values when it holds format_version 1; UF_ERR_NOT_FOUND when the
+ * values when it holds format_version UF_STORE_FORMAT_VERSION; UF_ERR_NOT_FOUND when the
  * environment has no meta database and an empty main database (nothing ever
  * committed); UF_ERR_STORE when it is another LMDB environment or meta is
  * malformed; UF_ERR_VERSION for another format_version. *meta_dbi is set

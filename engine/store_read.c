@@ -21,10 +21,22 @@
  *    front (UF_STORE_READER_MAP_RESERVE, 1 TiB of address space, no memory:
  *    the pages are the file's); the store would have to outgrow it first.
  *  - Values are copied out (profile JSON, report) because map pages are
- *    only valid inside the transaction; scans hand out map pointers instead
- *    so that exporting millions of profiles copies nothing.
+ *    only valid inside the transaction; scans hand out map pointers (run
+ *    records) or one reused buffer (profiles) so that exporting millions
+ *    of profiles allocates nothing per profile.
+ *  - Profiles are stored binary (profile_codec.h) and rendered to JSON here,
+ *    with the generation's schema (meta "schema") read in the SAME read
+ *    transaction as the profile, so a run committing between two calls can
+ *    never pair a profile with another generation's names. The parsed schema
+ *    is cached per uf_store and keyed by its stored bytes (a ~300-byte
+ *    memcmp per lookup, no re-parse): a generation with other names simply
+ *    replaces the entry. Entries are reference-counted under a mutex, so a
+ *    thread still rendering with the old schema keeps it alive while another
+ *    thread installs the new one.
  */
 #include "store.h"
+
+#include "profile_codec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,11 +44,19 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+/* A parsed schema; refs = callers using it + 1 while it is the store's current one. */
+typedef struct schema_entry {
+    uf_profile_schema *schema;
+    size_t refs;
+} schema_entry;
+
 struct uf_store {
     char *path;
     MDB_env *env;
     MDB_dbi dbi[UF_DB_COUNT];
     pthread_rwlock_t remap; /* shared: a transaction is open; exclusive: the map is being resized */
+    pthread_mutex_t schema_lock;
+    schema_entry *schema;   /* the last schema seen (NULL: none yet) */
 };
 
 static int not_found_here(uf_error *err, const char *path)
@@ -163,6 +183,12 @@ int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out
         free(s);
         return uf_error_set(err, UF_ERR_NOMEM, "STORE: cannot create a lock");
     }
+    if (pthread_mutex_init(&s->schema_lock, NULL) != 0) {
+        pthread_rwlock_destroy(&s->remap);
+        free(s->path);
+        free(s);
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: cannot create a lock");
+    }
     rc = open_env(s, map_reserve, err);
     if (rc == UF_OK)
         rc = open_databases(s, err);
@@ -185,6 +211,11 @@ void uf_store_close(uf_store *s)
         return;
     if (s->env)
         mdb_env_close(s->env);
+    if (s->schema) {
+        uf_profile_schema_free(s->schema->schema);
+        free(s->schema);
+    }
+    pthread_mutex_destroy(&s->schema_lock);
     pthread_rwlock_destroy(&s->remap);
     free(s->path);
     free(s);
@@ -237,6 +268,84 @@ static char *copy_text(const MDB_val *v)
 }
 
 /* ------------------------------------------------------------------ */
+/* The profile schema                                                  */
+/* ------------------------------------------------------------------ */
+
+static void schema_release(uf_store *s, schema_entry *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&s->schema_lock);
+    bool last = --e->refs == 0;
+    pthread_mutex_unlock(&s->schema_lock);
+    if (last) {
+        uf_profile_schema_free(e->schema);
+        free(e);
+    }
+}
+
+/*
+ * The schema of the generation `txn` sees, parsed (cached); release it with
+ * schema_release. *out = NULL when the generation has none (a store whose
+ * profiles cannot be rendered; rendering reports it).
+ */
+static int schema_acquire(uf_store *s, MDB_txn *txn, schema_entry **out, uf_error *err)
+{
+    *out = NULL;
+    MDB_val k = {sizeof UF_STORE_SCHEMA_KEY - 1, (void *)UF_STORE_SCHEMA_KEY}, v;
+    int mrc = mdb_get(txn, s->dbi[UF_DB_META], &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return UF_OK;
+    if (mrc != MDB_SUCCESS)
+        return uf_store_mdb_error(err, mrc, s->path, "cannot read the profile schema");
+    pthread_mutex_lock(&s->schema_lock);
+    schema_entry *e = s->schema;
+    if (e && uf_profile_schema_same(e->schema, v.mv_data, v.mv_size)) {
+        e->refs++;
+        pthread_mutex_unlock(&s->schema_lock);
+        *out = e;
+        return UF_OK;
+    }
+    pthread_mutex_unlock(&s->schema_lock);
+
+    /* Another generation's names (or the first call): parse outside the lock. */
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    uf_error perr = {0};
+    int rc = uf_profile_schema_parse(v.mv_data, v.mv_size, &e->schema, &perr);
+    if (rc != UF_OK) {
+        free(e);
+        return uf_error_set(err, rc, "STORE: %s: %s", s->path, perr.message);
+    }
+    e->refs = 2; /* the caller, and the store as its current entry */
+    pthread_mutex_lock(&s->schema_lock);
+    schema_entry *old = s->schema;
+    s->schema = e;
+    bool free_old = old && --old->refs == 0;
+    pthread_mutex_unlock(&s->schema_lock);
+    if (free_old) {
+        uf_profile_schema_free(old->schema);
+        free(old);
+    }
+    *out = e;
+    return UF_OK;
+}
+
+/* Render binary profile `v` of `id` as JSON into `out` (appended). */
+static int render_profile(uf_store *s, const schema_entry *e, uint64_t id, const MDB_val *v, uf_buf *out,
+                          uf_error *err)
+{
+    char text[24];
+    uf_golden_id_format(id, text);
+    uf_error rerr = {0};
+    int rc = uf_profile_render(e ? e->schema : NULL, v->mv_data, v->mv_size, uf_slice_cstr(text), out, &rerr);
+    if (rc != UF_OK)
+        return uf_error_set(err, rc, "STORE: %s: %s: %s", s->path, text, rerr.message);
+    return UF_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* Lookups                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -255,12 +364,25 @@ int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *
         uf_be64_put(kb, id);
         int mrc = mdb_get(txn, s->dbi[UF_DB_PROFILES], &k, &v);
         if (mrc == MDB_SUCCESS) {
-            if (!(*json = copy_text(&v))) {
-                rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+            schema_entry *e;
+            rc = schema_acquire(s, txn, &e, err);
+            if (rc != UF_OK)
+                break;
+            /* JSON is ~3x the binary: one allocation in the common case. */
+            uf_buf b;
+            uf_buf_init(&b);
+            b.cap = v.mv_size * 4 + 512;
+            if (!(b.data = malloc(b.cap)))
+                b.cap = 0;
+            rc = render_profile(s, e, id, &v, &b, err);
+            schema_release(s, e);
+            if (rc != UF_OK) {
+                uf_buf_free(&b);
                 break;
             }
+            *json = b.data;
             if (len)
-                *len = v.mv_size;
+                *len = b.len;
             if (resolved_id)
                 *resolved_id = id;
             break;
@@ -422,14 +544,23 @@ int uf_store_scan_profiles(uf_store *s, int (*fn)(void *ctx, uint64_t golden_id,
         read_end(s, txn);
         return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on profiles");
     }
+    schema_entry *e = NULL;
+    rc = schema_acquire(s, txn, &e, err);
+    uf_buf b;
+    uf_buf_init(&b);
     MDB_val k, v;
-    for (mrc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); mrc == MDB_SUCCESS;
+    for (mrc = rc == UF_OK ? mdb_cursor_get(cursor, &k, &v, MDB_FIRST) : MDB_NOTFOUND; mrc == MDB_SUCCESS;
          mrc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 8) {
             rc = corrupt(s, err, "profiles");
             break;
         }
-        int r = fn(ctx, uf_be64_get(k.mv_data), v.mv_data, v.mv_size);
+        uint64_t id = uf_be64_get(k.mv_data);
+        uf_buf_reset(&b);
+        rc = render_profile(s, e, id, &v, &b, err);
+        if (rc != UF_OK)
+            break;
+        int r = fn(ctx, id, b.data, b.len);
         if (r) {
             rc = scan_stopped(err, r);
             break;
@@ -437,6 +568,8 @@ int uf_store_scan_profiles(uf_store *s, int (*fn)(void *ctx, uint64_t golden_id,
     }
     if (rc == UF_OK && mrc != MDB_NOTFOUND)
         rc = uf_store_mdb_error(err, mrc, s->path, "cannot scan profiles");
+    uf_buf_free(&b);
+    schema_release(s, e);
     mdb_cursor_close(cursor);
     read_end(s, txn);
     return rc;

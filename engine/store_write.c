@@ -489,6 +489,13 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
     for (int i = WRITE_DB_FIRST; i < WRITE_DB_END && rc == MDB_SUCCESS; i++)
         rc = mdb_drop(w->txn, w->dbi[i], 0);
     if (rc == MDB_SUCCESS) {
+        /* The schema belongs to the generation: a run that writes none leaves none. */
+        MDB_val k = {sizeof UF_STORE_SCHEMA_KEY - 1, (void *)UF_STORE_SCHEMA_KEY};
+        rc = mdb_del(w->txn, w->dbi[UF_DB_META], &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = MDB_SUCCESS;
+    }
+    if (rc == MDB_SUCCESS) {
         what = "cannot open a cursor";
         release_map_pages(w);
     }
@@ -548,7 +555,19 @@ static void note_id(uf_store_writer *w, uint64_t id)
         w->max_id = id;
 }
 
-int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *json, size_t len, uf_error *err)
+int uf_store_put_schema(uf_store_writer *w, const void *schema, size_t len, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    MDB_val k = {sizeof UF_STORE_SCHEMA_KEY - 1, (void *)UF_STORE_SCHEMA_KEY}, v = {len, (void *)schema};
+    rc = mdb_put(w->txn, w->dbi[UF_DB_META], &k, &v, 0);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write the profile schema");
+    return UF_OK;
+}
+
+int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *profile, size_t len, uf_error *err)
 {
     int rc = check_writable(w, err);
     if (rc != UF_OK)
@@ -561,7 +580,7 @@ int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *jso
                     golden_id, w->last_profile);
     unsigned char kb[8];
     uf_be64_put(kb, golden_id);
-    MDB_val k = {8, kb}, v = {len, (void *)json};
+    MDB_val k = {8, kb}, v = {len, (void *)profile};
     rc = mdb_cursor_put(w->cursor[UF_DB_PROFILES], &k, &v, MDB_APPEND);
     if (rc != MDB_SUCCESS)
         return fail_mdb(w, err, rc, "cannot write a profile");

@@ -25,23 +25,16 @@
  *  - Counts are records, not occurrences: a record holding one e-mail in two
  *    columns counts once (`last_record` detects the repeat; one record's
  *    attributes are read together).
- *  - Output is written with plain stores into a survivor-owned buffer, each
- *    item after one capacity check sized for its worst case (blob values are
- *    at most 255 bytes, and escaping grows a byte to at most 6), then copied
- *    to the caller's buffer once. The escaper follows uf_json_string byte for
- *    byte (RFC 8259, \u00XX for control characters, U+FFFD for each invalid
- *    UTF-8 byte); a test compares the two. The caller's golden id, of any
- *    length, goes through uf_json_string itself.
- *  - Names that appear in every profile (kinds, sources, context columns) are
- *    escaped once in uf_survivor_new. Timestamps are formatted with
- *    civil-from-days arithmetic (H. Hinnant's algorithm: no gmtime, TZ or
- *    locale) and remembered in a small cache, since a cluster repeats the
- *    same few times many times.
+ *  - The profile is written in the binary form of profile_codec.h (what the
+ *    store keeps); uf_survive_profile renders that to JSON with the codec,
+ *    so the JSON tests of survive check the codec's round trip as well.
  *  - A cluster's members are scattered over the record table, so the first
  *    step prefetches every member's row, then every blob: the cache misses
  *    overlap instead of queueing.
  */
 #include "survive.h"
+
+#include "profile_codec.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -68,23 +61,9 @@
 /* Members prefetched ahead of the gathering pass. */
 #define SV_PREFETCH 16
 
-/* A blob value escaped: quotes plus at most 6 bytes per byte. */
-#define SV_VALUE_MAX (2 + 6 * 255)
-
-/* Quoted timestamp. */
-#define SV_TIME_TEXT 22
-
-#define SV_TIME_CACHE 64
-
 /* Scratch kept after a cluster: enough for ~1500-record clusters (~3 MiB);
    what a giant junk cluster needed beyond it is given back. */
 #define SV_KEEP_ENTRIES 16384
-
-typedef struct sv_text {
-    const char *ptr;
-    size_t len;
-    size_t off; /* offset into `names`, resolved into ptr once names is final */
-} sv_text;
 
 typedef struct sv_slot {
     uint64_t hash;
@@ -129,28 +108,11 @@ typedef struct sv_spelling {
     bool in_table;
 } sv_spelling;
 
-typedef struct sv_time {
-    int64_t t;
-    size_t len;              /* 0: not representable */
-    char text[SV_TIME_TEXT + 2];
-} sv_time;
-
 struct uf_survivor {
     const uf_config *config;
 
-    /* Escaped names, built once; all point into `names`. */
-    uf_buf names;
-    sv_text *kind_key;       /* `"first_name":` per kind */
-    sv_text *source_text;    /* `"crm"` per source */
-    sv_text *context_key;    /* `"last_purchase":`, flat over sources */
-    size_t *context_first;   /* per source: first index into context_key */
-    bool *context_shadows_updated_at; /* a column is itself named updated_at */
-    int *attribute_kinds;    /* "attributes" section order */
-    size_t attribute_kind_count;
-    int *identifier_kinds;   /* "identifiers" section order */
-    size_t identifier_kind_count;
+    uf_profile_schema *schema; /* names for rendering JSON (uf_survive_profile) */
     size_t words_per_set;    /* uint64 words in one source bitset */
-    size_t item_max;         /* worst case of one output item */
 
     /* Per-cluster scratch, reused. */
     uint32_t gen;
@@ -171,314 +133,14 @@ struct uf_survivor {
     uf_slice context_value[SV_MAX_CONTEXT];
     uint64_t context_present[SV_MAX_CONTEXT / 64];
 
-    char *text;              /* the profile after the golden id */
-    size_t text_cap;
-    bool text_failed;
-    sv_time time_cache[SV_TIME_CACHE];
+    uint64_t *channels;      /* sources with a member, words_per_set words */
+    uf_buf bin;              /* the binary profile, for uf_survive_profile */
 };
-
-/* ------------------------------------------------------------------ */
-/* Time                                                                */
-/* ------------------------------------------------------------------ */
-
-/* 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: four-digit years only. */
-#define SV_ISO_MIN INT64_C(-62167219200)
-#define SV_ISO_MAX INT64_C(253402300799)
-
-static void put2(char *p, unsigned v)
-{
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-}
-
-size_t uf_format_iso8601(int64_t t, char out[UF_ISO8601_SIZE])
-{
-    if (t < SV_ISO_MIN || t > SV_ISO_MAX) {
-        out[0] = '\0';
-        return 0;
-    }
-    /* Floor division, so times before 1970 land on the previous day. */
-    int64_t days = t / 86400;
-    int64_t secs = t % 86400;
-    if (secs < 0) {
-        secs += 86400;
-        days--;
-    }
-    /* civil_from_days: eras of 400 years (146097 days) starting 0000-03-01,
-       so the leap day is the last day of a "year" and months need no table. */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);                           /* [0, 146096] */
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365] */
-    unsigned mp = (5 * doy + 2) / 153;                                     /* [0, 11], March = 0 */
-    unsigned day = doy - (153 * mp + 2) / 5 + 1;
-    unsigned month = mp < 10 ? mp + 3 : mp - 9;
-    unsigned year = (unsigned)((int64_t)yoe + era * 400 + (month <= 2));
-    unsigned s = (unsigned)secs;
-
-    put2(out, year / 100);
-    put2(out + 2, year % 100);
-    out[4] = '-';
-    put2(out + 5, month);
-    out[7] = '-';
-    put2(out + 8, day);
-    out[10] = 'T';
-    put2(out + 11, s / 3600);
-    out[13] = ':';
-    put2(out + 14, s / 60 % 60);
-    out[16] = ':';
-    put2(out + 17, s % 60);
-    out[19] = 'Z';
-    out[20] = '\0';
-    return 20;
-}
 
 static int64_t rank_time(int64_t updated_at)
 {
     return updated_at == 0 ? SV_TIME_UNKNOWN : updated_at;
 }
-
-/* ------------------------------------------------------------------ */
-/* Writing primitives                                                  */
-/* ------------------------------------------------------------------ */
-
-/*
- * Make room for `n` more bytes at `w`. On allocation failure the profile is
- * marked failed and writing restarts at the buffer's start (which always
- * holds item_max bytes), so callers never check: the result is dropped.
- */
-static char *need_slow(uf_survivor *s, size_t used, size_t n)
-{
-    size_t cap = s->text_cap * 2;
-    while (cap < used + n)
-        cap *= 2;
-    char *t = realloc(s->text, cap);
-    if (!t) {
-        s->text_failed = true;
-        return s->text;
-    }
-    s->text = t;
-    s->text_cap = cap;
-    return t + used;
-}
-
-static inline char *need(uf_survivor *s, char *w, size_t n)
-{
-    size_t used = (size_t)(w - s->text);
-    if (used + n <= s->text_cap)
-        return w;
-    return need_slow(s, used, n);
-}
-
-#define PUT_LIT(w, lit) (memcpy((w), (lit), sizeof(lit) - 1), (w) += sizeof(lit) - 1)
-
-/*
- * Copy a short run (names, times, UTF-8 sequences) without a library call:
- * two overlapping fixed-size moves cover every length in a size class.
- */
-static inline char *put_mem(char *w, const void *src, size_t n)
-{
-    const char *p = src;
-    if (n >= 8 && n <= 16) {
-        uint64_t a, b;
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-        memcpy(w, &a, 8);
-        memcpy(w + n - 8, &b, 8);
-    } else if (n >= 4 && n < 8) {
-        uint32_t a, b;
-        memcpy(&a, p, 4);
-        memcpy(&b, p + n - 4, 4);
-        memcpy(w, &a, 4);
-        memcpy(w + n - 4, &b, 4);
-    } else if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            w[i] = p[i];
-    } else {
-        memcpy(w, p, n);
-    }
-    return w + n;
-}
-
-static inline char *put_text(char *w, sv_text t)
-{
-    return put_mem(w, t.ptr, t.len);
-}
-
-static char *put_u64(char *w, uint64_t v)
-{
-    if (v < 10) {
-        *w++ = (char)('0' + v);
-        return w;
-    }
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return put_mem(w, tmp + sizeof tmp - n, n);
-}
-
-/* Length of the valid UTF-8 sequence at p (2..4), or 0: as json_out.c. */
-static size_t utf8_sequence(const unsigned char *p, size_t left)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; min = 0x10000; }
-    else return 0;
-    if (left < n)
-        return 0;
-    unsigned cp = c & (0x7F >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/*
- * True when one of the 8 bytes of x needs more than a copy: a control
- * character, '"', '\\' or a non-ASCII byte. Word-at-a-time tests: (v - 0x01..)
- * & ~v has a high bit set iff some byte of v is zero, (x - 0x20..) iff some
- * byte is below 0x20 (borrows only spread upward from a real hit), and x
- * itself for bytes >= 0x80.
- */
-static inline bool needs_escape8(uint64_t x)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-    uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
-    uint64_t t = (x - ones * 0x20) | x | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
-    return (t & high) != 0;
-}
-
-static inline bool needs_escape4(uint32_t x)
-{
-    const uint32_t ones = 0x01010101u, high = 0x80808080u;
-    uint32_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
-    uint32_t t = (x - ones * 0x20) | x | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
-    return (t & high) != 0;
-}
-
-/* 1 for bytes copied as they are into a JSON string: printable ASCII but '"' and '\\'. */
-#define SV_R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
-static const unsigned char sv_plain[256] = {
-    SV_R16(0), SV_R16(0),                                   /* 0x00-0x1f: control */
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         /* 0x20-0x2f: '"' */
-    SV_R16(1), SV_R16(1),                                   /* 0x30-0x4f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,         /* 0x50-0x5f: '\\' */
-    SV_R16(1), SV_R16(1),                                   /* 0x60-0x7f */
-    SV_R16(0), SV_R16(0), SV_R16(0), SV_R16(0),             /* 0x80-0xff: UTF-8 */
-    SV_R16(0), SV_R16(0), SV_R16(0), SV_R16(0),
-};
-#undef SV_R16
-
-/* A JSON string literal; at most 2 + 6 * s.len bytes. Same bytes as uf_json_string. */
-static char *put_string(char *w, uf_slice s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    size_t i = 0, n = s.len;
-    *w++ = '"';
-    if (n >= 4 && n <= 8) {
-        /* Short and plain (most names, postcodes, ids): two overlapping words. */
-        uint32_t a, b;
-        memcpy(&a, p, 4);
-        memcpy(&b, p + n - 4, 4);
-        if (!needs_escape4(a) && !needs_escape4(b)) {
-            memcpy(w, &a, 4);
-            memcpy(w + n - 4, &b, 4);
-            w += n;
-            *w++ = '"';
-            return w;
-        }
-    }
-    while (i < n) {
-        /* Plain ASCII is most of every export: eight bytes per step. */
-        while (i + 8 <= n) {
-            uint64_t x;
-            memcpy(&x, p + i, 8);
-            if (needs_escape8(x))
-                break;
-            memcpy(w, &x, 8);
-            w += 8;
-            i += 8;
-        }
-        if (i < n && n >= 8 && i + 8 > n) {
-            /* A short tail: if the last 8 bytes are all plain, those before
-               the tail were copied one to one, so rewriting them is harmless. */
-            uint64_t x;
-            memcpy(&x, p + n - 8, 8);
-            if (!needs_escape8(x)) {
-                w += n - i;
-                memcpy(w - 8, &x, 8);
-                break;
-            }
-        }
-        while (i < n && sv_plain[p[i]])
-            *w++ = (char)p[i++];
-        if (i >= n)
-            break;
-        unsigned c = p[i];
-        if (c == '"' || c == '\\') {
-            *w++ = '\\';
-            *w++ = (char)c;
-            i++;
-        } else if (c < 0x20) {
-            *w++ = '\\';
-            if (c == '\n') *w++ = 'n';
-            else if (c == '\r') *w++ = 'r';
-            else if (c == '\t') *w++ = 't';
-            else {
-                w = put_mem(w, "u00", 3);
-                *w++ = hex[c >> 4];
-                *w++ = hex[c & 15];
-            }
-            i++;
-        } else {
-            size_t len = utf8_sequence(p + i, n - i);
-            if (len == 0) {
-                w = put_mem(w, "\xEF\xBF\xBD", 3); /* U+FFFD */
-                i++;
-            } else {
-                w = put_mem(w, p + i, len);
-                i += len;
-            }
-        }
-    }
-    *w++ = '"';
-    return w;
-}
-
-/* `member` and the quoted time; nothing when unknown or unrepresentable. */
-static char *put_time(uf_survivor *s, char *w, const char *member, size_t member_len, int64_t t)
-{
-    if (t == SV_TIME_UNKNOWN)
-        return w;
-    sv_time *e = &s->time_cache[((uint64_t)t * UINT64_C(0x9E3779B97F4A7C15)) >> 58];
-    if (e->t != t) {
-        e->t = t;
-        e->len = uf_format_iso8601(t, e->text + 1);
-        if (e->len) {
-            e->text[0] = '"';
-            e->text[SV_TIME_TEXT - 1] = '"';
-            e->len = SV_TIME_TEXT;
-        }
-    }
-    if (e->len == 0)
-        return w;
-    w = put_mem(w, member, member_len);
-    return put_mem(w, e->text, SV_TIME_TEXT);
-}
-
-#define PUT_TIME(s, w, lit, t) put_time((s), (w), (lit), sizeof(lit) - 1, (t))
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -551,115 +213,94 @@ static bool grow(void **p, size_t *cap, size_t want, size_t size)
 /* Survivor lifetime                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Append the escaped name (plus an optional ':'); resolved later. */
-static sv_text add_name(uf_buf *names, const char *name, bool key)
+/* Section order of kinds: names and addresses first, e-mail and phone close the
+   attributes and open the identifiers. */
+static void section_kinds(const uf_config *config, unsigned *attributes, size_t *attribute_count,
+                          unsigned *identifiers, size_t *identifier_count)
 {
-    sv_text t = {NULL, 0, names->len};
-    uf_json_string(names, uf_slice_cstr(name ? name : ""));
-    if (key)
-        uf_buf_putc(names, ':');
-    t.len = names->len - t.off;
-    return t;
+    size_t kinds = config->kind_count, na = 0, ni = 0;
+    for (size_t k = 0; k < kinds; k++)
+        if (k != UF_KIND_FULL_NAME && !config->kinds[k].is_identifier)
+            attributes[na++] = (unsigned)k;
+    for (size_t k = 0; k < kinds && k < UF_KIND_BUILTIN_COUNT; k++)
+        if (k != UF_KIND_FULL_NAME && config->kinds[k].is_identifier)
+            attributes[na++] = (unsigned)k;
+    for (size_t k = 0; k < kinds; k++)
+        if (k != UF_KIND_FULL_NAME && config->kinds[k].is_identifier)
+            identifiers[ni++] = (unsigned)k;
+    *attribute_count = na;
+    *identifier_count = ni;
 }
 
-static void resolve_name(const uf_buf *names, sv_text *t)
+int uf_survive_schema(const uf_config *config, uf_buf *out, uf_error *err)
 {
-    t->ptr = names->data + t->off;
+    if (!config || config->kind_count > UF_PROFILE_MAX_KINDS || config->kind_count > 2 * UF_MAX_KINDS)
+        return uf_error_set(err, UF_ERR_INVALID, "survive: no config or too many kinds");
+    const char *kind_names[2 * UF_MAX_KINDS];
+    unsigned char flags[2 * UF_MAX_KINDS];
+    unsigned attributes[2 * UF_MAX_KINDS], identifiers[2 * UF_MAX_KINDS];
+    size_t sources = config->source_count;
+    const char **source_names = calloc(sources + 1, sizeof *source_names);
+    size_t *column_counts = calloc(sources + 1, sizeof *column_counts);
+    const char *const **column_names = calloc(sources + 1, sizeof *column_names);
+    int rc;
+    if (!source_names || !column_counts || !column_names) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory");
+    } else {
+        for (size_t k = 0; k < config->kind_count; k++) {
+            kind_names[k] = config->kinds[k].name;
+            flags[k] = config->kinds[k].is_identifier ? UF_PROFILE_KIND_IDENTIFIER : 0;
+        }
+        for (size_t i = 0; i < sources; i++) {
+            source_names[i] = config->sources[i].name;
+            column_counts[i] = config->sources[i].context_count;
+            column_names[i] = (const char *const *)config->sources[i].context_columns;
+        }
+        uf_profile_schema_desc d = {.kind_count = config->kind_count, .kind_names = kind_names, .kind_flags = flags,
+                                    .attribute_kinds = attributes, .identifier_kinds = identifiers,
+                                    .source_count = sources, .source_names = source_names,
+                                    .column_counts = column_counts, .column_names = column_names};
+        section_kinds(config, attributes, &d.attribute_count, identifiers, &d.identifier_count);
+        rc = uf_profile_schema_encode(&d, out, err);
+    }
+    free(source_names);
+    free(column_counts);
+    free(column_names);
+    return rc;
 }
 
 uf_survivor *uf_survivor_new(const uf_config *config)
 {
-    if (!config)
+    if (!config || config->kind_count > UF_PROFILE_MAX_KINDS)
         return NULL;
     uf_survivor *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->config = config;
-    uf_buf_init(&s->names);
+    uf_buf_init(&s->bin);
     size_t kinds = config->kind_count, sources = config->source_count;
-    size_t contexts = 0;
-    for (size_t i = 0; i < sources; i++)
-        contexts += config->sources[i].context_count;
-
-    s->kind_key = calloc(kinds + 1, sizeof *s->kind_key);
-    s->source_text = calloc(sources + 1, sizeof *s->source_text);
-    s->context_key = calloc(contexts + 1, sizeof *s->context_key);
-    s->context_first = calloc(sources + 1, sizeof *s->context_first);
-    s->context_shadows_updated_at = calloc(sources + 1, sizeof *s->context_shadows_updated_at);
-    s->attribute_kinds = calloc(kinds + 1, sizeof *s->attribute_kinds);
-    s->identifier_kinds = calloc(kinds + 1, sizeof *s->identifier_kinds);
+    s->words_per_set = sources ? (sources + 63) / 64 : 1;
     s->kinds = calloc(kinds + 1, sizeof *s->kinds);
     s->source_gen = calloc(sources + 1, sizeof *s->source_gen);
     s->source_best = calloc(sources + 1, sizeof *s->source_best);
     s->source_best_time = calloc(sources + 1, sizeof *s->source_best_time);
+    s->channels = calloc(s->words_per_set, sizeof *s->channels);
     s->slot_cap = SV_INITIAL_SLOTS;
     s->slots = calloc(s->slot_cap, sizeof *s->slots);
-    if (!s->kind_key || !s->source_text || !s->context_key || !s->context_first ||
-        !s->context_shadows_updated_at || !s->attribute_kinds || !s->identifier_kinds ||
-        !s->kinds || !s->source_gen || !s->source_best || !s->source_best_time || !s->slots) {
+    if (!s->kinds || !s->source_gen || !s->source_best || !s->source_best_time || !s->channels || !s->slots) {
         uf_survivor_free(s);
         return NULL;
     }
-    s->words_per_set = sources ? (sources + 63) / 64 : 1;
-
-    size_t kind_key_max = 0, source_max = 0, sources_all = 2, context_key_max = 0;
-    for (size_t k = 0; k < kinds; k++) {
-        s->kind_key[k] = add_name(&s->names, config->kinds[k].name, true);
-        if (s->kind_key[k].len > kind_key_max)
-            kind_key_max = s->kind_key[k].len;
-    }
-    size_t c = 0;
-    for (size_t i = 0; i < sources; i++) {
-        const uf_source_config *src = &config->sources[i];
-        s->source_text[i] = add_name(&s->names, src->name, false);
-        sources_all += s->source_text[i].len + 1;
-        if (s->source_text[i].len > source_max)
-            source_max = s->source_text[i].len;
-        s->context_first[i] = c;
-        for (size_t j = 0; j < src->context_count; j++) {
-            const char *col = src->context_columns[j];
-            s->context_key[c] = add_name(&s->names, col, true);
-            if (s->context_key[c].len > context_key_max)
-                context_key_max = s->context_key[c].len;
-            c++;
-            if (col && strcmp(col, "updated_at") == 0)
-                s->context_shadows_updated_at[i] = true;
-        }
-    }
-    if (s->names.failed) {
+    uf_buf schema;
+    uf_buf_init(&schema);
+    int rc = uf_survive_schema(config, &schema, NULL);
+    if (rc == UF_OK)
+        rc = uf_profile_schema_parse(schema.data, schema.len, &s->schema, NULL);
+    uf_buf_free(&schema);
+    if (rc != UF_OK) {
         uf_survivor_free(s);
         return NULL;
     }
-    for (size_t k = 0; k < kinds; k++)
-        resolve_name(&s->names, &s->kind_key[k]);
-    for (size_t i = 0; i < sources; i++)
-        resolve_name(&s->names, &s->source_text[i]);
-    for (size_t i = 0; i < c; i++)
-        resolve_name(&s->names, &s->context_key[i]);
-
-    /* Every need() asks for at most this: the largest item is a candidate
-       (two values and the list of every source), the others are smaller. */
-    s->item_max = 2 * SV_VALUE_MAX + sources_all + kind_key_max + source_max + context_key_max + 256;
-    s->text_cap = s->item_max * 2 > 16384 ? s->item_max * 2 : 16384;
-    s->text = malloc(s->text_cap);
-    if (!s->text) {
-        uf_survivor_free(s);
-        return NULL;
-    }
-    for (size_t i = 0; i < SV_TIME_CACHE; i++)
-        s->time_cache[i].t = SV_TIME_UNKNOWN; /* never looked up */
-
-    /* Agents read names and addresses first; e-mail and phone close the
-       attributes and open the identifiers. */
-    for (size_t k = 0; k < kinds; k++)
-        if (k != UF_KIND_FULL_NAME && !config->kinds[k].is_identifier)
-            s->attribute_kinds[s->attribute_kind_count++] = (int)k;
-    for (size_t k = 0; k < kinds && k < UF_KIND_BUILTIN_COUNT; k++)
-        if (k != UF_KIND_FULL_NAME && config->kinds[k].is_identifier)
-            s->attribute_kinds[s->attribute_kind_count++] = (int)k;
-    for (size_t k = 0; k < kinds; k++)
-        if (k != UF_KIND_FULL_NAME && config->kinds[k].is_identifier)
-            s->identifier_kinds[s->identifier_kind_count++] = (int)k;
     return s;
 }
 
@@ -667,14 +308,8 @@ void uf_survivor_free(uf_survivor *s)
 {
     if (!s)
         return;
-    uf_buf_free(&s->names);
-    free(s->kind_key);
-    free(s->source_text);
-    free(s->context_key);
-    free(s->context_first);
-    free(s->context_shadows_updated_at);
-    free(s->attribute_kinds);
-    free(s->identifier_kinds);
+    uf_profile_schema_free(s->schema);
+    uf_buf_free(&s->bin);
     free(s->kinds);
     free(s->slots);
     free(s->cands);
@@ -685,7 +320,7 @@ void uf_survivor_free(uf_survivor *s)
     free(s->source_gen);
     free(s->source_best);
     free(s->source_best_time);
-    free(s->text);
+    free(s->channels);
     free(s);
 }
 
@@ -1089,7 +724,7 @@ static bool decide(uf_survivor *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Writing the profile                                                 */
+/* Writing the profile (format: profile_codec.h)                       */
 /* ------------------------------------------------------------------ */
 
 /* Candidates of kind k in output order; *n = 0 when the kind is absent. */
@@ -1100,192 +735,52 @@ static sv_cand *const *kind_candidates(const uf_survivor *s, int k, size_t *n)
     return s->order + (*n ? ks->order_at : 0);
 }
 
-static char *put_sources(const uf_survivor *s, char *w, const sv_cand *c)
-{
-    bool first = true;
-    *w++ = '[';
-    for (size_t word = 0; word < s->words_per_set; word++) {
-        uint64_t bits = s->words[c->sources_at + word];
-        while (bits) {
-            size_t source = word * 64 + (size_t)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            if (!first)
-                *w++ = ',';
-            first = false;
-            w = put_text(w, s->source_text[source]);
-        }
-    }
-    *w++ = ']';
-    return w;
-}
-
-/* "value":...,"sources":[...],"count":N,"last_seen":"..." (no braces); room for item_max reserved by the caller. */
-static char *put_candidate_fields(uf_survivor *s, char *w, const sv_cand *c, bool with_normalized)
-{
-    uf_slice display = s->spellings[c->display].raw;
-    PUT_LIT(w, "\"value\":");
-    w = put_string(w, display);
-    /* "normalized" only when it says something the display value does not. */
-    if (with_normalized && !(display.len == c->value.len && memcmp(display.ptr, c->value.ptr, display.len) == 0)) {
-        PUT_LIT(w, ",\"normalized\":");
-        w = put_string(w, c->value);
-    }
-    PUT_LIT(w, ",\"sources\":");
-    w = put_sources(s, w, c);
-    PUT_LIT(w, ",\"count\":");
-    w = put_u64(w, c->count);
-    w = PUT_TIME(s, w, ",\"last_seen\":", c->last_seen);
-    return w;
-}
-
-static char *put_candidate(uf_survivor *s, char *w, const sv_cand *c, bool comma, bool with_normalized)
-{
-    w = need(s, w, s->item_max);
-    if (comma)
-        *w++ = ',';
-    *w++ = '{';
-    w = put_candidate_fields(s, w, c, with_normalized);
-    *w++ = '}';
-    return w;
-}
-
-static char *put_attributes(uf_survivor *s, char *w)
-{
-    bool first = true;
-    w = need(s, w, 32);
-    PUT_LIT(w, ",\"attributes\":{");
-    for (size_t i = 0; i < s->attribute_kind_count; i++) {
-        int k = s->attribute_kinds[i];
-        size_t n;
-        sv_cand *const *v = kind_candidates(s, k, &n);
-        if (n == 0)
-            continue;
-        w = need(s, w, s->item_max);
-        if (!first)
-            *w++ = ',';
-        first = false;
-        w = put_text(w, s->kind_key[k]);
-        *w++ = '{';
-        if (s->config->kinds[k].is_identifier) {
-            /* E-mail and phone: the best value here, every value with its lineage under "identifiers". */
-            PUT_LIT(w, "\"value\":");
-            w = put_string(w, s->spellings[v[0]->display].raw);
-        } else {
-            /* The surviving value with its lineage, then only the other candidates. */
-            w = put_candidate_fields(s, w, v[0], false);
-            size_t shown = n < UF_SURVIVE_MAX_ALTERNATIVES ? n : UF_SURVIVE_MAX_ALTERNATIVES;
-            if (shown > 1) {
-                w = need(s, w, 32);
-                PUT_LIT(w, ",\"alternatives\":[");
-                for (size_t j = 1; j < shown; j++)
-                    w = put_candidate(s, w, v[j], j > 1, false);
-                w = need(s, w, 64);
-                *w++ = ']';
-            }
-            if (n > shown) {
-                w = need(s, w, 64);
-                PUT_LIT(w, ",\"alternatives_truncated\":");
-                w = put_u64(w, n - shown);
-            }
-        }
-        w = need(s, w, 1);
-        *w++ = '}';
-    }
-    w = need(s, w, 1);
-    *w++ = '}';
-    return w;
-}
-
-static char *put_identifiers(uf_survivor *s, char *w)
-{
-    bool first = true, truncated = false;
-    w = need(s, w, 32);
-    PUT_LIT(w, ",\"identifiers\":{");
-    for (size_t i = 0; i < s->identifier_kind_count; i++) {
-        int k = s->identifier_kinds[i];
-        size_t n;
-        sv_cand *const *v = kind_candidates(s, k, &n);
-        if (n == 0)
-            continue;
-        w = need(s, w, s->item_max);
-        if (!first)
-            *w++ = ',';
-        first = false;
-        w = put_text(w, s->kind_key[k]);
-        *w++ = '[';
-        size_t shown = n < UF_SURVIVE_MAX_IDENTIFIERS ? n : UF_SURVIVE_MAX_IDENTIFIERS;
-        for (size_t j = 0; j < shown; j++)
-            w = put_candidate(s, w, v[j], j > 0, true);
-        w = need(s, w, 1);
-        *w++ = ']';
-        truncated |= n > shown;
-    }
-    w = need(s, w, 1);
-    *w++ = '}';
-    if (!truncated)
-        return w;
-    first = true;
-    w = need(s, w, 32);
-    PUT_LIT(w, ",\"identifiers_truncated\":{");
-    for (size_t i = 0; i < s->identifier_kind_count; i++) {
-        int k = s->identifier_kinds[i];
-        size_t n;
-        kind_candidates(s, k, &n);
-        if (n <= UF_SURVIVE_MAX_IDENTIFIERS)
-            continue;
-        w = need(s, w, s->item_max);
-        if (!first)
-            *w++ = ',';
-        first = false;
-        w = put_text(w, s->kind_key[k]);
-        w = put_u64(w, n - UF_SURVIVE_MAX_IDENTIFIERS);
-    }
-    w = need(s, w, 1);
-    *w++ = '}';
-    return w;
-}
-
-static char *put_records(uf_survivor *s, char *w, const uf_record_table *table,
-                         const uf_record_id *members, size_t count)
-{
-    size_t shown = count < UF_SURVIVE_MAX_RECORDS ? count : UF_SURVIVE_MAX_RECORDS;
-    w = need(s, w, 32);
-    PUT_LIT(w, ",\"records\":[");
-    for (size_t m = 0; m < shown; m++) {
-        const uf_record *r = &table->records[members[m]];
-        w = need(s, w, s->item_max);
-        if (m)
-            *w++ = ',';
-        PUT_LIT(w, "{\"source\":");
-        w = put_text(w, s->source_text[r->source]);
-        PUT_LIT(w, ",\"key\":");
-        w = put_string(w, uf_record_key(r));
-        w = PUT_TIME(s, w, ",\"updated_at\":", rank_time(r->updated_at));
-        *w++ = '}';
-    }
-    w = need(s, w, 64);
-    *w++ = ']';
-    if (count > shown) {
-        PUT_LIT(w, ",\"records_truncated\":");
-        w = put_u64(w, count - shown);
-    }
-    return w;
-}
-
-static char *put_context(uf_survivor *s, char *w, const uf_record_table *table)
+static void put_kinds(uf_survivor *s, uf_profile_writer *pw)
 {
     const uf_config *config = s->config;
-    bool first = true;
-    w = need(s, w, 32);
-    PUT_LIT(w, ",\"context\":{");
+    for (size_t k = 0; k < config->kind_count; k++) {
+        size_t n;
+        sv_cand *const *v = kind_candidates(s, (int)k, &n);
+        if (n == 0 || k == UF_KIND_FULL_NAME)
+            continue;
+        bool identifier = config->kinds[k].is_identifier;
+        size_t cap = identifier ? UF_PROFILE_MAX_IDENTIFIERS : UF_PROFILE_MAX_ALTERNATIVES;
+        size_t shown = n < cap ? n : cap;
+        uf_profile_kind(pw, (unsigned)k, n);
+        for (size_t j = 0; j < shown; j++) {
+            const sv_cand *c = v[j];
+            uf_slice display = s->spellings[c->display].raw;
+            /* "normalized" only where it is shown and says something the display value does not. */
+            uf_slice normalized = {NULL, 0};
+            if (identifier && !slice_same(display, c->value))
+                normalized = c->value;
+            uf_profile_candidate(pw, display, normalized, s->words + c->sources_at, s->words_per_set, c->count,
+                                 c->last_seen);
+        }
+    }
+}
+
+static void put_records(uf_profile_writer *pw, const uf_record_table *table, const uf_record_id *members,
+                        size_t count)
+{
+    size_t shown = count < UF_SURVIVE_MAX_RECORDS ? count : UF_SURVIVE_MAX_RECORDS;
+    uf_profile_records(pw, count);
+    for (size_t m = 0; m < shown; m++) {
+        const uf_record *r = &table->records[members[m]];
+        uf_profile_record(pw, r->source, uf_record_key(r), rank_time(r->updated_at));
+    }
+}
+
+static void put_context(uf_survivor *s, uf_profile_writer *pw, const uf_record_table *table)
+{
+    const uf_config *config = s->config;
     for (size_t src = 0; src < config->source_count; src++) {
         size_t columns = config->sources[src].context_count;
         if (s->source_gen[src] != s->gen || columns == 0)
             continue;
         const uf_record *r = &table->records[s->source_best[src]];
-        /* Gather first, then write in column order: the blob's order is
-           whatever the reader chose, and a repeated index must not produce a
-           duplicate JSON member. */
+        /* The blob's order is whatever the reader chose, and a repeated
+           index must appear once: gather, the codec writes in column order. */
         memset(s->context_present, 0, sizeof s->context_present);
         uf_attr_cursor cursor;
         uf_context_view cv;
@@ -1298,57 +793,9 @@ static char *put_context(uf_survivor *s, char *w, const uf_record_table *table)
             s->context_present[idx / 64] |= UINT64_C(1) << (idx % 64);
             s->context_value[idx] = cv.value;
         }
-        w = need(s, w, s->item_max);
-        if (!first)
-            *w++ = ',';
-        first = false;
-        w = put_text(w, s->source_text[src]);
-        PUT_LIT(w, ":{");
-        bool first_member = true;
-        for (size_t word = 0; word < UF_ARRAY_LEN(s->context_present); word++) {
-            uint64_t bits = s->context_present[word];
-            while (bits) {
-                size_t idx = word * 64 + (size_t)__builtin_ctzll(bits);
-                bits &= bits - 1;
-                w = need(s, w, s->item_max);
-                if (!first_member)
-                    *w++ = ',';
-                first_member = false;
-                w = put_text(w, s->context_key[s->context_first[src] + idx]);
-                w = put_string(w, s->context_value[idx]);
-            }
-        }
-        w = need(s, w, 64);
-        if (!s->context_shadows_updated_at[src]) {
-            if (first_member)
-                w = PUT_TIME(s, w, "\"updated_at\":", rank_time(r->updated_at));
-            else
-                w = PUT_TIME(s, w, ",\"updated_at\":", rank_time(r->updated_at));
-        }
-        *w++ = '}';
+        uf_profile_context(pw, (unsigned)src, rank_time(r->updated_at), s->context_present,
+                           UF_ARRAY_LEN(s->context_present), s->context_value);
     }
-    w = need(s, w, 1);
-    *w++ = '}';
-    return w;
-}
-
-static char *put_channels(uf_survivor *s, char *w)
-{
-    bool first = true;
-    w = need(s, w, 32);
-    PUT_LIT(w, ",\"channels\":[");
-    for (size_t src = 0; src < s->config->source_count; src++) {
-        if (s->source_gen[src] != s->gen)
-            continue;
-        w = need(s, w, s->item_max);
-        if (!first)
-            *w++ = ',';
-        first = false;
-        w = put_text(w, s->source_text[src]);
-    }
-    w = need(s, w, 1);
-    *w++ = ']';
-    return w;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1403,9 +850,9 @@ static void trim_scratch(uf_survivor *s)
 }
 
 static int survive(uf_survivor *s, const uf_record_table *table, const uf_record_id *members, size_t count,
-                   const char *golden_id_text, uf_buf *out, uf_error *err)
+                   uf_buf *out, uf_error *err)
 {
-    if (!table || !members || !golden_id_text || !out || count == 0)
+    if (!table || !members || !out || count == 0)
         return uf_error_set(err, UF_ERR_INVALID, "survive: empty cluster or missing argument");
     const uf_config *config = s->config;
 
@@ -1431,28 +878,33 @@ static int survive(uf_survivor *s, const uf_record_table *table, const uf_record
     if (!decide(s))
         return uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory");
 
-    s->text_failed = false;
-    char *w = s->text;
-    w = PUT_TIME(s, w, ",\"updated_at\":", latest);
-    w = put_channels(s, w);
-    w = put_attributes(s, w);
-    w = put_identifiers(s, w);
-    w = put_records(s, w, table, members, count);
-    w = put_context(s, w, table);
-    w = need(s, w, 1);
-    *w++ = '}';
-    if (s->text_failed)
-        return uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory writing the profile");
+    memset(s->channels, 0, s->words_per_set * sizeof *s->channels);
+    for (size_t src = 0; src < config->source_count; src++)
+        if (s->source_gen[src] == s->gen)
+            s->channels[src / 64] |= UINT64_C(1) << (src % 64);
 
     size_t start_len = out->len;
-    uf_buf_append(out, "{\"golden_id\":", 13);
-    uf_json_string(out, uf_slice_cstr(golden_id_text));
-    uf_buf_append(out, s->text, (size_t)(w - s->text));
+    uf_profile_writer pw;
+    uf_profile_begin(&pw, out, latest, s->channels, s->words_per_set);
+    put_kinds(s, &pw);
+    put_records(&pw, table, members, count);
+    put_context(s, &pw, table);
+    uf_profile_end(&pw);
     if (out->failed) {
         out->len = start_len < out->len ? start_len : out->len;
         return uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory writing the profile");
     }
     return UF_OK;
+}
+
+int uf_survive_profile_binary(uf_survivor *s, const uf_record_table *table, const uf_record_id *members,
+                              size_t count, uf_buf *out, uf_error *err)
+{
+    if (!s)
+        return uf_error_set(err, UF_ERR_INVALID, "survive: no survivor");
+    int rc = survive(s, table, members, count, out, err);
+    trim_scratch(s);
+    return rc;
 }
 
 int uf_survive_profile(uf_survivor *s, const uf_record_table *table,
@@ -1461,7 +913,12 @@ int uf_survive_profile(uf_survivor *s, const uf_record_table *table,
 {
     if (!s)
         return uf_error_set(err, UF_ERR_INVALID, "survive: no survivor");
-    int rc = survive(s, table, members, count, golden_id_text, out, err);
+    if (!golden_id_text || !out)
+        return uf_error_set(err, UF_ERR_INVALID, "survive: empty cluster or missing argument");
+    uf_buf_reset(&s->bin);
+    int rc = survive(s, table, members, count, &s->bin, err);
     trim_scratch(s);
+    if (rc == UF_OK)
+        rc = uf_profile_render(s->schema, s->bin.data, s->bin.len, uf_slice_cstr(golden_id_text), out, err);
     return rc;
 }

@@ -127,7 +127,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
 
 /*
  * The store is one LMDB environment (a folder) holding the last committed
- * run: golden id → profile JSON, identifier key → golden ids,
+ * run: golden id → profile (stored compact, returned as JSON), identifier key → golden ids,
  * (source, record key) → golden id, old golden id → new golden id, and the
  * run log (layout: README, "Store layout").
  *

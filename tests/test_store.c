@@ -13,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 
+#include "profile_codec.h"
 #include "store.h"
 
 #include <errno.h>
@@ -112,22 +113,60 @@ static void record_key(char *buf, size_t cap, char prefix, uint64_t i)
     snprintf(buf, cap, "%c%08" PRIu64, prefix, i);
 }
 
+/*
+ * Profiles are stored binary (profile_codec.h) and read back as JSON: a test
+ * profile is one record of source "crm" whose key carries the generation,
+ * the id and `pad` bytes of padding ("gen=1;id=42;pad=abc..."), rendered
+ * with the test schema below. Returns the binary length (at most cap).
+ */
 static size_t profile_text(char *buf, size_t cap, int gen, uint64_t id, size_t pad)
 {
-    int n = snprintf(buf, cap, "{\"gen\":%d,\"id\":%" PRIu64 ",\"pad\":\"", gen, id);
-    size_t len = (size_t)n;
-    for (size_t i = 0; i < pad && len + 3 < cap; i++)
-        buf[len++] = (char)('a' + (id + i) % 26);
-    buf[len++] = '"';
-    buf[len++] = '}';
-    buf[len] = '\0';
+    char key[64];
+    int n = snprintf(key, sizeof key, "gen=%d;id=%" PRIu64 ";pad=", gen, id);
+    uf_buf text, bin;
+    uf_buf_init(&text);
+    uf_buf_init(&bin);
+    uf_buf_append(&text, key, (size_t)n);
+    for (size_t i = 0; i < pad; i++)
+        uf_buf_putc(&text, (char)('a' + (id + i) % 26));
+    uint64_t channels = 1;
+    uf_profile_writer pw;
+    uf_profile_begin(&pw, &bin, 1700000000 + (int64_t)gen, &channels, 1);
+    uf_profile_records(&pw, 1);
+    uf_profile_record(&pw, 0, uf_slice_make(text.data, text.len), 1700000000);
+    uf_profile_end(&pw);
+    size_t len = bin.len < cap ? bin.len : cap;
+    memcpy(buf, bin.data, len);
+    uf_buf_free(&text);
+    uf_buf_free(&bin);
     return len;
 }
 
+/* The schema the test profiles are rendered with: sources crm and web, no kinds. */
+static int put_test_schema(uf_store_writer *w, uf_error *err)
+{
+    static const char *const sources[] = {"crm", "web"};
+    static const size_t columns[] = {0, 0};
+    static const char *const *const column_names[] = {NULL, NULL};
+    uf_profile_schema_desc d = {.source_count = 2, .source_names = sources, .column_counts = columns,
+                                .column_names = column_names};
+    uf_buf b;
+    uf_buf_init(&b);
+    int rc = uf_profile_schema_encode(&d, &b, err);
+    if (rc == UF_OK)
+        rc = uf_store_put_schema(w, b.data, b.len, err);
+    uf_buf_free(&b);
+    return rc;
+}
+
+/* The generation of a rendered test profile (or of a run report {"gen":N}). */
 static int profile_gen(const char *json)
 {
     int gen = -1;
-    if (sscanf(json, "{\"gen\":%d", &gen) != 1)
+    if (sscanf(json, "{\"gen\":%d", &gen) == 1)
+        return gen;
+    const char *key = strstr(json, "\"key\":\"gen=");
+    if (!key || sscanf(key, "\"key\":\"gen=%d;", &gen) != 1 || !strstr(json, "\"source\":\"crm\""))
         return -1;
     return gen;
 }
@@ -137,7 +176,7 @@ static int put_generation(uf_store_writer *w, const gen_params *p, uf_error *err
 {
     size_t cap = p->pad + 128;
     char *json = malloc(cap);
-    int rc = UF_OK;
+    int rc = put_test_schema(w, err);
     for (size_t i = 0; i < p->count && rc == UF_OK; i++) {
         size_t len = profile_text(json, cap, p->gen, p->first_id + i, p->pad);
         rc = uf_store_put_profile(w, p->first_id + i, json, len, err);
@@ -204,11 +243,15 @@ typedef struct scan_check {
 static int check_profile(void *ctx, uint64_t id, const char *json, size_t len)
 {
     scan_check *c = ctx;
-    char head[32];
-    size_t n = len < sizeof head - 1 ? len : sizeof head - 1;
-    memcpy(head, json, n);
-    head[n] = '\0';
-    int gen = profile_gen(head);
+    char *text = malloc(len + 1);
+    memcpy(text, json, len);
+    text[len] = '\0';
+    int gen = profile_gen(text);
+    char golden[24];
+    uf_golden_id_format(id, golden);
+    if (!strstr(text, golden))
+        gen = -2; /* rendered with another id */
+    free(text);
     if (c->gen == -1)
         c->gen = gen;
     else if (gen != c->gen)
@@ -345,7 +388,10 @@ Test(store, generation_written_and_replaced)
     MDB_val k = {14, "format_version"}, v;
     cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
     cr_assert_eq(v.mv_size, 4);
-    cr_assert_eq(memcmp(v.mv_data, "\0\0\0\1", 4), 0);
+    cr_assert_eq(memcmp(v.mv_data, "\0\0\0\2", 4), 0);
+    k = (MDB_val){6, "schema"};
+    cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
+    cr_assert_gt(v.mv_size, 1);
     k = (MDB_val){10, "created_by"};
     cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
     cr_assert_eq(v.mv_size, strlen("unify 0.1.0"));
@@ -621,7 +667,10 @@ Test(store, redirect_chains)
     uf_error err = {0};
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_OK, "%s", err.message);
     cr_assert_eq(uf_store_writer_begin(w, 0, &err), UF_OK, "%s", err.message);
-    cr_assert_eq(uf_store_put_profile(w, 100, "{\"p\":100}", 9, &err), UF_OK);
+    char profile[256];
+    size_t plen = profile_text(profile, sizeof profile, 7, 100, 3);
+    cr_assert_eq(put_test_schema(w, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_profile(w, 100, profile, plen, &err), UF_OK);
     /* 1 -> 2 -> ... -> 16 -> 100: 16 hops, the most that is followed. */
     for (uint64_t i = 1; i <= 16; i++)
         cr_assert_eq(uf_store_put_redirect(w, i, i == 16 ? 100 : i + 1, &err), UF_OK, "%s", err.message);
@@ -636,7 +685,9 @@ Test(store, redirect_chains)
     uint64_t resolved = 0;
     cr_assert_eq(uf_store_profile_json(s, 1, &json, NULL, &resolved, &err), UF_OK, "%s", err.message);
     cr_assert_eq(resolved, 100);
-    cr_assert_str_eq(json, "{\"p\":100}");
+    cr_assert_str_eq(json, "{\"golden_id\":\"G000000100\",\"updated_at\":\"2023-11-14T22:13:27Z\",\"channels\":[\"crm\"],"
+                           "\"attributes\":{},\"identifiers\":{},\"records\":[{\"source\":\"crm\",\"key\":"
+                           "\"gen=7;id=100;pad=wxy\",\"updated_at\":\"2023-11-14T22:13:20Z\"}],\"context\":{}}");
     free(json);
     cr_assert_eq(uf_store_profile_json(s, 50, &json, NULL, &resolved, &err), UF_ERR_NOT_FOUND);
     cr_assert_eq(uf_store_profile_json(s, 60, &json, NULL, &resolved, &err), UF_ERR_STORE);
@@ -733,6 +784,8 @@ static void child_write_until_killed(const char *path, int signal_fd)
     if (uf_store_writer_open(path, 0, &w, &err) != UF_OK || uf_store_writer_begin(w, 64 << 20, &err) != UF_OK)
         _exit(10);
     char json[1100];
+    if (put_test_schema(w, &err) != UF_OK)
+        _exit(12);
     for (uint64_t id = 1;; id++) {
         size_t len = profile_text(json, sizeof json, 99, id, 1000);
         if (uf_store_put_profile(w, id, json, len, &err) != UF_OK) {
@@ -1263,17 +1316,20 @@ Test(store, other_format_version_is_refused)
     gen_params g = {.gen = 1, .first_id = 1, .count = 10, .pad = 10};
     uint64_t run;
     write_ok(store_path, &g, &run);
-    set_meta(store_path, "format_version", "\0\0\0\2", 4);
+    /* Version 1 stored profile JSON: an old store is refused, not misread. */
+    set_meta(store_path, "format_version", "\0\0\0\1", 4);
     uf_store *s = NULL;
     uf_error err = {0};
     cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
-    cr_assert(strstr(err.message, "version 2"), "%s", err.message);
+    cr_assert(strstr(err.message, "version 1"), "%s", err.message);
+    set_meta(store_path, "format_version", "\0\0\0\3", 4);
+    cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
     uf_store_writer *w = NULL;
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_ERR_VERSION, "%s", err.message);
     /* Malformed meta is corruption, not a version question. */
     set_meta(store_path, "format_version", "\1", 1);
     cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_STORE, "%s", err.message);
-    set_meta(store_path, "format_version", "\0\0\0\1", 4);
+    set_meta(store_path, "format_version", "\0\0\0\2", 4);
     set_meta(store_path, "next_golden_id", NULL, 0);
     cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_STORE, "%s", err.message);
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_ERR_STORE, "%s", err.message);

@@ -1,0 +1,379 @@
+/*
+ * test_profile_codec.c — the binary profile format on its own: hand-built
+ * profiles render to the exact JSON, hostile strings come out escaped as
+ * uf_json_string escapes them, and truncated, corrupt or foreign bytes give
+ * a clear error (UF_ERR_STORE), never a crash or a read outside the value
+ * (the sanitizer build runs these too). The round trip through survive is
+ * covered by test_survive.c, whose JSON is encode + render.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "json_out.h"
+#include "profile_codec.h"
+
+#define T0 INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
+
+/* Kinds: 0 first_name, 1 email (identifier), 2 crm_id (identifier). Sources crm, web (context newsletter, updated_at), pos (context last_purchase). */
+static uf_profile_schema *test_schema(uf_buf *bytes)
+{
+    static const char *const kinds[] = {"first_name", "email", "crm_id"};
+    static const unsigned char flags[] = {0, UF_PROFILE_KIND_IDENTIFIER, UF_PROFILE_KIND_IDENTIFIER};
+    static const unsigned attributes[] = {0, 1};
+    static const unsigned identifiers[] = {1, 2};
+    static const char *const sources[] = {"crm", "web", "pos"};
+    static const size_t columns[] = {0, 2, 1};
+    static const char *const web_columns[] = {"newsletter", "updated_at"};
+    static const char *const pos_columns[] = {"last_purchase"};
+    static const char *const *const column_names[] = {NULL, web_columns, pos_columns};
+    uf_profile_schema_desc d = {3, kinds, flags, 2, attributes, 2, identifiers, 3, sources, columns, column_names};
+    uf_buf local;
+    uf_buf *b = bytes ? bytes : &local;
+    uf_buf_init(b);
+    uf_error err = {0};
+    cr_assert_eq(uf_profile_schema_encode(&d, b, &err), UF_OK, "%s", err.message);
+    uf_profile_schema *s = NULL;
+    cr_assert_eq(uf_profile_schema_parse(b->data, b->len, &s, &err), UF_OK, "%s", err.message);
+    cr_assert(uf_profile_schema_same(s, b->data, b->len));
+    if (!bytes)
+        uf_buf_free(b);
+    return s;
+}
+
+static const uf_slice NONE = {NULL, 0};
+
+/* A profile using every part of the format. */
+static void sample_profile(uf_buf *b)
+{
+    uint64_t all = 7, crm = 1, web = 2, crm_web = 3;
+    uf_profile_writer w;
+    uf_buf_init(b);
+    uf_profile_begin(&w, b, T0, &all, 1);
+    uf_profile_kind(&w, 0, 2);
+    uf_profile_candidate(&w, uf_slice_cstr("Robert"), NONE, &crm_web, 1, 2, T0 - 86400);
+    uf_profile_candidate(&w, uf_slice_cstr("Bob"), NONE, &web, 1, 1, UF_PROFILE_TIME_UNKNOWN);
+    uf_profile_kind(&w, 1, 1);
+    uf_profile_candidate(&w, uf_slice_cstr("Bob@X.com"), uf_slice_cstr("bob@x.com"), &crm, 1, 1, T0);
+    uf_profile_records(&w, 3);
+    uf_profile_record(&w, 0, uf_slice_cstr("C1"), T0);
+    uf_profile_record(&w, 1, uf_slice_cstr("W\"1"), T0 - 86400);
+    uf_profile_record(&w, 2, uf_slice_cstr("P1"), UF_PROFILE_TIME_UNKNOWN);
+    uint64_t web_present = 1; /* newsletter only; updated_at shadows the time */
+    uf_slice web_values[2] = {uf_slice_cstr("yes"), NONE};
+    uf_profile_context(&w, 1, T0 - 86400, &web_present, 1, web_values);
+    uint64_t pos_present = 0;
+    uf_profile_context(&w, 2, T0 - 3600, &pos_present, 1, NULL);
+    uf_profile_end(&w);
+    cr_assert(!b->failed);
+}
+
+static const char sample_json[] =
+    "{\"golden_id\":\"G000000042\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"channels\":[\"crm\",\"web\",\"pos\"],"
+    "\"attributes\":{\"first_name\":{\"value\":\"Robert\",\"sources\":[\"crm\",\"web\"],\"count\":2,"
+    "\"last_seen\":\"2025-12-31T00:00:00Z\",\"alternatives\":[{\"value\":\"Bob\",\"sources\":[\"web\"],\"count\":1}]},"
+    "\"email\":{\"value\":\"Bob@X.com\"}},"
+    "\"identifiers\":{\"email\":[{\"value\":\"Bob@X.com\",\"normalized\":\"bob@x.com\",\"sources\":[\"crm\"],"
+    "\"count\":1,\"last_seen\":\"2026-01-01T00:00:00Z\"}]},"
+    "\"records\":[{\"source\":\"crm\",\"key\":\"C1\",\"updated_at\":\"2026-01-01T00:00:00Z\"},"
+    "{\"source\":\"web\",\"key\":\"W\\\"1\",\"updated_at\":\"2025-12-31T00:00:00Z\"},{\"source\":\"pos\",\"key\":\"P1\"}],"
+    "\"context\":{\"web\":{\"newsletter\":\"yes\"},\"pos\":{\"updated_at\":\"2025-12-31T23:00:00Z\"}}}";
+
+Test(codec, hand_built_profile_renders_exactly)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, out;
+    sample_profile(&bin);
+    uf_buf_init(&out);
+    uf_error err = {0};
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G000000042"), &out, &err), UF_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(uf_buf_cstr(&out), sample_json);
+    /* Compact: a fraction of the JSON. */
+    cr_assert_lt(bin.len * 100, out.len * 40, "binary %zu bytes, JSON %zu", bin.len, out.len);
+    /* Appends after what the buffer holds. */
+    uf_buf_reset(&out);
+    uf_buf_puts(&out, "X");
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G000000042"), &out, &err), UF_OK);
+    cr_assert_eq(out.len, sizeof sample_json);
+    cr_assert_eq(memcmp(out.data + 1, sample_json, sizeof sample_json - 1), 0);
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+Test(codec, minimal_profile_and_unknown_times)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, out;
+    uf_buf_init(&bin);
+    uf_buf_init(&out);
+    uint64_t none = 0;
+    uf_profile_writer w;
+    /* Out of range years are stored as unknown (JSON omits both alike). */
+    uf_profile_begin(&w, &bin, INT64_C(253402300800), &none, 1);
+    uf_profile_records(&w, 0);
+    uf_profile_end(&w);
+    uf_error err = {0};
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_OK, "%s", err.message);
+    cr_assert_str_eq(uf_buf_cstr(&out), "{\"golden_id\":\"G1\",\"channels\":[],\"attributes\":{},\"identifiers\":{},"
+                                        "\"records\":[],\"context\":{}}");
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+Test(codec, caps_and_truncation_counts)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, out;
+    uf_buf_init(&bin);
+    uf_buf_init(&out);
+    uint64_t crm = 1;
+    uf_profile_writer w;
+    uf_profile_begin(&w, &bin, T0, &crm, 1);
+    uf_profile_kind(&w, 0, 53); /* 50 stored, 3 left out */
+    for (int i = 0; i < UF_PROFILE_MAX_ALTERNATIVES; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "n%02d", i);
+        uf_profile_candidate(&w, uf_slice_cstr(v), NONE, &crm, 1, 1, T0);
+    }
+    uf_profile_kind(&w, 2, UF_PROFILE_MAX_IDENTIFIERS + 7);
+    for (int i = 0; i < UF_PROFILE_MAX_IDENTIFIERS; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "C%03d", i);
+        uf_profile_candidate(&w, uf_slice_cstr(v), NONE, &crm, 1, 1, T0);
+    }
+    uf_profile_records(&w, UF_PROFILE_MAX_RECORDS + 5);
+    for (int i = 0; i < UF_PROFILE_MAX_RECORDS; i++)
+        uf_profile_record(&w, 0, uf_slice_cstr("k"), T0);
+    uf_profile_end(&w);
+    uf_error err = {0};
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_OK, "%s", err.message);
+    const char *json = uf_buf_cstr(&out);
+    cr_assert(strstr(json, "\"alternatives_truncated\":3}"), "%s", json);
+    cr_assert(strstr(json, "\"identifiers_truncated\":{\"crm_id\":7}"));
+    cr_assert(strstr(json, "\"records_truncated\":5,"));
+    cr_assert(strstr(json, "n49") && !strstr(json, "n50"));
+    /* One byte short: an error, and nothing appended. */
+    uf_buf_reset(&out);
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len - 1, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    cr_assert_eq(out.len, 0);
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+Test(codec, hostile_strings_escape_like_uf_json_string)
+{
+    static const char *const hostile[] = {
+        "quote \" backslash \\ slash /",
+        "control \x01\x02\x1f tab\t nl\n cr\r",
+        "invalid \xff\xfe utf8 \xc3 and \xe2\x82 cut",
+        "overlong \xc0\xaf surrogate \xed\xa0\x80 big \xf4\x90\x80\x80",
+        "fine: \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "",
+        "12345678\"12345678",
+    };
+    uf_profile_schema *s = test_schema(NULL);
+    for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
+        uf_slice v = uf_slice_cstr(hostile[i]);
+        uf_slice with_nul = uf_slice_make("a\0b", 3);
+        uf_buf bin, out, want;
+        uf_buf_init(&bin);
+        uf_buf_init(&out);
+        uf_buf_init(&want);
+        uint64_t crm = 1;
+        uf_profile_writer w;
+        uf_profile_begin(&w, &bin, T0, &crm, 1);
+        uf_profile_kind(&w, 1, 1);
+        uf_profile_candidate(&w, v, with_nul, &crm, 1, 1, T0);
+        uf_profile_records(&w, 1);
+        uf_profile_record(&w, 0, v, T0);
+        uf_profile_end(&w);
+        uf_error err = {0};
+        cr_assert_eq(uf_profile_render(s, bin.data, bin.len, v, &out, &err), UF_OK, "%s", err.message);
+        /* Every occurrence is escaped exactly as uf_json_string does. */
+        uf_buf_puts(&want, "{\"golden_id\":");
+        uf_json_string(&want, v);
+        uf_buf_puts(&want, ",\"updated_at\":\"2026-01-01T00:00:00Z\",\"channels\":[\"crm\"],\"attributes\":{\"email\":{\"value\":");
+        uf_json_string(&want, v);
+        uf_buf_puts(&want, "}},\"identifiers\":{\"email\":[{\"value\":");
+        uf_json_string(&want, v);
+        uf_buf_puts(&want, ",\"normalized\":\"a\\u0000b\",\"sources\":[\"crm\"],\"count\":1,\"last_seen\":"
+                           "\"2026-01-01T00:00:00Z\"}]},\"records\":[{\"source\":\"crm\",\"key\":");
+        uf_json_string(&want, v);
+        uf_buf_puts(&want, ",\"updated_at\":\"2026-01-01T00:00:00Z\"}],\"context\":{}}");
+        cr_assert_str_eq(uf_buf_cstr(&out), uf_buf_cstr(&want), "case %zu", i);
+        uf_buf_free(&bin);
+        uf_buf_free(&out);
+        uf_buf_free(&want);
+    }
+    uf_profile_schema_free(s);
+}
+
+Test(codec, every_truncation_is_an_error)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, out;
+    sample_profile(&bin);
+    uf_buf_init(&out);
+    for (size_t n = 0; n < bin.len; n++) {
+        /* A copy of exactly n bytes, so the sanitizer sees any read past it. */
+        char *cut = malloc(n ? n : 1);
+        memcpy(cut, bin.data, n);
+        uf_error err = {0};
+        uf_buf_reset(&out);
+        cr_assert_eq(uf_profile_render(s, cut, n, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE, "length %zu", n);
+        cr_assert_eq(out.len, 0);
+        cr_assert(strstr(err.message, "profile"), "%s", err.message);
+        free(cut);
+    }
+    /* Trailing bytes are corruption too. */
+    uf_buf_putc(&bin, 0);
+    uf_error err = {0};
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+Test(codec, corrupt_bytes_never_crash)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, out;
+    sample_profile(&bin);
+    uf_buf_init(&out);
+    unsigned seed = 12345;
+    size_t ok = 0, bad = 0;
+    for (int round = 0; round < 20000; round++) {
+        char *copy = malloc(bin.len);
+        memcpy(copy, bin.data, bin.len);
+        int flips = 1 + round % 3;
+        for (int f = 0; f < flips; f++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % bin.len;
+            seed = seed * 1103515245u + 12345u;
+            copy[at] = (char)(seed >> 16);
+        }
+        uf_buf_reset(&out);
+        uf_error err = {0};
+        int rc = uf_profile_render(s, copy, bin.len, uf_slice_cstr("G1"), &out, &err);
+        cr_assert(rc == UF_OK || rc == UF_ERR_STORE, "rc %d", rc);
+        if (rc == UF_OK)
+            ok++;
+        else
+            bad++;
+        free(copy);
+    }
+    cr_assert_gt(bad, 0);
+    cr_log_info("corrupt profiles: %zu rendered, %zu refused", ok, bad);
+    /* Pure garbage, of every small length. */
+    for (size_t n = 0; n < 64; n++) {
+        char *g = malloc(n ? n : 1);
+        for (size_t i = 0; i < n; i++)
+            g[i] = (char)(0xff - i);
+        if (n)
+            g[0] = UF_PROFILE_CODEC_VERSION;
+        uf_error err = {0};
+        uf_buf_reset(&out);
+        int rc = uf_profile_render(s, g, n, uf_slice_cstr("G1"), &out, &err);
+        cr_assert(rc == UF_OK || rc == UF_ERR_STORE);
+        free(g);
+    }
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+Test(codec, version_bytes_are_checked)
+{
+    uf_buf schema_bytes, bin, out;
+    uf_profile_schema *s = test_schema(&schema_bytes);
+    sample_profile(&bin);
+    uf_buf_init(&out);
+    uf_error err = {0};
+    bin.data[0] = UF_PROFILE_CODEC_VERSION + 1;
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    cr_assert(strstr(err.message, "version"), "%s", err.message);
+    cr_assert_eq(out.len, 0);
+    /* A JSON profile of format 1 is not mistaken for binary. */
+    cr_assert_eq(uf_profile_render(s, "{\"golden_id\"", 12, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    cr_assert_eq(uf_profile_render(s, "", 0, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    /* No schema. */
+    bin.data[0] = UF_PROFILE_CODEC_VERSION;
+    cr_assert_eq(uf_profile_render(NULL, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    cr_assert(strstr(err.message, "schema"), "%s", err.message);
+
+    /* The schema: its version, every truncation, trailing bytes. */
+    uf_profile_schema *t = NULL;
+    schema_bytes.data[0] = UF_PROFILE_SCHEMA_VERSION + 1;
+    cr_assert_eq(uf_profile_schema_parse(schema_bytes.data, schema_bytes.len, &t, &err), UF_ERR_STORE);
+    cr_assert(strstr(err.message, "version"), "%s", err.message);
+    cr_assert_null(t);
+    schema_bytes.data[0] = UF_PROFILE_SCHEMA_VERSION;
+    for (size_t n = 0; n < schema_bytes.len; n++) {
+        char *cut = malloc(n ? n : 1);
+        memcpy(cut, schema_bytes.data, n);
+        cr_assert_eq(uf_profile_schema_parse(cut, n, &t, &err), UF_ERR_STORE, "length %zu", n);
+        cr_assert_null(t);
+        free(cut);
+    }
+    uf_buf_putc(&schema_bytes, 'x');
+    cr_assert_eq(uf_profile_schema_parse(schema_bytes.data, schema_bytes.len, &t, &err), UF_ERR_STORE);
+    cr_assert(!uf_profile_schema_same(s, schema_bytes.data, schema_bytes.len));
+    uf_buf_free(&schema_bytes);
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+Test(codec, profile_indices_are_checked_against_the_schema)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, out;
+    uf_buf_init(&out);
+    uf_error err = {0};
+    uint64_t crm = 1, fourth = 8;
+    uf_profile_writer w;
+    /* A source the schema does not have. */
+    uf_buf_init(&bin);
+    uf_profile_begin(&w, &bin, T0, &fourth, 1);
+    uf_profile_records(&w, 0);
+    uf_profile_end(&w);
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    uf_buf_free(&bin);
+    /* A kind the schema does not have. */
+    uf_buf_init(&bin);
+    uf_profile_begin(&w, &bin, T0, &crm, 1);
+    uf_profile_kind(&w, 3, 1);
+    uf_profile_candidate(&w, uf_slice_cstr("x"), NONE, &crm, 1, 1, T0);
+    uf_profile_records(&w, 0);
+    uf_profile_end(&w);
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    uf_buf_free(&bin);
+    /* Kinds out of order, and a context column beyond the source's. */
+    uf_buf_init(&bin);
+    uf_profile_begin(&w, &bin, T0, &crm, 1);
+    uf_profile_kind(&w, 1, 1);
+    uf_profile_candidate(&w, uf_slice_cstr("x"), NONE, &crm, 1, 1, T0);
+    uf_profile_kind(&w, 0, 1);
+    uf_profile_candidate(&w, uf_slice_cstr("x"), NONE, &crm, 1, 1, T0);
+    uf_profile_records(&w, 0);
+    uf_profile_end(&w);
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    uf_buf_free(&bin);
+    uf_buf_init(&bin);
+    uf_profile_begin(&w, &bin, T0, &crm, 1);
+    uf_profile_records(&w, 0);
+    uint64_t second = 2;
+    uf_slice values[2] = {NONE, uf_slice_cstr("v")};
+    uf_profile_context(&w, 2, T0, &second, 1, values); /* pos has one column */
+    uf_profile_end(&w);
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_ERR_STORE);
+    cr_assert_eq(out.len, 0);
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
