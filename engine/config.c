@@ -45,7 +45,7 @@ static const char *const builtin_kind_names[UF_KIND_BUILTIN_COUNT] = {
 };
 
 static const char *const top_keys[] = {
-    "store", "threads", "rejects", "defaults", "identifiers", "guards", "blocklist", "sources",
+    "store", "threads", "rejects", "defaults", "identifiers", "guards", "blocklist", "survivorship", "sources",
     NULL,
 };
 static const char *const store_keys[] = {"path", "map_size", NULL};
@@ -72,6 +72,10 @@ static const char *const strength_names[] = {"strong", "weak", NULL};
 static const int strength_values[] = {UF_STRENGTH_STRONG, UF_STRENGTH_WEAK};
 static const char *const case_names[] = {"upper", "lower", "preserve", NULL};
 static const int case_values[] = {UF_CASE_UPPER, UF_CASE_LOWER, UF_CASE_PRESERVE};
+static const char *const survive_rule_names[] = {"source_priority", "most_recent", "most_frequent",
+                                                 "most_complete", NULL};
+static const int survive_rule_values[] = {UF_SURVIVE_SOURCE_PRIORITY, UF_SURVIVE_MOST_RECENT,
+                                          UF_SURVIVE_MOST_FREQUENT, UF_SURVIVE_MOST_COMPLETE};
 static const char *const agreement_names[] = {"none", "name", "name_and_dob", NULL};
 static const int agreement_values[] = {UF_AGREE_NONE, UF_AGREE_NAME, UF_AGREE_NAME_AND_DOB};
 
@@ -1059,6 +1063,81 @@ static int load_blocklist(loader *ld, const uf_yaml_node *node)
     return UF_OK;
 }
 
+/*
+ * survivorship: kind (or "default") → ordered list of rules. Rules apply in
+ * order until one value is left; a kind without a list uses "default", and
+ * without that the built-in order (priority, recent, frequent, complete).
+ */
+static int load_survive_list(loader *ld, const uf_yaml_node *key, const uf_yaml_node *list, uf_kind_config *kind)
+{
+    char shown[UF_CONFIG_SHOW_MAX + 8];
+    if (list->type != UF_YAML_SEQUENCE || list->count == 0 || list->count > UF_SURVIVE_RULE_COUNT)
+        return fail(ld, list,
+                    "'%s' in 'survivorship' must be a list of 1 to %d rules such as [most_recent, "
+                    "source_priority], got %s",
+                    key->text, UF_SURVIVE_RULE_COUNT, show(list, shown, sizeof shown));
+    char label_buf[UF_CONFIG_LABEL_MAX];
+    snprintf(label_buf, sizeof label_buf, "rules of '%s' in 'survivorship'", key->text);
+    for (size_t j = 0; j < list->count; j++) {
+        int rule;
+        int rc = expect_enum(ld, list->items[j], label_buf, survive_rule_names, survive_rule_values, &rule);
+        if (rc != UF_OK)
+            return rc;
+        for (int k = 0; k < (int)j; k++)
+            if ((int)kind->survive[k] == rule)
+                return fail(ld, list->items[j], "rule '%s' is listed twice for '%s' in 'survivorship'",
+                            list->items[j]->text, key->text);
+        kind->survive[j] = (uf_survive_rule)rule;
+    }
+    kind->survive_count = (int)list->count;
+    return UF_OK;
+}
+
+static int load_survivorship(loader *ld, const uf_yaml_node *node)
+{
+    uf_config *cfg = ld->cfg;
+    if (uf_yaml_is_null(node))
+        return UF_OK;
+    int rc = expect_mapping(ld, node, "'survivorship'", "{default: [source_priority, most_recent], email: [most_recent]}");
+    if (rc == UF_OK)
+        rc = check_pair_keys(ld, node, "in 'survivorship'");
+    if (rc != UF_OK)
+        return rc;
+    /* "default" first, so a kind's own list overrides it whatever the order in the file. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < node->count; i++) {
+            const uf_yaml_node *key = node->pairs[i].key, *list = node->pairs[i].value;
+            bool is_default = strcmp(key->text, "default") == 0;
+            if (is_default != (pass == 0))
+                continue;
+            if (is_default) {
+                uf_kind_config defaults;
+                memset(&defaults, 0, sizeof defaults);
+                if ((rc = load_survive_list(ld, key, list, &defaults)) != UF_OK)
+                    return rc;
+                for (size_t k = 0; k < cfg->kind_count; k++) {
+                    memcpy(cfg->kinds[k].survive, defaults.survive, sizeof defaults.survive);
+                    cfg->kinds[k].survive_count = defaults.survive_count;
+                }
+                continue;
+            }
+            int kind = uf_config_kind_index(cfg, key->text, key->len);
+            if (kind < 0) {
+                char builtins[256];
+                builtin_list(builtins, sizeof builtins);
+                const char *hint = closest_kind(cfg, key->text);
+                return fail(ld, key,
+                            "unknown kind '%s' in 'survivorship' (expected 'default', a built-in kind: %s, "
+                            "or an identifier declared under 'identifiers')%s%s%s",
+                            key->text, builtins, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+            }
+            if ((rc = load_survive_list(ld, key, list, &cfg->kinds[kind])) != UF_OK)
+                return rc;
+        }
+    }
+    return UF_OK;
+}
+
 static int load_root(loader *ld, const uf_yaml_node *root)
 {
     uf_config *cfg = ld->cfg;
@@ -1093,6 +1172,8 @@ static int load_root(loader *ld, const uf_yaml_node *root)
         rc = load_sources(ld, v);
     if (rc == UF_OK && (v = find(root, "blocklist")))
         rc = load_blocklist(ld, v);
+    if (rc == UF_OK && (v = find(root, "survivorship")))
+        rc = load_survivorship(ld, v);
     if (rc == UF_OK && !cfg->rejects_path) {
         size_t len = strlen(cfg->store_path);
         if (!(cfg->rejects_path = malloc(len + sizeof ".rejects")))

@@ -271,6 +271,29 @@ Test(config, defaults_fill_what_the_file_leaves_out)
     tmp_remove(&t);
 }
 
+Test(config, survivorship_rules_per_kind_and_default)
+{
+    tmp_config t;
+    uf_config *cfg = load_ok(&t, "survivorship:\n"
+                                 "  email: [most_recent, most_frequent]\n"
+                                 "  default: [most_frequent, source_priority]\n" MINIMAL);
+    const uf_kind_config *email = &cfg->kinds[UF_KIND_EMAIL];
+    cr_expect_eq(email->survive_count, 2, "a kind's own list wins over default, whatever the order");
+    cr_expect_eq(email->survive[0], UF_SURVIVE_MOST_RECENT);
+    cr_expect_eq(email->survive[1], UF_SURVIVE_MOST_FREQUENT);
+    const uf_kind_config *city = &cfg->kinds[UF_KIND_CITY];
+    cr_expect_eq(city->survive_count, 2);
+    cr_expect_eq(city->survive[0], UF_SURVIVE_MOST_FREQUENT);
+    cr_expect_eq(city->survive[1], UF_SURVIVE_SOURCE_PRIORITY);
+    uf_config_free(cfg);
+    tmp_remove(&t);
+
+    cfg = load_ok(&t, MINIMAL);
+    cr_expect_eq(cfg->kinds[UF_KIND_CITY].survive_count, 0, "no section: the built-in order");
+    uf_config_free(cfg);
+    tmp_remove(&t);
+}
+
 Test(config, namespace_defaults_and_builtin_overrides)
 {
     tmp_config t;
@@ -568,7 +591,7 @@ ParameterizedTestParameters(config, bad_configurations)
     static bad_case cases[] = {
         {"unknown top-level key", "colour: blue\n" MINIMAL, UF_ERR_CONFIG, "1:1",
          "unknown key 'colour' at top level (expected one of: store, threads, rejects, defaults, "
-         "identifiers, guards, blocklist, sources)"},
+         "identifiers, guards, blocklist, survivorship, sources)"},
         {"unknown source key", STORE SOURCE_HEAD "    delimter: ';'\n" FIELDS, UF_ERR_CONFIG, "7:5",
          "unknown key 'delimter' in source 'crm' (expected one of: name, path, format, delimiter, "
          "key, updated_at, priority, date_order, country, fields, context); did you mean "
@@ -677,6 +700,15 @@ ParameterizedTestParameters(config, bad_configurations)
          "'test@test.com'"},
         {"blocklist invalid value", "blocklist: {email: [not-an-email]}\n" MINIMAL, UF_ERR_CONFIG,
          "1:21", "blocklist value 'not-an-email' is not a valid email value"},
+        {"survivorship unknown rule", "survivorship: {email: [newest]}\n" MINIMAL, UF_ERR_CONFIG,
+         "1:24", "rules of 'email' in 'survivorship' must be one of: source_priority, most_recent, "
+         "most_frequent, most_complete; got 'newest'"},
+        {"survivorship unknown kind", "survivorship: {emial: [most_recent]}\n" MINIMAL, UF_ERR_CONFIG,
+         "1:16", "unknown kind 'emial' in 'survivorship'"},
+        {"survivorship rule twice", "survivorship: {default: [most_recent, most_recent]}\n" MINIMAL,
+         UF_ERR_CONFIG, "1:39", "rule 'most_recent' is listed twice for 'default' in 'survivorship'"},
+        {"survivorship not a list", "survivorship: {city: most_recent}\n" MINIMAL, UF_ERR_CONFIG,
+         "1:22", "'city' in 'survivorship' must be a list of 1 to 4 rules"},
         {"unknown country", "defaults: {country: XX}\n" MINIMAL, UF_ERR_CONFIG, "1:21",
          "unknown country 'XX' for 'country' in 'defaults'"},
         {"country not a code", "defaults: {country: USA}\n" MINIMAL, UF_ERR_CONFIG, "1:21",
