@@ -158,9 +158,15 @@ Test(config, reference_fixture_loads_with_its_values)
     cr_expect(uf_blocklist_contains(cfg->blocklist, UF_KIND_CITY, "unknown", 7));
     cr_expect_not(uf_blocklist_contains(cfg->blocklist, UF_KIND_EMAIL, "jane@example.com", 16));
 
+    /* survivorship from the fixture: e-mail's own rules, the default for the rest. */
+    cr_expect_eq(cfg->kinds[UF_KIND_EMAIL].survive_count, 2);
+    cr_expect_eq(cfg->kinds[UF_KIND_EMAIL].survive[0], UF_SURVIVE_MOST_RECENT);
+    cr_expect_eq(cfg->kinds[UF_KIND_CITY].survive_count, 4);
+    cr_expect_eq(cfg->kinds[UF_KIND_CITY].survive[0], UF_SURVIVE_SOURCE_PRIORITY);
+
     cr_assert_eq(cfg->source_count, 5);
     const char *names[] = {"crm", "web", "pos", "tickets", "app"};
-    const int lines[] = {34, 55, 70, 86, 102};
+    const int lines[] = {39, 60, 75, 91, 107};
     for (int i = 0; i < 5; i++) {
         cr_expect_str_eq(cfg->sources[i].name, names[i]);
         cr_expect_eq(cfg->sources[i].line, lines[i], "source %s", names[i]);
