@@ -256,10 +256,20 @@ static int write_records(uf_run_state *state, uf_store_writer *w, const uint64_t
     return UF_OK;
 }
 
+/*
+ * The indexes that need the identifier refs go first, so the refs (the
+ * largest array of the run after the blobs) can be freed before the profiles
+ * fill LMDB's dirty pages: that is where the run's memory peaks.
+ */
 static int write_generation(uf_run_state *state, uf_store_writer *w, const golden_order *order,
-                            const uint64_t *gid_of_record, uint64_t estimate, const char *report, size_t report_len,
+                            uint64_t **gid_of_record, uint64_t estimate, const char *report, size_t report_len,
                             uint64_t *run_id, uf_error *err)
 {
+    if (!*gid_of_record)
+        return uf_error_set(err, UF_ERR_STORE,
+                            "%s: the store's map filled up after this run's identifier index was released; "
+                            "run again (the map has grown) or raise store.map_size",
+                            state->config->store_path);
     int rc = uf_store_writer_begin(w, estimate, err);
     if (rc == UF_OK) {
         uf_buf schema;
@@ -270,11 +280,17 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
         uf_buf_free(&schema);
     }
     if (rc == UF_OK)
+        rc = write_identifiers(state, w, *gid_of_record, err);
+    if (rc == UF_OK)
+        rc = write_records(state, w, *gid_of_record, err);
+    if (rc == UF_OK) {
+        free(state->table.identifiers);
+        state->table.identifiers = NULL;
+        state->table.identifier_count = 0;
+        free(*gid_of_record);
+        *gid_of_record = NULL;
         rc = write_profiles(state, w, order, err);
-    if (rc == UF_OK)
-        rc = write_identifiers(state, w, gid_of_record, err);
-    if (rc == UF_OK)
-        rc = write_records(state, w, gid_of_record, err);
+    }
     for (size_t i = 0; rc == UF_OK && i < state->redirect_count; i++)
         rc = uf_store_put_redirect(w, state->redirect_from[i], state->redirect_to[i], err);
     if (rc == UF_OK)
@@ -304,7 +320,7 @@ int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, si
                         (uint64_t)state->table.count * 64 + (uint64_t)state->redirect_count * 32 + (1u << 20);
     int rc = UF_OK;
     for (int attempt = 0; attempt < 4; attempt++) {
-        rc = write_generation(state, w, order, gid_of_record, estimate, report, report_len, run_id, err);
+        rc = write_generation(state, w, order, &gid_of_record, estimate, report, report_len, run_id, err);
         if (rc == UF_OK || !uf_store_writer_map_full(w))
             break;
         estimate *= 2; /* the map was too small: write it all again in a bigger one */
