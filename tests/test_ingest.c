@@ -6,6 +6,7 @@
 #include "config.h"
 #include "ingest.h"
 #include "keys.h"
+#include "test_support.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,42 +15,35 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static char dir[256];
+static char *dir;
 
 static void make_dir(void)
 {
-    strcpy(dir, "/tmp/uf_ingest_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    dir = t_mkdtemp("ingest");
 }
 
 static void remove_dir(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    t_rmtree(dir);
+    free(dir);
 }
 
 static void write_file(const char *name, const char *text)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
+    char *path = t_fmt("%s/%s", dir, name);
+    t_write_text(path, text);
+    free(path);
 }
 
+/* The file's contents, valid until the test ends. */
 static char *read_file(const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "cannot read %s", path);
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    static char *last;
+    char *path = t_fmt("%s/%s", dir, name);
+    free(last);
+    last = t_read_file(path, NULL);
+    free(path);
+    return last;
 }
 
 static uf_config *load(const char *yaml)
