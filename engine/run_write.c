@@ -65,6 +65,31 @@ static int compare_golden(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+#define ROW_AHEAD 8
+#define BLOB_AHEAD 4
+#define PREFETCH_MEMBERS 16
+
+static void prefetch_cluster(const profile_pipeline *p, uint32_t c, bool blobs)
+{
+    const uf_clustering *cl = &p->state->clustering;
+    const uf_record_table *t = &p->state->table;
+    size_t from = cl->member_start[c], to = cl->member_start[c + 1];
+    if (to - from > PREFETCH_MEMBERS)
+        to = from + PREFETCH_MEMBERS;
+    for (size_t m = from; m < to; m++) {
+        uf_record_id r = cl->members[m];
+        if (r >= t->count)
+            continue;
+        if (!blobs) {
+            __builtin_prefetch(&t->records[r]);
+            continue;
+        }
+        const unsigned char *blob = t->records[r].blob;
+        for (uint32_t off = 0; off < t->records[r].blob_len; off += 64)
+            __builtin_prefetch(blob + off);
+    }
+}
+
 static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *slot, size_t batch)
 {
     const uf_clustering *cl = &p->state->clustering;
@@ -74,6 +99,13 @@ static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *
     uf_buf_reset(&slot->profiles);
     slot->rc = UF_OK;
     for (size_t i = begin; i < end && slot->rc == UF_OK; i++) {
+        /* Clusters are scattered over the record table: start loading the
+         * rows of a later cluster, and the blobs of a nearer one (whose rows
+         * are in cache by now), so survive finds its members loaded. */
+        if (i + ROW_AHEAD < cl->cluster_count)
+            prefetch_cluster(p, p->order[i + ROW_AHEAD].cluster, false);
+        if (i + BLOB_AHEAD < cl->cluster_count)
+            prefetch_cluster(p, p->order[i + BLOB_AHEAD].cluster, true);
         uint32_t c = p->order[i].cluster;
         slot->rc = uf_survive_profile_binary(survivor, &p->state->table, cl->members + cl->member_start[c],
                                              cl->member_start[c + 1] - cl->member_start[c], &slot->profiles,
