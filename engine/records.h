@@ -40,14 +40,18 @@ typedef struct uf_record_compare {
     uint32_t dob;         /* YYYYMMDD */
 } uf_record_compare;
 
+/*
+ * 24 bytes: what the stages after linking read (survivorship, the record
+ * index). The comparison fields live in a separate array of the table
+ * (uf_record_table.cmp) so they can be freed once linking is done, and the
+ * file line (needed only to order repeated keys while ingesting) is not kept.
+ */
 typedef struct uf_record {
     const unsigned char *blob;
+    int64_t updated_at;   /* Unix seconds, 0 when unknown */
     uint32_t blob_len;
     uint16_t source;      /* index into config->sources */
     uint16_t file;        /* index into that source's paths */
-    uint64_t line;        /* physical line in the file where the row starts */
-    int64_t updated_at;   /* Unix seconds, 0 when unknown */
-    uf_record_compare cmp;
 } uf_record;
 
 /* One attribute as read back from a blob. Slices point into the blob. */
@@ -97,6 +101,8 @@ typedef struct uf_record_table {
     size_t count;
     uf_identifier_ref *identifiers;   /* sorted by (key, record) once built */
     size_t identifier_count;
+    uf_record_compare *cmp;           /* per record, read by the link guards; NULL
+                                         (all missing) once a run has linked */
 } uf_record_table;
 
 /*

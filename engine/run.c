@@ -59,6 +59,7 @@ void uf_run_state_free(uf_run_state *state)
     free(state->arenas);
     free(state->table.records);
     free(state->table.identifiers);
+    free(state->table.cmp);
     free(state->source_stats);
     free(state->superseded);
     free(state->source_rank);
@@ -85,6 +86,9 @@ static int link_stage(uf_run_state *state, uf_error *err)
      * run. edge_count stays, as the report's count of links. */
     free(state->clustering.edges);
     state->clustering.edges = NULL;
+    /* Only the link guards read the records' names and dates of birth. */
+    free(state->table.cmp);
+    state->table.cmp = NULL;
     return rc;
 }
 
