@@ -186,15 +186,20 @@ bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out)
 
 void uf_context_cursor_init(uf_attr_cursor *cursor, const uf_record *record)
 {
-    uf_attr_cursor attrs;
-    uf_attr_view view;
-    uf_attr_cursor_init(&attrs, record);
-    while (uf_attr_next(&attrs, &view)) {
+    /* Step over the attributes without rebuilding their raw texts. */
+    const unsigned char *p = record->blob + 1 + record->blob[0];
+    for (unsigned n = *p++; n > 0; n--) {
+        unsigned form = *p++ >> 6;
+        size_t vlen = *p++;
+        p += vlen;
+        if (form == UF_RAW_STORED) {
+            size_t rlen = *p++;
+            p += rlen;
+        }
     }
-    const unsigned char *p = attrs.pos;
     cursor->remaining = *p++;
     cursor->pos = p;
-    cursor->end = attrs.end;
+    cursor->end = record->blob + record->blob_len;
 }
 
 bool uf_context_next(uf_attr_cursor *cursor, uf_context_view *out)
