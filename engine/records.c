@@ -7,6 +7,11 @@
  */
 #include "records.h"
 
+#include "config.h"
+
+/* A kind shares its byte with the two bits of its raw form. */
+_Static_assert(UF_MAX_KINDS <= 64, "attribute kinds must fit in six bits");
+
 static size_t utf8_cut(const char *s, size_t len, size_t max)
 {
     if (len <= max)
