@@ -104,6 +104,7 @@ typedef struct population {
     size_t customers;
     size_t records;
     uf_record *table;
+    uf_record_compare *cmp;
     uint32_t *customer_of; /* truth, per record */
     uint8_t *source_of;
 } population;
@@ -128,12 +129,13 @@ static void build_records(population *p)
     }
     p->records = total;
     p->table = calloc(total, sizeof *p->table);
+    p->cmp = calloc(total, sizeof *p->cmp);
     p->customer_of = malloc(total * sizeof *p->customer_of);
     p->source_of = malloc(total);
     /* Ids within a source follow the record key order, unrelated to the
      * customer: sort (random key, customer) per source. */
     uf_sort_pair *order = malloc(total * sizeof *order);
-    if (!p->table || !p->customer_of || !p->source_of || !order) {
+    if (!p->table || !p->cmp || !p->customer_of || !p->source_of || !order) {
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
@@ -171,10 +173,10 @@ static void build_records(population *p)
         uint64_t first = 1 + draw(c, 1) % 500;
         if (chance(c, 310 + s, 3))
             first = 1 + draw(c, 320 + s) % 500; /* a variant the nickname table did not catch */
-        rec->cmp.first_name = mix(first);
-        rec->cmp.last_name = mix(100000 + household_of(c) % 20000);
+        p->cmp[r].first_name = mix(first);
+        p->cmp[r].last_name = mix(100000 + household_of(c) % 20000);
         if (s == S_CRM || s == S_POS || chance(c, 330 + s, 40))
-            rec->cmp.dob = (uint32_t)(19400101 + (draw(c, 2) % 65) * 10000 + (draw(c, 3) % 12) * 100 +
+            p->cmp[r].dob = (uint32_t)(19400101 + (draw(c, 2) % 65) * 10000 + (draw(c, 3) % 12) * 100 +
                                       draw(c, 4) % 28);
     }
 }
@@ -305,7 +307,7 @@ int main(int argc, char **argv)
     if (sum1 != sum2)
         return 1;
 
-    uf_record_table table = {p.table, p.records, refs, ref_count};
+    uf_record_table table = {p.table, p.records, refs, ref_count, p.cmp};
     uf_error err;
     t = now();
     uf_linker *l = uf_linker_new(&config, &table, &err);
@@ -372,6 +374,7 @@ int main(int argc, char **argv)
     uf_linker_free(l);
     free(refs);
     free(p.table);
+    free(p.cmp);
     free(p.customer_of);
     free(p.source_of);
     return 0;

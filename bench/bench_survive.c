@@ -311,7 +311,7 @@ int main(int argc, char **argv)
         /* Members ascending, as cluster produces them. */
         qsort(perm + cluster_start[c], cluster_start[c + 1] - cluster_start[c], sizeof *perm, compare_ids);
     }
-    uf_record_table table = {table_records, records, NULL, 0};
+    uf_record_table table = {table_records, records, NULL, 0, NULL};
     double rss_before = peak_rss_mib();
 
     uf_survivor *s = uf_survivor_new(&config);

@@ -19,9 +19,8 @@ void uf_arena_init(uf_arena *arena)
     memset(arena, 0, sizeof *arena);
 }
 
-void *uf_arena_alloc(uf_arena *arena, size_t size)
+static void *arena_take(uf_arena *arena, size_t size)
 {
-    size = (size + 7) & ~(size_t)7;
     if (!arena->head || arena->used + size > arena->capacity) {
         size_t cap = size > UF_ARENA_BLOCK ? size : UF_ARENA_BLOCK;
         uf_arena_block *b = malloc(sizeof *b + cap);
@@ -36,6 +35,22 @@ void *uf_arena_alloc(uf_arena *arena, size_t size)
     }
     void *p = arena->head->data + arena->used;
     arena->used += size;
+    return p;
+}
+
+void *uf_arena_alloc(uf_arena *arena, size_t size)
+{
+    /* Keep the next slice aligned too (after unaligned byte copies). */
+    if (arena->head)
+        arena->used = (arena->used + 7) & ~(size_t)7;
+    return arena_take(arena, (size + 7) & ~(size_t)7);
+}
+
+void *uf_arena_copy_bytes(uf_arena *arena, const void *data, size_t size)
+{
+    void *p = arena_take(arena, size);
+    if (p && size)
+        memcpy(p, data, size);
     return p;
 }
 

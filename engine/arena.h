@@ -25,6 +25,8 @@ void uf_arena_init(uf_arena *arena);
 void *uf_arena_alloc(uf_arena *arena, size_t size);
 /* Copy `size` bytes into the arena. */
 void *uf_arena_copy(uf_arena *arena, const void *data, size_t size);
+/* Copy `size` bytes into the arena without aligning them (byte data: record blobs). */
+void *uf_arena_copy_bytes(uf_arena *arena, const void *data, size_t size);
 void uf_arena_free(uf_arena *arena);
 
 #endif /* UF_ARENA_H */

@@ -289,18 +289,6 @@ static uint64_t name_hash(const char *s, size_t len, bool first_name)
     return h ? h : 1;
 }
 
-/* "robert" -> "Robert": display text for name parts split out of a full name. */
-static void title_case(char *s, size_t len)
-{
-    bool start = true;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (start && c >= 'a' && c <= 'z')
-            s[i] = (char)(c - 'a' + 'A');
-        start = c == ' ' || c == '-';
-    }
-}
-
 /* "1965-11-04" -> 19651104 (the normalizer guarantees the shape). */
 static uint32_t dob_number(uf_slice iso)
 {
@@ -372,12 +360,12 @@ static void add_field(row_builder *row, const uf_config *config, const uf_source
     char display[UF_NORM_MAX];
     if (out_len && !is_junk(config, UF_KIND_FIRST_NAME, out, out_len)) {
         memcpy(display, out, out_len);
-        title_case(display, out_len);
+        uf_title_case(display, out_len);
         add_value(row, config, UF_KIND_FIRST_NAME, uf_slice_make(out, out_len), uf_slice_make(display, out_len));
     }
     if (last_len && !is_junk(config, UF_KIND_LAST_NAME, last, last_len)) {
         memcpy(display, last, last_len);
-        title_case(display, last_len);
+        uf_title_case(display, last_len);
         add_value(row, config, UF_KIND_LAST_NAME, uf_slice_make(last, last_len), uf_slice_make(display, last_len));
     }
 }

@@ -127,6 +127,7 @@ typedef struct link_worker {
 struct uf_linker {
     const uf_config *config;
     const uf_record *records;
+    const uf_record_compare *cmp; /* per record, the table's; NULL: every field missing */
     size_t record_count;
     uf_unionfind uf;
 
@@ -247,7 +248,8 @@ typedef struct cluster_view {
 
 static void view_of_record(const uf_linker *l, uf_record_id r, cluster_view *v)
 {
-    const uf_record_compare *c = &l->records[r].cmp;
+    static const uf_record_compare missing;
+    const uf_record_compare *c = l->cmp ? &l->cmp[r] : &missing;
     v->own_first = c->first_name;
     v->own_last = c->last_name;
     v->own_dob = c->dob;
@@ -585,8 +587,10 @@ static bool guarded_union_roots(uf_linker *l, link_worker *w, uf_record_id a, uf
     /* Start every load the guards and the merge may need, side by side. */
     __builtin_prefetch(&l->summary_of[ra]);
     __builtin_prefetch(&l->summary_of[rb]);
-    __builtin_prefetch(&l->records[ra].cmp);
-    __builtin_prefetch(&l->records[rb].cmp);
+    if (l->cmp) {
+        __builtin_prefetch(l->cmp + ra);
+        __builtin_prefetch(l->cmp + rb);
+    }
     uint32_t slot_a = l->summary_of[ra], slot_b = l->summary_of[rb];
     if (slot_a != NO_SLOT) {
         __builtin_prefetch(summary_at(l, slot_a));
@@ -708,6 +712,7 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
     }
     l->config = config;
     l->records = table->records;
+    l->cmp = table->cmp;
     l->record_count = table->count;
     l->main.free_slot = NO_SLOT;
     l->main.chunk = NO_SLOT;
@@ -968,7 +973,8 @@ enum { PREFETCH_AHEAD = 32, PREFETCH_GROUPS_AHEAD = 24 };
 static inline void prefetch_record(const uf_linker *l, uf_record_id r)
 {
     __builtin_prefetch(&l->uf.nodes[r]);
-    __builtin_prefetch(&l->records[r].cmp);
+    if (l->cmp)
+        __builtin_prefetch(l->cmp + r);
     __builtin_prefetch(&l->summary_of[r]); /* the right slot while r is its own root */
     if (l->has_limited && (l->has_limited[r >> 6] >> (r & 63) & 1))
         __builtin_prefetch(&l->limited_start[r]);

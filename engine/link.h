@@ -7,7 +7,7 @@
  * A *linker* owns a union-find over the run's record ids (unionfind.h) and,
  * for every cluster of two or more records, a small *summary*: the distinct
  * first-name hashes, last-name hashes and dates of birth of its records (up
- * to UF_LINK_SUMMARY_VALUES of each, from uf_record.cmp; 0 = missing) and
+ * to UF_LINK_SUMMARY_VALUES of each, from the table's cmp array; 0 = missing) and
  * the distinct keys of every identifier kind that has a per-profile limit
  * (kinds[k].max_per_profile > 0, e.g. "at most one CRM customer number").
  * A single record's cluster needs no summary: its values are read from the
@@ -189,7 +189,8 @@ typedef struct uf_linker uf_linker;
 /*
  * A linker over the records of `table` (every record its own cluster). The
  * config and the table's records are borrowed and must outlive the linker;
- * the records' cmp fields are read by the guards. Returns NULL on failure
+ * the table's cmp array (NULL: every record's names and dob missing) is read
+ * by the guards and must outlive the linker too. Returns NULL on failure
  * (err says why: UF_ERR_NOMEM, or UF_ERR_INVALID for > 2^32-2 records or
  * more than UF_MAX_KINDS kinds).
  */

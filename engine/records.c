@@ -7,6 +7,11 @@
  */
 #include "records.h"
 
+#include "config.h"
+
+/* A kind shares its byte with the two bits of its raw form. */
+_Static_assert(UF_MAX_KINDS <= 64, "attribute kinds must fit in six bits");
+
 static size_t utf8_cut(const char *s, size_t len, size_t max)
 {
     if (len <= max)
@@ -62,18 +67,58 @@ void uf_blob_begin(uf_blob_builder *b, uf_slice key)
     put_byte(b, 0);
 }
 
+void uf_title_case(char *s, size_t len)
+{
+    bool start = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (start && c >= 'a' && c <= 'z')
+            s[i] = (char)(c - 'a' + 'A');
+        start = c == ' ' || c == '-';
+    }
+}
+
+static void upper_ascii(char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] >= 'a' && s[i] <= 'z')
+            s[i] = (char)(s[i] - 'a' + 'A');
+}
+
+/* How `raw` can be rebuilt from `value` (both already cut to 255 bytes). */
+static unsigned raw_form(uf_slice value, uf_slice raw)
+{
+    if (raw.len == 0 || (raw.len == value.len && memcmp(raw.ptr, value.ptr, raw.len) == 0))
+        return UF_RAW_SAME;
+    if (raw.len != value.len)
+        return UF_RAW_STORED;
+    char t[255];
+    memcpy(t, value.ptr, value.len);
+    uf_title_case(t, value.len);
+    if (memcmp(t, raw.ptr, raw.len) == 0)
+        return UF_RAW_TITLE;
+    memcpy(t, value.ptr, value.len);
+    upper_ascii(t, value.len);
+    if (memcmp(t, raw.ptr, raw.len) == 0)
+        return UF_RAW_UPPER;
+    return UF_RAW_STORED;
+}
+
 void uf_blob_add_attr(uf_blob_builder *b, int kind, uf_slice value, uf_slice raw)
 {
     /* Worst case: kind + two length bytes + two values. */
-    if (b->context_count_at != 0 || b->buf[b->attr_count_at] == 255 ||
+    if (b->context_count_at != 0 || b->buf[b->attr_count_at] == 255 || kind < 0 || kind >= 64 ||
         b->len + 3 + utf8_cut(value.ptr, value.len, 255) + utf8_cut(raw.ptr, raw.len, 255) > UF_BLOB_MAX - 1) {
         b->overflow = true;
         return;
     }
-    put_byte(b, (unsigned)kind);
+    uf_slice v = uf_slice_make(value.ptr, utf8_cut(value.ptr, value.len, 255));
+    uf_slice r = uf_slice_make(raw.ptr, utf8_cut(raw.ptr, raw.len, 255));
+    unsigned form = raw_form(v, r);
+    put_byte(b, (unsigned)kind | form << 6);
     put_value(b, value);
-    bool same = raw.len == value.len && (raw.len == 0 || memcmp(raw.ptr, value.ptr, raw.len) == 0);
-    put_value(b, same ? uf_slice_make(NULL, 0) : raw);
+    if (form == UF_RAW_STORED)
+        put_value(b, raw);
     b->buf[b->attr_count_at]++;
 }
 
@@ -120,13 +165,25 @@ bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out)
     if (cursor->remaining == 0)
         return false;
     const unsigned char *p = cursor->pos;
-    out->kind = *p++;
+    unsigned form = *p >> 6;
+    out->kind = *p++ & 63;
     size_t vlen = *p++;
     out->value = uf_slice_make((const char *)p, vlen);
     p += vlen;
-    size_t rlen = *p++;
-    out->raw = rlen ? uf_slice_make((const char *)p, rlen) : out->value;
-    p += rlen;
+    out->raw = out->value;
+    if (form == UF_RAW_STORED) {
+        size_t rlen = *p++;
+        if (rlen)
+            out->raw = uf_slice_make((const char *)p, rlen);
+        p += rlen;
+    } else if (form != UF_RAW_SAME && vlen) {
+        memcpy(cursor->raw, out->value.ptr, vlen);
+        if (form == UF_RAW_TITLE)
+            uf_title_case(cursor->raw, vlen);
+        else
+            upper_ascii(cursor->raw, vlen);
+        out->raw = uf_slice_make(cursor->raw, vlen);
+    }
     cursor->pos = p;
     cursor->remaining--;
     return true;
@@ -134,15 +191,20 @@ bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out)
 
 void uf_context_cursor_init(uf_attr_cursor *cursor, const uf_record *record)
 {
-    uf_attr_cursor attrs;
-    uf_attr_view view;
-    uf_attr_cursor_init(&attrs, record);
-    while (uf_attr_next(&attrs, &view)) {
+    /* Step over the attributes without rebuilding their raw texts. */
+    const unsigned char *p = record->blob + 1 + record->blob[0];
+    for (unsigned n = *p++; n > 0; n--) {
+        unsigned form = *p++ >> 6;
+        size_t vlen = *p++;
+        p += vlen;
+        if (form == UF_RAW_STORED) {
+            size_t rlen = *p++;
+            p += rlen;
+        }
     }
-    const unsigned char *p = attrs.pos;
     cursor->remaining = *p++;
     cursor->pos = p;
-    cursor->end = attrs.end;
+    cursor->end = record->blob + record->blob_len;
 }
 
 bool uf_context_next(uf_attr_cursor *cursor, uf_context_view *out)

@@ -18,8 +18,11 @@
  * bytes, longer context values are cut at a UTF-8 boundary):
  *   u8  key_len, key bytes
  *   u8  attr_count, then per attribute:
- *       u8 kind, u8 value_len, value bytes, u8 raw_len, raw bytes
- *       (raw_len 0 means "the raw text equals the normalized value")
+ *       u8 kind | raw form << 6, u8 value_len, value bytes, and for raw form
+ *       UF_RAW_STORED only: u8 raw_len, raw bytes (raw_len 0: equals value).
+ *       The raw forms spare the raw text when it is the value itself or a
+ *       plain transform of it ("emma" shown as "Emma" or "EMMA"): about a
+ *       fifth of the blob bytes at 1 M customers. Kinds are < 64.
  *   u8  context_count, then per context value:
  *       u8 context index (into the source's context columns), u8 len, bytes
  */
@@ -40,17 +43,36 @@ typedef struct uf_record_compare {
     uint32_t dob;         /* YYYYMMDD */
 } uf_record_compare;
 
+/*
+ * 24 bytes: what the stages after linking read (survivorship, the record
+ * index). The comparison fields live in a separate array of the table
+ * (uf_record_table.cmp) so they can be freed once linking is done, and the
+ * file line (needed only to order repeated keys while ingesting) is not kept.
+ */
 typedef struct uf_record {
     const unsigned char *blob;
+    int64_t updated_at;   /* Unix seconds, 0 when unknown */
     uint32_t blob_len;
     uint16_t source;      /* index into config->sources */
     uint16_t file;        /* index into that source's paths */
-    uint64_t line;        /* physical line in the file where the row starts */
-    int64_t updated_at;   /* Unix seconds, 0 when unknown */
-    uf_record_compare cmp;
 } uf_record;
 
-/* One attribute as read back from a blob. Slices point into the blob. */
+/* How an attribute's raw text is kept (the top two bits of its kind byte). */
+enum {
+    UF_RAW_SAME = 0,   /* the raw text is the normalized value */
+    UF_RAW_STORED = 1, /* stored after the value */
+    UF_RAW_TITLE = 2,  /* uf_title_case(value) */
+    UF_RAW_UPPER = 3   /* value with ASCII a-z upper-cased */
+};
+
+/* Upper-case ASCII letters that start a word (after a space or '-'), in place. */
+void uf_title_case(char *s, size_t len);
+
+/*
+ * One attribute as read back from a blob. value points into the blob; raw
+ * points into the blob or, when the blob keeps it as a transform of the
+ * value, into the cursor: valid until the next uf_attr_next on that cursor.
+ */
 typedef struct uf_attr_view {
     int kind;       /* index into config->kinds */
     uf_slice value; /* normalized */
@@ -70,6 +92,7 @@ typedef struct uf_attr_cursor {
     const unsigned char *pos;
     const unsigned char *end;
     unsigned remaining;
+    char raw[255];  /* a raw text rebuilt from its value */
 } uf_attr_cursor;
 
 void uf_attr_cursor_init(uf_attr_cursor *cursor, const uf_record *record);
@@ -97,6 +120,8 @@ typedef struct uf_record_table {
     size_t count;
     uf_identifier_ref *identifiers;   /* sorted by (key, record) once built */
     size_t identifier_count;
+    uf_record_compare *cmp;           /* per record, read by the link guards; NULL
+                                         (all missing) once a run has linked */
 } uf_record_table;
 
 /*

@@ -28,6 +28,8 @@ typedef struct chunk {
     uint64_t size;                 /* bytes on disk, for scheduling */
     uf_arena *arena;
     uf_record *records;
+    uf_record_compare *cmp;        /* per record */
+    uint64_t *lines;               /* per record: its line, to order repeated keys */
     size_t count, cap;
     uf_identifier_ref *refs;       /* .record is the index within this chunk */
     size_t ref_count, ref_cap;
@@ -52,9 +54,15 @@ static int chunk_sink(void *ctx, const uf_ingest_record *rec, uf_error *err)
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 4096;
         uf_record *r = realloc(c->records, cap * sizeof *r);
-        if (!r)
+        if (r)
+            c->records = r;
+        uf_record_compare *cmp = r ? realloc(c->cmp, cap * sizeof *cmp) : NULL;
+        if (cmp)
+            c->cmp = cmp;
+        uint64_t *lines = cmp ? realloc(c->lines, cap * sizeof *lines) : NULL;
+        if (!lines)
             return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading %s", "records");
-        c->records = r;
+        c->lines = lines;
         c->cap = cap;
     }
     if (c->ref_count + rec->key_count > c->ref_cap) {
@@ -67,7 +75,7 @@ static int chunk_sink(void *ctx, const uf_ingest_record *rec, uf_error *err)
         c->refs = r;
         c->ref_cap = cap;
     }
-    unsigned char *blob = uf_arena_copy(c->arena, rec->blob, rec->blob_len);
+    unsigned char *blob = uf_arena_copy_bytes(c->arena, rec->blob, rec->blob_len);
     if (!blob)
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading %s", "records");
     uf_record *r = &c->records[c->count];
@@ -75,9 +83,9 @@ static int chunk_sink(void *ctx, const uf_ingest_record *rec, uf_error *err)
     r->blob_len = (uint32_t)rec->blob_len;
     r->source = rec->source;
     r->file = rec->file;
-    r->line = rec->line;
     r->updated_at = rec->updated_at;
-    r->cmp = rec->cmp;
+    c->cmp[c->count] = rec->cmp;
+    c->lines[c->count] = rec->line;
     for (size_t i = 0; i < rec->key_count; i++) {
         uf_identifier_ref *ref = &c->refs[c->ref_count++];
         ref->key = rec->keys[i];
@@ -126,6 +134,9 @@ typedef struct sort_entry {
     const uf_record *record;
     uint32_t global;   /* position in the source-by-source concatenation of the chunks */
 } sort_entry;
+
+/* The line of every entry's record, by sort_entry.global (records do not keep it). */
+typedef const uint64_t *entry_lines;
 
 static uint64_t key_prefix(uf_slice key, size_t skip)
 {
@@ -185,7 +196,7 @@ static int compare_keys(const uf_record *a, const uf_record *b)
 }
 
 /* Full order: key bytes, then — for a repeated key — the row that wins first. */
-static int compare_full(const uf_record *a, const uf_record *b)
+static int compare_full(const uf_record *a, const uf_record *b, uint64_t line_a, uint64_t line_b)
 {
     int c = compare_keys(a, b);
     if (c)
@@ -194,18 +205,20 @@ static int compare_full(const uf_record *a, const uf_record *b)
         return a->updated_at > b->updated_at ? -1 : 1;
     if (a->file != b->file)
         return a->file > b->file ? -1 : 1;
-    if (a->line != b->line)
-        return a->line > b->line ? -1 : 1;
+    if (line_a != line_b)
+        return line_a > line_b ? -1 : 1;
     return 0;
 }
 
-static int compare_entries(const void *x, const void *y)
+static int compare_entries(const void *x, const void *y, void *lines)
 {
-    return compare_full(((const sort_entry *)x)->record, ((const sort_entry *)y)->record);
+    const sort_entry *a = x, *b = y;
+    entry_lines line = lines;
+    return compare_full(a->record, b->record, line[a->global], line[b->global]);
 }
 
 /* Order runs of equal prefix by the full key. */
-static void tie_sort(sort_entry *a, size_t n)
+static void tie_sort(sort_entry *a, size_t n, entry_lines lines)
 {
     size_t i = 0;
     while (i < n) {
@@ -213,7 +226,7 @@ static void tie_sort(sort_entry *a, size_t n)
         while (j < n && a[j].prefix == a[i].prefix)
             j++;
         if (j - i > 1)
-            qsort(a + i, j - i, sizeof *a, compare_entries);
+            qsort_r(a + i, j - i, sizeof *a, compare_entries, (void *)lines);
         i = j;
     }
 }
@@ -255,6 +268,7 @@ typedef struct order_job {
     const chunk *chunks;
     size_t chunk_count;
     sort_entry *entries;
+    uint64_t *lines;              /* by entry global position */
     const size_t *source_begin;   /* per source: first entry */
     const size_t *sources;        /* source indices, largest first */
     size_t source_count;
@@ -280,6 +294,7 @@ static void *order_sources(void *arg)
                 e->record = &job->chunks[i].records[j];
                 e->prefix = key_prefix(uf_record_key(e->record), skip);
                 e->global = (uint32_t)at;
+                job->lines[at] = job->chunks[i].lines[j];
             }
         }
         int rc = radix_sort_entries(job->entries + begin, at - begin);
@@ -287,7 +302,7 @@ static void *order_sources(void *arg)
             atomic_store(&job->rc, rc);
             continue;
         }
-        tie_sort(job->entries + begin, at - begin);
+        tie_sort(job->entries + begin, at - begin, job->lines);
     }
     return NULL;
 }
@@ -298,6 +313,7 @@ typedef struct layout_job {
     const uint32_t *chunk_base;
     const uint32_t *new_id;
     uf_record *records;     /* the records' half */
+    uf_record_compare *cmp; /* (with their comparison fields) */
     uf_identifier_ref *refs;/* the refs' half */
     size_t ref_out;
 } layout_job;
@@ -309,10 +325,14 @@ static void *layout_records(void *arg)
         chunk *c = &job->chunks[i];
         const uint32_t *ids = job->new_id + job->chunk_base[i];
         for (size_t j = 0; j < c->count; j++)
-            if (ids[j] != UF_RECORD_NONE)
+            if (ids[j] != UF_RECORD_NONE) {
                 job->records[ids[j]] = c->records[j];
+                job->cmp[ids[j]] = c->cmp[j];
+            }
         free(c->records); /* as we go: the records never exist twice */
         c->records = NULL;
+        free(c->cmp);
+        c->cmp = NULL;
     }
     return NULL;
 }
@@ -369,6 +389,8 @@ static void free_chunks(chunk *chunks, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(chunks[i].records);
+        free(chunks[i].cmp);
+        free(chunks[i].lines);
         free(chunks[i].refs);
     }
     free(chunks);
@@ -471,10 +493,12 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     uint32_t *chunk_base = malloc((chunk_count ? chunk_count : 1) * sizeof *chunk_base);
     sort_entry *entries = malloc((total ? total : 1) * sizeof *entries);
     uint32_t *new_id = malloc((total ? total : 1) * sizeof *new_id);
+    uint64_t *lines = malloc((total ? total : 1) * sizeof *lines);
     uf_record *records = NULL;
+    uf_record_compare *cmp = NULL;
     uf_identifier_ref *refs = NULL;
     if (!state->source_stats || !state->superseded || !state->source_rank || !by_name || !chunk_base ||
-        !entries || !new_id) {
+        !entries || !new_id || !lines) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu records", total);
         goto done;
     }
@@ -520,7 +544,7 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     if (threads > 64)
         threads = 64;
     order_job ojob = {.config = config, .chunks = chunks, .chunk_count = chunk_count, .entries = entries,
-                      .source_begin = source_begin, .sources = by_size, .source_count = config->source_count};
+                      .lines = lines, .source_begin = source_begin, .sources = by_size, .source_count = config->source_count};
     atomic_init(&ojob.next, 0);
     atomic_init(&ojob.rc, UF_OK);
     pthread_t tids[64];
@@ -559,15 +583,22 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     free(source_size);
     free(entries);
     entries = NULL;
+    free(lines);
+    lines = NULL;
+    for (size_t i = 0; i < chunk_count; i++) {
+        free(chunks[i].lines);
+        chunks[i].lines = NULL;
+    }
 
     /* Lay the records and their identifier refs out in canonical order (two threads), freeing chunks as we go. */
     records = malloc((out ? out : 1) * sizeof *records);
+    cmp = malloc((out ? out : 1) * sizeof *cmp);
     refs = malloc((total_refs ? total_refs : 1) * sizeof *refs);
-    if (!records || !refs) {
+    if (!records || !cmp || !refs) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory laying out %zu records", out);
         goto done;
     }
-    layout_job ljob = {chunks, chunk_count, chunk_base, new_id, records, refs, 0};
+    layout_job ljob = {chunks, chunk_count, chunk_base, new_id, records, cmp, refs, 0};
     pthread_t layout_tid;
     bool layout_started = config->threads > 1 && pthread_create(&layout_tid, NULL, layout_refs, &ljob) == 0;
     layout_records(&ljob);
@@ -578,6 +609,8 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     size_t ref_out = ljob.ref_out;
     state->table.records = records;
     state->table.count = out;
+    state->table.cmp = cmp;
+    cmp = NULL;
     state->table.identifiers = refs;
     state->table.identifier_count = ref_out;
     records = NULL;
@@ -585,6 +618,8 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     rc = UF_OK;
 done:
     free(records);
+    free(cmp);
+    free(lines);
     free(refs);
     free(by_name);
     free(chunk_base);

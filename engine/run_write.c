@@ -387,6 +387,9 @@ int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, si
         free(gid_of_record);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu profiles", clusters);
     }
+    /* Nothing reads the cluster of a record after this: give it back before LMDB's dirty pages grow. */
+    free(state->clustering.cluster_of);
+    state->clustering.cluster_of = NULL;
     for (size_t c = 0; c < clusters; c++)
         order[c] = (golden_order){state->golden_of_cluster[c], (uint32_t)c};
     qsort(order, clusters, sizeof *order, compare_golden);

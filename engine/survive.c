@@ -108,6 +108,15 @@ typedef struct sv_spelling {
     bool in_table;
 } sv_spelling;
 
+/* Copies of raw spellings that a blob keeps as a transform of the value (records.h). */
+#define SV_TEXT_BLOCK 16384
+
+typedef struct sv_text_block {
+    struct sv_text_block *next;
+    size_t used;
+    char data[SV_TEXT_BLOCK];
+} sv_text_block;
+
 struct uf_survivor {
     const uf_config *config;
 
@@ -135,6 +144,7 @@ struct uf_survivor {
 
     uint64_t *channels;      /* sources with a member, words_per_set words */
     uf_buf bin;              /* the binary profile, for uf_survive_profile */
+    sv_text_block *text_first, *text_cur; /* per-cluster spelling copies, blocks reused */
 };
 
 static int64_t rank_time(int64_t updated_at)
@@ -321,6 +331,11 @@ void uf_survivor_free(uf_survivor *s)
     free(s->source_best);
     free(s->source_best_time);
     free(s->channels);
+    while (s->text_first) {
+        sv_text_block *next = s->text_first->next;
+        free(s->text_first);
+        s->text_first = next;
+    }
     free(s);
 }
 
@@ -339,6 +354,35 @@ static void begin_cluster(uf_survivor *s)
         s->gen = 1;
     }
     s->cand_count = s->spelling_count = s->word_count = s->slot_used = 0;
+    s->text_cur = s->text_first;
+    if (s->text_cur)
+        s->text_cur->used = 0;
+}
+
+/* A copy of `t` (at most 255 bytes) that lives until the next cluster; NULL when out of memory. */
+static const char *keep_text(uf_survivor *s, uf_slice t)
+{
+    sv_text_block *b = s->text_cur;
+    if (!b || b->used + t.len > SV_TEXT_BLOCK) {
+        sv_text_block *next = b ? b->next : s->text_first;
+        if (!next) {
+            next = malloc(sizeof *next);
+            if (!next)
+                return NULL;
+            next->next = NULL;
+            if (b)
+                b->next = next;
+            else
+                s->text_first = next;
+        }
+        next->used = 0;
+        s->text_cur = b = next;
+    }
+    char *p = b->data + b->used;
+    if (t.len)
+        memcpy(p, t.ptr, t.len);
+    b->used += t.len;
+    return p;
 }
 
 static void slot_put(uf_survivor *s, uint64_t hash, uint32_t ref)
@@ -565,6 +609,13 @@ static int gather_record(uf_survivor *s, const uf_record *r, uf_record_id id, uf
         if (si < 0)
             return uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory");
         sv_spelling *sp = &s->spellings[si];
+        if (sp->raw.ptr == cursor.raw) {
+            /* A new spelling rebuilt in the cursor: keep a copy for the cluster. */
+            const char *kept = keep_text(s, a.raw);
+            if (!kept)
+                return uf_error_set(err, UF_ERR_NOMEM, "survive: out of memory");
+            sp->raw = uf_slice_make(kept, a.raw.len);
+        }
         if (sp->last_record != id) {
             sp->last_record = id;
             sp->count++;

@@ -334,3 +334,59 @@ Test(ingest, check_reports_rows_rejects_identifiers_and_samples)
     free(text);
     uf_config_free(config);
 }
+
+/* A raw text that is the value, its title case or its upper case is rebuilt, not stored; any other is kept. */
+Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
+{
+    static const struct {
+        const char *value, *raw;
+    } attrs[] = {
+        {"emma", "emma"},                    /* same */
+        {"mary-jane o brien", "Mary-Jane O Brien"}, /* title */
+        {"gomez", "GOMEZ"},                  /* upper */
+        {"gomez", "Gómez"},                  /* stored */
+        {"mcdonald", "McDonald"},            /* stored: not a plain transform */
+        {"x", ""},                           /* empty raw: the value */
+        {"", "Zed"},                         /* stored */
+    };
+    uf_blob_builder *b = malloc(sizeof *b);
+    cr_assert_not_null(b);
+    uf_blob_begin(b, uf_slice_cstr("K1"));
+    size_t stored = 0;
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+        uf_blob_add_attr(b, (int)i + 1, uf_slice_cstr(attrs[i].value), uf_slice_cstr(attrs[i].raw));
+        stored += 2 + strlen(attrs[i].value);
+    }
+    uf_blob_add_context(b, 0, uf_slice_cstr("gold"));
+    size_t len = uf_blob_finish(b);
+    /* key (3) + attr count (1) + kind/len/value each + raw_len and raw of the three stored + contexts (1 + 6). */
+    stored += 3 + 1 + (1 + strlen("Gómez")) + (1 + strlen("McDonald")) + (1 + strlen("Zed")) + 7;
+    cr_expect_eq(len, stored);
+    cr_expect(!b->overflow);
+    uf_record r = {.blob = b->buf, .blob_len = (uint32_t)len};
+    uf_attr_cursor cur;
+    uf_attr_view a;
+    uf_attr_cursor_init(&cur, &r);
+    size_t i = 0;
+    while (uf_attr_next(&cur, &a)) {
+        cr_assert_lt(i, sizeof attrs / sizeof attrs[0]);
+        const char *want_raw = attrs[i].raw[0] ? attrs[i].raw : attrs[i].value;
+        cr_expect_eq(a.kind, (int)i + 1);
+        cr_expect(a.value.len == strlen(attrs[i].value) && memcmp(a.value.ptr, attrs[i].value, a.value.len) == 0,
+                  "value %zu", i);
+        cr_expect(a.raw.len == strlen(want_raw) && memcmp(a.raw.ptr, want_raw, a.raw.len) == 0, "raw %zu: %.*s", i,
+                  (int)a.raw.len, a.raw.ptr);
+        i++;
+    }
+    cr_expect_eq(i, sizeof attrs / sizeof attrs[0]);
+    uf_context_cursor_init(&cur, &r);
+    uf_context_view cv;
+    cr_assert(uf_context_next(&cur, &cv));
+    cr_expect(cv.index == 0 && cv.value.len == 4 && memcmp(cv.value.ptr, "gold", 4) == 0);
+    cr_expect(!uf_context_next(&cur, &cv));
+    /* Kinds must fit the six bits the blob gives them. */
+    uf_blob_begin(b, uf_slice_cstr("K2"));
+    uf_blob_add_attr(b, 64, uf_slice_cstr("v"), uf_slice_cstr("v"));
+    cr_expect(b->overflow);
+    free(b);
+}

@@ -37,6 +37,7 @@ typedef struct fixture {
     uf_config config;
     uf_kind_config kinds[K_COUNT];
     uf_record records[MAX_RECORDS];
+    uf_record_compare cmp[MAX_RECORDS];
     unsigned char blobs[MAX_RECORDS][64];
     size_t record_count;
     uf_identifier_ref refs[MAX_REFS];
@@ -96,9 +97,9 @@ static uf_record_id add_record(fixture *f, const char *first, const char *last, 
     uf_record *r = &f->records[id];
     r->blob = f->blobs[id];
     r->blob_len = (uint32_t)len;
-    r->cmp.first_name = name_hash(first);
-    r->cmp.last_name = name_hash(last);
-    r->cmp.dob = dob;
+    f->cmp[id].first_name = name_hash(first);
+    f->cmp[id].last_name = name_hash(last);
+    f->cmp[id].dob = dob;
     return id;
 }
 
@@ -125,6 +126,7 @@ static void add_ref(fixture *f, uf_record_id record, int kind, const char *value
 static void run(fixture *f, int threads)
 {
     f->table.records = f->records;
+    f->table.cmp = f->cmp;
     f->table.count = f->record_count;
     f->table.identifiers = f->refs;
     f->table.identifier_count = f->ref_count;
@@ -715,6 +717,7 @@ Test(link, scored_union_faces_limit_guard_not_weak_guard)
     add_ref(&f, c1, K_CRM, "C-1");
     add_ref(&f, c2, K_CRM, "C-2");
     f.table.records = f.records;
+    f.table.cmp = f.cmp;
     f.table.count = f.record_count;
     f.table.identifiers = f.refs;
     f.table.identifier_count = f.ref_count;
@@ -751,6 +754,7 @@ Test(link, invalid_union_makes_linker_fail)
     add_record(&f, "anna", "smith", 0);
     add_record(&f, "anna", "smith", 0);
     f.table.records = f.records;
+    f.table.cmp = f.cmp;
     f.table.count = f.record_count;
     uf_error err;
     f.linker = uf_linker_new(&f.config, &f.table, &err);
@@ -771,6 +775,7 @@ Test(link, identifiers_must_be_linked_first_and_once)
     add_record(&f, "anna", "smith", 0);
     add_record(&f, "anna", "smith", 0);
     f.table.records = f.records;
+    f.table.cmp = f.cmp;
     f.table.count = f.record_count;
     uf_error err;
     f.linker = uf_linker_new(&f.config, &f.table, &err);
@@ -793,6 +798,7 @@ Test(link, rejects_refs_of_non_identifier_kind_or_unknown_record)
     add_record(&f, "anna", "smith", 0);
     add_ref(&f, 0, UF_KIND_FIRST_NAME, "anna");
     f.table.records = f.records;
+    f.table.cmp = f.cmp;
     f.table.count = f.record_count;
     f.table.identifiers = f.refs;
     f.table.identifier_count = f.ref_count;
@@ -897,6 +903,7 @@ typedef struct population {
     uf_config config;
     uf_kind_config kinds[K_COUNT];
     uf_record *records;
+    uf_record_compare *cmp;
     size_t record_count;
     uf_identifier_ref *refs;
     size_t ref_count;
@@ -934,8 +941,9 @@ static void population_build(population *p, size_t households)
     p->config.guards.max_records_per_identifier = 20;
     size_t max_records = households * 16;
     p->records = calloc(max_records, sizeof *p->records);
+    p->cmp = calloc(max_records, sizeof *p->cmp);
     p->refs = calloc(max_records * 8, sizeof *p->refs);
-    cr_assert(p->records && p->refs);
+    cr_assert(p->records && p->cmp && p->refs);
     uint64_t rng = 12345;
     uint64_t person = 0;
     for (size_t h = 0; h < households; h++) {
@@ -949,12 +957,11 @@ static void population_build(population *p, size_t households)
             int recs = 1 + (int)(next_random(&rng) % 4);
             for (int k = 0; k < recs; k++) {
                 uf_record_id r = (uf_record_id)p->record_count++;
-                uf_record *rec = &p->records[r];
                 bool anonymous = next_random(&rng) % 5 == 0;
                 if (!anonymous) {
-                    rec->cmp.first_name = first * 7919;
-                    rec->cmp.last_name = last * 104729;
-                    rec->cmp.dob = next_random(&rng) % 3 ? dob : 0;
+                    p->cmp[r].first_name = first * 7919;
+                    p->cmp[r].last_name = last * 104729;
+                    p->cmp[r].dob = next_random(&rng) % 3 ? dob : 0;
                 }
                 uint64_t roll = next_random(&rng);
                 if (!anonymous && roll % 3 == 0)
@@ -977,6 +984,7 @@ static void population_build(population *p, size_t households)
 static void population_free(population *p)
 {
     free(p->records);
+    free(p->cmp);
     free(p->refs);
 }
 
@@ -990,7 +998,7 @@ static void link_population(const population *p, const uf_identifier_ref *refs, 
     uf_identifier_ref *copy = malloc(p->ref_count * sizeof *copy);
     cr_assert(copy);
     memcpy(copy, refs, p->ref_count * sizeof *copy);
-    uf_record_table table = {p->records, p->record_count, copy, p->ref_count};
+    uf_record_table table = {p->records, p->record_count, copy, p->ref_count, p->cmp};
     uf_error err;
     uf_linker *l = uf_linker_new(&p->config, &table, &err);
     cr_assert_not_null(l);
@@ -1086,7 +1094,7 @@ static void link_then_score(const population *p, int threads, outcome *out)
     uf_identifier_ref *copy = malloc(p->ref_count * sizeof *copy);
     cr_assert(copy);
     memcpy(copy, p->refs, p->ref_count * sizeof *copy);
-    uf_record_table table = {p->records, p->record_count, copy, p->ref_count};
+    uf_record_table table = {p->records, p->record_count, copy, p->ref_count, p->cmp};
     uf_error err;
     uf_linker *l = uf_linker_new(&p->config, &table, &err);
     cr_assert_not_null(l);
