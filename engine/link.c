@@ -33,13 +33,14 @@
  */
 #include "link.h"
 
+#include "hugemem.h"
+
 #include "sort.h"
 #include "unionfind.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #define NO_SLOT UINT32_MAX
 #define LIMITED_INLINE 2 /* most profiles hold one or two keys of limited kinds */
@@ -155,49 +156,6 @@ struct uf_linker {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/*
- * Arrays read at random (one entry per record) get transparent huge pages
- * when the system allows it: here (a VM, THP on madvise) a dependent random
- * read over 256 MB measured ~330 ns with 4 KB pages and ~200 ns with 2 MB
- * pages, because each TLB miss is a nested page walk. Big arrays are mapped
- * directly (2 MB aligned) so that freeing them returns the memory to the
- * system at once — malloc may keep freed blocks, and the end of linking is
- * the memory peak of a run. madvise is advisory: if it fails the memory is
- * simply ordinary.
- */
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
-
-static void *alloc_random_access(size_t bytes)
-{
-    if (bytes < HUGE_PAGE_BYTES)
-        return aligned_alloc(64, bytes < 64 ? 64 : (bytes + 63) & ~(size_t)63);
-    size_t rounded = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
-    size_t span = rounded + HUGE_PAGE_BYTES;
-    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    /* Keep the 2 MB-aligned middle, unmap the ends. */
-    size_t head = (HUGE_PAGE_BYTES - (uintptr_t)p % HUGE_PAGE_BYTES) % HUGE_PAGE_BYTES;
-    if (head)
-        munmap(p, head);
-    if (span - head > rounded)
-        munmap(p + head + rounded, span - head - rounded);
-#ifdef MADV_HUGEPAGE
-    madvise(p + head, rounded, MADV_HUGEPAGE);
-#endif
-    return p + head;
-}
-
-/* Free what alloc_random_access(bytes) returned (NULL allowed). */
-static void free_random_access(void *p, size_t bytes)
-{
-    if (!p)
-        return;
-    if (bytes < HUGE_PAGE_BYTES)
-        free(p);
-    else
-        munmap(p, (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1));
-}
 
 /* Grow *array (elements of `size` bytes) to hold at least `need`. */
 static bool grow(void **array, size_t *cap, size_t need, size_t size)
@@ -447,7 +405,7 @@ static bool claim_summary_chunk(uf_linker *l, link_worker *w)
     if (c < (NO_SLOT >> SUMMARY_CHUNK_BITS) &&
         (c < l->summary_chunk_cap ||
          (!l->parallel && grow((void **)&l->summary_chunks, &l->summary_chunk_cap, c + 1, sizeof *l->summary_chunks)))) {
-        cluster_summary *slots = alloc_random_access(SUMMARY_CHUNK * sizeof *slots);
+        cluster_summary *slots = uf_alloc_random_access(SUMMARY_CHUNK * sizeof *slots);
         if (slots) {
             l->summary_chunks[c].slots = slots;
             l->summary_chunks[c].used = 0;
@@ -724,7 +682,7 @@ uf_linker *uf_linker_new(const uf_config *config, const uf_record_table *table, 
             l->any_limited = true;
         }
     }
-    l->summary_of = alloc_random_access(table->count * sizeof *l->summary_of);
+    l->summary_of = uf_alloc_random_access(table->count * sizeof *l->summary_of);
     if (!l->summary_of || uf_unionfind_init(&l->uf, table->count) != UF_OK) {
         uf_linker_free(l);
         uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory for %zu records", table->count);
@@ -742,7 +700,7 @@ static void free_summaries(uf_linker *l)
         for (size_t s = 0; s < chunk->used; s++)
             if (chunk->slots[s].limited_cap)
                 free(chunk->slots[s].lim.heap);
-        free_random_access(chunk->slots, SUMMARY_CHUNK * sizeof(cluster_summary));
+        uf_free_random_access(chunk->slots, SUMMARY_CHUNK * sizeof(cluster_summary));
     }
     free(l->summary_chunks);
     l->summary_chunks = NULL;
@@ -778,9 +736,9 @@ void uf_linker_free(uf_linker *l)
     if (!l)
         return;
     free_summaries(l);
-    free_random_access(l->summary_of, l->record_count * sizeof *l->summary_of);
-    free_random_access(l->limited_start, (l->record_count + 1) * sizeof *l->limited_start);
-    free_random_access(l->limited, l->limited_total * sizeof *l->limited);
+    uf_free_random_access(l->summary_of, l->record_count * sizeof *l->summary_of);
+    uf_free_random_access(l->limited_start, (l->record_count + 1) * sizeof *l->limited_start);
+    uf_free_random_access(l->limited, l->limited_total * sizeof *l->limited);
     free(l->has_limited);
     worker_free(&l->main);
     free(l->junk);
@@ -824,10 +782,10 @@ static bool refs_sorted(const uf_identifier_ref *refs, size_t n)
 static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size_t n, uf_error *err)
 {
     size_t records = l->record_count;
-    uint32_t *start = alloc_random_access((records + 1) * sizeof *start);
+    uint32_t *start = uf_alloc_random_access((records + 1) * sizeof *start);
     uint64_t *bits = calloc(records / 64 + 1, sizeof *bits);
     if (!start || !bits) {
-        free_random_access(start, (records + 1) * sizeof *start);
+        uf_free_random_access(start, (records + 1) * sizeof *start);
         free(bits);
         return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
     }
@@ -843,9 +801,9 @@ static int build_limited_index(uf_linker *l, const uf_identifier_ref *refs, size
         }
         g = end;
     }
-    limited_value *values = alloc_random_access(total * sizeof *values);
+    limited_value *values = uf_alloc_random_access(total * sizeof *values);
     if (!values) {
-        free_random_access(start, (records + 1) * sizeof *start);
+        uf_free_random_access(start, (records + 1) * sizeof *start);
         free(bits);
         return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory indexing limited identifiers");
     }
@@ -1198,7 +1156,7 @@ static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, 
         lim_started = pthread_create(&lim_tid, NULL, limited_job_run, &lim) == 0;
 
     /* Components: every record joined to the others of each linking group. */
-    uint32_t *parent = alloc_random_access(records * sizeof *parent);
+    uint32_t *parent = uf_alloc_random_access(records * sizeof *parent);
     uint32_t *active = malloc((n / 2 + 1) * sizeof *active);
     uint8_t *owner = NULL;
     size_t active_count = 0;
@@ -1244,7 +1202,7 @@ static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, 
             }
         }
     }
-    free_random_access(parent, records * sizeof *parent);
+    uf_free_random_access(parent, records * sizeof *parent);
 
     if (lim_started) {
         pthread_join(lim_tid, NULL);
@@ -1440,8 +1398,8 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
 
     /* The guards' state is no longer needed: free it before allocating the result. */
     free_summaries(l);
-    free_random_access(l->limited_start, (n + 1) * sizeof *l->limited_start);
-    free_random_access(l->limited, l->limited_total * sizeof *l->limited);
+    uf_free_random_access(l->limited_start, (n + 1) * sizeof *l->limited_start);
+    uf_free_random_access(l->limited, l->limited_total * sizeof *l->limited);
     free(l->has_limited);
     l->limited_start = NULL;
     l->limited = NULL;
@@ -1520,7 +1478,7 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     l->junk = NULL;
     l->junk_count = l->junk_cap = 0;
 
-    free_random_access(l->summary_of, n * sizeof *l->summary_of);
+    uf_free_random_access(l->summary_of, n * sizeof *l->summary_of);
     l->summary_of = NULL;
     l->finished = true;
     return UF_OK;
