@@ -16,100 +16,13 @@
 #include <zlib.h>
 
 #include "jsonl.h"
+#include "reader_test_support.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/uf_jsonl_XXXXXX", base && *base ? base : "/tmp");
-    cr_assert(mkdtemp(tmpdir), "mkdtemp failed");
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-            unlink(path);
-        }
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-TestSuite(jsonl, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *tmp_path(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    return path;
-}
-
-static const char *write_file(const char *name, const char *data, size_t len)
-{
-    const char *path = tmp_path(name);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f);
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-    cr_assert_eq(fclose(f), 0);
-    return path;
-}
-
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void text_put(text *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        cr_assert(t->s);
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-}
-
-static void text_printf(text *t, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    text_put(t, buf, (size_t)n);
-}
-
-static void text_escaped(text *t, uf_slice f)
-{
-    cr_assert(f.ptr || f.len == 0);
-    for (size_t i = 0; i < f.len; i++) {
-        unsigned char c = (unsigned char)f.ptr[i];
-        if (c == '\n')
-            text_put(t, "\\n", 2);
-        else if (c == '\r')
-            text_put(t, "\\r", 2);
-        else if (c == '\t')
-            text_put(t, "\\t", 2);
-        else if (c < 0x20)
-            text_printf(t, "\\x%02x", c);
-        else
-            text_put(t, (const char *)&c, 1);
-    }
-}
+READER_TEST_SUITE(jsonl);
 
 static char *render_file(const char *path)
 {
