@@ -415,22 +415,33 @@ int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *
     return rc;
 }
 
+/* A read snapshot and a cursor on one database; read_end(s, txn) after mdb_cursor_close. */
+static int read_cursor(uf_store *s, int db, const char *name, MDB_txn **txn, MDB_cursor **cursor, uf_error *err)
+{
+    int rc = read_begin(s, txn, err);
+    if (rc != UF_OK)
+        return rc;
+    int mrc = mdb_cursor_open(*txn, s->dbi[db], cursor);
+    if (mrc != MDB_SUCCESS) {
+        read_end(s, *txn);
+        char what[64];
+        snprintf(what, sizeof what, "cannot open a cursor on %s", name);
+        return uf_store_mdb_error(err, mrc, s->path, what);
+    }
+    return UF_OK;
+}
+
 int uf_store_find_identifier(uf_store *s, const unsigned char key[16], uint64_t *ids, size_t cap, size_t *count,
                              uf_error *err)
 {
     *count = 0;
     MDB_txn *txn;
     MDB_cursor *cursor;
-    int rc = read_begin(s, &txn, err);
+    int rc = read_cursor(s, UF_DB_IDENTIFIERS, "identifiers", &txn, &cursor, err);
     if (rc != UF_OK)
         return rc;
-    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_IDENTIFIERS], &cursor);
-    if (mrc != MDB_SUCCESS) {
-        read_end(s, txn);
-        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on identifiers");
-    }
     MDB_val k = {16, (void *)key}, v;
-    mrc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY);
+    int mrc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY);
     if (mrc == MDB_SUCCESS) {
         size_t total = 0;
         mrc = mdb_cursor_count(cursor, &total);
@@ -494,16 +505,11 @@ int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t 
     *report_json = NULL;
     MDB_txn *txn;
     MDB_cursor *cursor;
-    int rc = read_begin(s, &txn, err);
+    int rc = read_cursor(s, UF_DB_RUNS, "runs", &txn, &cursor, err);
     if (rc != UF_OK)
         return rc;
-    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_RUNS], &cursor);
-    if (mrc != MDB_SUCCESS) {
-        read_end(s, txn);
-        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on runs");
-    }
     MDB_val k, v;
-    mrc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    int mrc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
     if (mrc == MDB_NOTFOUND)
         rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: the run log of %s is empty", s->path);
     else if (mrc != MDB_SUCCESS)
@@ -536,14 +542,10 @@ int uf_store_scan_profiles(uf_store *s, int (*fn)(void *ctx, uint64_t golden_id,
 {
     MDB_txn *txn;
     MDB_cursor *cursor;
-    int rc = read_begin(s, &txn, err);
+    int rc = read_cursor(s, UF_DB_PROFILES, "profiles", &txn, &cursor, err);
     if (rc != UF_OK)
         return rc;
-    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_PROFILES], &cursor);
-    if (mrc != MDB_SUCCESS) {
-        read_end(s, txn);
-        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on profiles");
-    }
+    int mrc;
     schema_entry *e = NULL;
     rc = schema_acquire(s, txn, &e, err);
     uf_buf b;
@@ -593,14 +595,9 @@ int uf_store_scan_records(uf_store *s,
 {
     MDB_txn *txn;
     MDB_cursor *cursor;
-    int rc = read_begin(s, &txn, err);
+    int rc = read_cursor(s, UF_DB_RECORDS, "records", &txn, &cursor, err);
     if (rc != UF_OK)
         return rc;
-    int mrc = mdb_cursor_open(txn, s->dbi[UF_DB_RECORDS], &cursor);
-    if (mrc != MDB_SUCCESS) {
-        read_end(s, txn);
-        return uf_store_mdb_error(err, mrc, s->path, "cannot open a cursor on records");
-    }
     record_adapter a = {fn, ctx};
     bool stopped;
     rc = uf_store_scan_record_cursor(cursor, adapt_record, &a, &stopped, s->path, err);
