@@ -261,6 +261,40 @@ int uf_lookup_identifier(uf_store *store, const uf_config *config, const char *k
                          uint64_t *ids, size_t cap, size_t *count, uf_error *err);
 
 /* ------------------------------------------------------------------ */
+/* HTTP service: `unify serve`                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The lookup API over HTTP (libmicrohttpd), answering from `store` with
+ * `config`'s normalizers. Routes, JSON bodies and error codes are
+ * documented in engine/serve_openapi.yaml and the README ("Agent service").
+ */
+typedef struct uf_server uf_server;
+
+typedef struct uf_server_options {
+    const char *listen;        /* "HOST:PORT" or "[IPV6]:PORT"; NULL: "127.0.0.1:8080"; port 0: any free port */
+    const char *token;         /* bearer token every route but /healthz needs; NULL or "": none */
+    unsigned threads;          /* worker threads answering requests (0: 2) */
+    unsigned timeout_seconds;  /* an idle connection is closed after this (0: 30) */
+} uf_server_options;
+
+/*
+ * Listen and answer on background threads until uf_server_stop. `store`
+ * and `config` are borrowed and must outlive the server; the store is
+ * shared by every request thread (it is thread-safe).
+ * Errors: UF_ERR_INVALID for a bad listen address; UF_ERR_IO when the
+ * address cannot be bound (in use, not local); UF_ERR_NOMEM.
+ */
+int uf_server_start(uf_store *store, const uf_config *config, const uf_server_options *options, uf_server **out,
+                    uf_error *err);
+
+/* The port the server listens on (the chosen one when asked for port 0). */
+unsigned uf_server_port(const uf_server *server);
+
+/* Stop listening, finish the requests in flight and release the server. NULL is allowed. */
+void uf_server_stop(uf_server *server);
+
+/* ------------------------------------------------------------------ */
 /* Export and evaluation                                               */
 /* ------------------------------------------------------------------ */
 

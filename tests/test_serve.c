@@ -1,0 +1,611 @@
+/*
+ * test_serve.c — `unify serve` end to end: the bundled fixture is run once
+ * per test, `unify serve --listen 127.0.0.1:0` is started on a free port
+ * (the port is read from its "listening on" line), and a tiny socket client
+ * written here (HTTP/1.1, Connection: close) asks it: lookups by e-mail,
+ * phone and namespaced id (answers byte-identical to the C API), profiles,
+ * source records (percent-decoded keys), a merged id's redirect while the
+ * server keeps running across a new run, the 400/401/404/405/414/431
+ * errors with their JSON codes, the bearer token (file and UNIFY_TOKEN),
+ * /healthz and the Prometheus /metrics text. The request handler is also
+ * called in-process (engine/serve.h), without sockets.
+ */
+#include "test_support.h"
+
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static char *dir, *yaml, *store;
+
+static void setup(void)
+{
+    dir = t_mkdtemp("serve");
+    t_fixture_small(dir);
+    yaml = t_fmt("%s/unify.yaml", dir);
+    store = t_fmt("%s/store", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "unify run");
+    t_proc_free(&p);
+}
+
+static void teardown(void)
+{
+    t_rmtree(dir);
+    free(dir);
+    free(yaml);
+    free(store);
+}
+
+TestSuite(serve, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ------------------------------------------------------------------ */
+/* The server and a tiny HTTP client                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct server {
+    t_child child;
+    unsigned port;
+} server;
+
+/* Start `unify serve -c CONFIG --listen 127.0.0.1:0 [extra...]` and wait until it listens. */
+static void server_start(server *s, const char *config, const char *extra1, const char *extra2)
+{
+    char *argv[] = {(char *)T_UNIFY, "serve", "-c", (char *)config, "--listen", "127.0.0.1:0",
+                    (char *)extra1, (char *)extra2, NULL};
+    t_child_start(&s->child, argv);
+    const char prefix[] = "unify serve: listening on http://127.0.0.1:";
+    bool up = t_child_wait_line(&s->child, prefix, 10);
+    cr_assert(up, "unify serve did not start: %s", s->child.err.data);
+    const char *at = strstr(s->child.err.data, prefix);
+    s->port = (unsigned)strtoul(at + strlen(prefix), NULL, 10);
+    cr_assert(s->port > 0 && s->port < 65536, "%s", s->child.err.data);
+}
+
+/* SIGTERM: the server must stop cleanly (exit 0). */
+static void server_stop(server *s)
+{
+    kill(s->child.pid, SIGTERM);
+    t_proc p = t_child_wait(&s->child);
+    cr_expect_eq(p.exit_code, 0, "unify serve after SIGTERM: exit %d signal %d\n%s", p.exit_code, p.signal, p.err);
+    t_proc_free(&p);
+}
+
+typedef struct reply {
+    int status;
+    char *head;   /* status line and headers (NUL-terminated) */
+    char *body;   /* NUL-terminated */
+    size_t body_len;
+} reply;
+
+static void reply_free(reply *r)
+{
+    free(r->head);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* Send `request` verbatim, read the whole answer (the server closes: Connection: close). */
+static reply http_raw(unsigned port, const char *request, size_t len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
+    for (size_t sent = 0; sent < len;) {
+        ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may answer (431) and close before reading everything */
+        sent += (size_t)n;
+    }
+    shutdown(fd, SHUT_WR);
+    t_buf in = {0};
+    t_buf_add(&in, "", 0);
+    char buf[8192];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+        t_buf_add(&in, buf, (size_t)n);
+    close(fd);
+    reply r = {0};
+    char *sep = strstr(in.data, "\r\n\r\n");
+    cr_assert_not_null(sep, "no HTTP answer to %.200s: got %.300s", request, in.data);
+    r.head = strndup(in.data, (size_t)(sep - in.data) + 2);
+    r.body = strdup(sep + 4);
+    r.body_len = in.len - (size_t)(sep + 4 - in.data);
+    cr_assert_eq(strncmp(r.head, "HTTP/1.1 ", 9), 0, "%s", r.head);
+    r.status = atoi(r.head + 9);
+    free(in.data);
+    return r;
+}
+
+/* METHOD target with an optional Authorization header value. */
+static reply http(unsigned port, const char *method, const char *target, const char *auth)
+{
+    char *req = auth ? t_fmt("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\nConnection: close\r\n\r\n",
+                             method, target, auth)
+                     : t_fmt("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", method, target);
+    reply r = http_raw(port, req, strlen(req));
+    free(req);
+    return r;
+}
+
+#define GET(port, target) http((port), "GET", (target), NULL)
+
+/* A header's value in r (case-insensitive name), copied to out; false when absent. */
+static bool header(const reply *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *l = strstr(r->head, "\r\n"); l && l[2]; l = strstr(l + 2, "\r\n")) {
+        const char *h = l + 2;
+        if (strncasecmp(h, name, n) == 0 && h[n] == ':') {
+            const char *v = h + n + 1;
+            while (*v == ' ')
+                v++;
+            const char *e = strstr(v, "\r\n");
+            snprintf(out, cap, "%.*s", (int)(e ? e - v : (long)strlen(v)), v);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An error reply: status, JSON body with the stable code. */
+static void expect_error(reply r, int status, const char *code, const char *what)
+{
+    cr_expect_eq(r.status, status, "%s: status %d, expected %d: %s", what, r.status, status, r.body);
+    char *want = t_fmt("{\"error\":{\"code\":\"%s\",\"message\":\"", code);
+    cr_expect_eq(strncmp(r.body, want, strlen(want)), 0, "%s: body %s, expected code %s", what, r.body, code);
+    cr_expect(t_json_valid(r.body, r.body_len), "%s: error body is not JSON: %s", what, r.body);
+    char type[128] = "";
+    cr_expect(header(&r, "Content-Type", type, sizeof type) && strncmp(type, "application/json", 16) == 0,
+              "%s: Content-Type %s", what, type);
+    free(want);
+    reply_free(&r);
+}
+
+/* Percent-encode everything but unreserved characters. */
+static char *pct(const char *s)
+{
+    t_buf b = {0};
+    t_buf_add(&b, "", 0);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~", *p)) {
+            t_buf_add(&b, (const char *)p, 1);
+        } else {
+            char e[4];
+            snprintf(e, sizeof e, "%%%02X", *p);
+            t_buf_add(&b, e, 3);
+        }
+    }
+    return b.data;
+}
+
+/* ------------------------------------------------------------------ */
+/* Values from the fixture, confirmed in-process                       */
+/* ------------------------------------------------------------------ */
+
+typedef struct picked {
+    char key[64], email[256], phone[64], shared_phone[64];
+    uint64_t golden, email_golden, phone_golden;
+    size_t shared_count;
+    char *profile;          /* the C API's JSON for email_golden */
+} picked;
+
+/* A CRM row whose e-mail and phone each find exactly one profile, and a phone held by several. */
+static picked pick_values(void)
+{
+    picked v;
+    memset(&v, 0, sizeof v);
+    uf_config *config = NULL;
+    uf_store *s = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_config_load(yaml, &config, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_open(store, &s, &err), UF_OK, "%s", err.message);
+    char *path = t_fmt("%s/crm.csv", dir);
+    size_t len;
+    char *data = t_read_file(path, &len);
+    t_row *rows;
+    size_t n = t_split_rows(data, len, true, &rows);
+    char *h[32];
+    size_t hn = t_csv_fields(rows[0], ',', h, 32);
+    int ck = t_column(h, hn, "customer_no"), ce = t_column(h, hn, "email"), cp = t_column(h, hn, "phone");
+    cr_assert(ck >= 0 && ce >= 0 && cp >= 0);
+    for (size_t i = 1; i < n && (!v.email[0] || !v.phone[0] || !v.shared_phone[0]); i++) {
+        char *f[32];
+        size_t fn = t_csv_fields(rows[i], ',', f, 32);
+        uint64_t ids[16], rec = 0;
+        size_t count = 0;
+        if (fn == hn && strlen(f[ck]) < 64 && strlen(f[ce]) < 200 && strlen(f[cp]) < 64 &&
+            uf_store_find_record(s, "crm", f[ck], &rec, &err) == UF_OK) {
+            if (!v.email[0] && strchr(f[ce], '+') == NULL &&
+                uf_lookup_identifier(s, config, "email", f[ce], ids, 16, &count, &err) == UF_OK && count == 1 &&
+                ids[0] == rec) {
+                strcpy(v.key, f[ck]);
+                strcpy(v.email, f[ce]);
+                v.golden = v.email_golden = rec;
+            } else if (!v.phone[0] && uf_lookup_identifier(s, config, "phone", f[cp], ids, 16, &count, &err) == UF_OK &&
+                       count == 1) {
+                strcpy(v.phone, f[cp]);
+                v.phone_golden = ids[0];
+            } else if (!v.shared_phone[0] &&
+                       uf_lookup_identifier(s, config, "phone", f[cp], ids, 16, &count, &err) == UF_OK && count >= 2 &&
+                       count <= 16) {
+                strcpy(v.shared_phone, f[cp]);
+                v.shared_count = count;
+            }
+        }
+        t_free_fields(f, fn);
+    }
+    cr_assert(v.email[0] && v.phone[0], "no usable CRM row in the fixture");
+    cr_assert_eq(uf_store_profile_json(s, v.email_golden, &v.profile, NULL, NULL, &err), UF_OK, "%s", err.message);
+    t_free_fields(h, hn);
+    free(rows);
+    free(data);
+    free(path);
+    uf_store_close(s);
+    uf_config_free(config);
+    return v;
+}
+
+static void expect_profile(reply r, uint64_t golden, const char *what)
+{
+    char g[24], got[24];
+    uf_golden_id_format(golden, g);
+    cr_expect_eq(r.status, 200, "%s: status %d: %s", what, r.status, r.body);
+    if (r.status == 200) {
+        cr_expect(t_json_valid(r.body, r.body_len), "%s: not JSON: %.500s", what, r.body);
+        t_profile_golden(r.body, got);
+        cr_expect_str_eq(got, g, "%s: found %s, expected %s", what, got, g);
+    }
+    reply_free(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+Test(serve, lookups_profiles_records_and_errors)
+{
+    picked v = pick_values();
+    server s;
+    server_start(&s, yaml, NULL, NULL);
+    unsigned port = s.port;
+
+    reply r = GET(port, "/healthz");
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"last_run_id\":1}\n");
+    reply_free(&r);
+
+    /* By e-mail: byte for byte what the C API renders (plus a newline); any case, encoded. */
+    char *email = pct(v.email);
+    char *target = t_fmt("/v1/lookup?email=%s", email);
+    r = GET(port, target);
+    cr_expect_eq(r.status, 200, "%s: %s", target, r.body);
+    char *want = t_fmt("%s\n", v.profile);
+    cr_expect_str_eq(r.body, want, "the HTTP profile differs from uf_store_profile_json");
+    char type[128] = "", cache[64] = "";
+    cr_expect(header(&r, "Content-Type", type, sizeof type));
+    cr_expect_str_eq(type, "application/json; charset=utf-8");
+    cr_expect(header(&r, "Cache-Control", cache, sizeof cache) && strcmp(cache, "no-store") == 0, "%s", r.head);
+    reply_free(&r);
+    free(want);
+    free(target);
+    char upper[256];
+    for (size_t i = 0; i <= strlen(v.email); i++)
+        upper[i] = (char)toupper((unsigned char)v.email[i]);
+    char *up = pct(upper);
+    target = t_fmt("/v1/lookup?email=%%20%s%%20", up);
+    expect_profile(GET(port, target), v.email_golden, "upper-case e-mail with spaces");
+    free(target);
+    free(up);
+
+    /* By phone, typed as in the export (spaces encoded as '+', form style). */
+    char *phone = pct(v.phone);
+    target = t_fmt("/v1/lookup?phone=%s", phone);
+    expect_profile(GET(port, target), v.phone_golden, "phone");
+    free(target);
+    free(phone);
+
+    /* A shared landline: every holder. */
+    if (v.shared_phone[0]) {
+        char *sp = pct(v.shared_phone);
+        target = t_fmt("/v1/lookup?phone=%s", sp);
+        r = GET(port, target);
+        cr_expect_eq(r.status, 200);
+        cr_expect_eq(strncmp(r.body, "{\"ambiguous\":true,", 18), 0, "%.200s", r.body);
+        cr_expect_eq(t_count(r.body, "\"golden_id\":"), v.shared_count, "%.300s", r.body);
+        cr_expect(t_json_valid(r.body, r.body_len));
+        reply_free(&r);
+        free(target);
+        free(sp);
+    } else {
+        cr_log_warn("no shared landline in the fixture: ambiguity not checked");
+    }
+
+    /* By source record and by golden id. */
+    target = t_fmt("/v1/records/crm/%s", v.key);
+    expect_profile(GET(port, target), v.golden, "record");
+    free(target);
+    char g[24];
+    uf_golden_id_format(v.golden, g);
+    target = t_fmt("/v1/profiles/%s", g);
+    r = GET(port, target);
+    char merged[64];
+    cr_expect_not(header(&r, "X-Unify-Merged-Into", merged, sizeof merged), "not merged: %s", r.head);
+    expect_profile(r, v.golden, "profile");
+    free(target);
+    target = t_fmt("/v1/profiles/%" PRIu64, v.golden);
+    expect_profile(GET(port, target), v.golden, "profile by number");
+    free(target);
+    /* HEAD: the headers only. */
+    r = http(port, "HEAD", "/healthz", NULL);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.body_len, 0);
+    reply_free(&r);
+
+    /* Errors, each with its stable code. */
+    expect_error(GET(port, "/v1/lookup?email=nobody.anywhere.4711%40mailhost.net"), 404, "not_found", "unknown e-mail");
+    expect_error(GET(port, "/v1/records/crm/NO-SUCH-KEY"), 404, "not_found", "unknown record");
+    expect_error(GET(port, "/v1/records/nosuchsource/1"), 404, "not_found", "unknown source");
+    expect_error(GET(port, "/v1/profiles/G999999999"), 404, "not_found", "unknown golden id");
+    expect_error(GET(port, "/v1/profiles/G12x"), 400, "invalid_golden_id", "bad golden id");
+    expect_error(GET(port, "/v1/lookup?email=test%40test.com"), 400, "invalid_identifier", "junk e-mail");
+    expect_error(GET(port, "/v1/lookup?id=shoe_size:42"), 400, "invalid_identifier", "unknown kind");
+    expect_error(GET(port, "/v1/lookup?id=nocolon"), 400, "bad_request", "id without a kind");
+    expect_error(GET(port, "/v1/lookup"), 400, "bad_request", "no selector");
+    expect_error(GET(port, "/v1/lookup?email=a%40b.org&phone=2125550123"), 400, "bad_request", "two selectors");
+    expect_error(GET(port, "/v1/lookup?emial=a%40b.org"), 400, "bad_request", "unknown parameter");
+    expect_error(GET(port, "/v1/lookup?email=a%4"), 400, "bad_request", "bad escape");
+    expect_error(GET(port, "/v1/lookup?email=a%00b"), 400, "bad_request", "NUL byte");
+    expect_error(GET(port, "/v1/nothing"), 404, "route_not_found", "unknown route");
+    expect_error(GET(port, "/"), 404, "route_not_found", "root");
+    expect_error(GET(port, "/v1/profiles/G1/extra"), 404, "route_not_found", "extra segment");
+    expect_error(GET(port, "/v1/records/crm"), 404, "route_not_found", "record without key");
+    r = http(port, "POST", "/v1/lookup?email=a%40b.org", NULL);
+    char allow[64] = "";
+    cr_expect(header(&r, "Allow", allow, sizeof allow) && strcmp(allow, "GET, HEAD") == 0, "%s", r.head);
+    expect_error(r, 405, "method_not_allowed", "POST");
+    expect_error(http(port, "DELETE", "/v1/profiles/G1", NULL), 405, "method_not_allowed", "DELETE");
+
+    /* Limits: a long target is a JSON 414; oversized headers are refused by the HTTP layer. */
+    char *longq = malloc(3001);
+    memset(longq, 'a', 3000);
+    longq[3000] = '\0';
+    target = t_fmt("/v1/lookup?email=%s%%40b.org", longq);
+    expect_error(GET(port, target), 414, "uri_too_long", "long target");
+    free(target);
+    char *big = t_fmt("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s%s%s%s%s%s%s%s%s%s%s%s\r\n\r\n", longq, longq,
+                      longq, longq, longq, longq, longq, longq, longq, longq, longq, longq);
+    r = http_raw(port, big, strlen(big));
+    cr_expect(r.status == 431 || r.status == 413, "36 KB of headers: status %d", r.status);
+    reply_free(&r);
+    free(big);
+    free(longq);
+
+    /* The server is still fine, and counted all of it. */
+    r = GET(port, "/metrics");
+    cr_expect_eq(r.status, 200);
+    cr_expect(header(&r, "Content-Type", type, sizeof type) && strncmp(type, "text/plain; version=0.0.4", 25) == 0,
+              "%s", type);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"lookup\",status=\"200\"} "), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"lookup\",status=\"400\"} 8\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"other\",status=\"404\"} 3\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"profile\",status=\"405\"} 1\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"healthz\",status=\"200\"} 2\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "# TYPE unify_http_request_duration_seconds histogram\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "unify_http_request_duration_seconds_bucket{route=\"lookup\",le=\"+Inf\"} "), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_store_last_run_id 1\n"), "%s", r.body);
+    /* Every line: a comment, or `name{labels} value` with a number. */
+    for (char *l = r.body; *l;) {
+        char *nl = strchr(l, '\n');
+        cr_assert_not_null(nl, "metrics must end with a newline");
+        *nl = '\0';
+        if (l[0] != '#') {
+            char *sp = strrchr(l, ' ');
+            cr_expect(sp && sp > l, "metric line without a value: %s", l);
+            char *end = NULL;
+            strtod(sp + 1, &end);
+            cr_expect(end && *end == '\0' && end > sp + 1, "metric value is not a number: %s", l);
+            for (char *c = l; c < sp && *c != '{'; c++)
+                cr_expect(isalnum((unsigned char)*c) || *c == '_', "bad metric name: %s", l);
+        }
+        l = nl + 1;
+    }
+    reply_free(&r);
+
+    server_stop(&s);
+    free(email);
+    free(v.profile);
+}
+
+static const char merge_config[] = "store:\n  path: store\nrejects: rejects.txt\n"
+                                   "identifiers:\n  email: {strength: strong}\n"
+                                   "sources:\n  - name: people\n    path: people.csv\n    format: csv\n    key: key\n"
+                                   "    fields:\n      email: email\n      email2: email\n      first: first_name\n"
+                                   "      last: last_name\n";
+
+Test(serve, redirects_and_encoded_keys_across_a_new_run)
+{
+    char *mdir = t_fmt("%s/merge", dir);
+    cr_assert_eq(mkdir(mdir, 0700), 0);
+    char *cfg = t_fmt("%s/unify.yaml", mdir), *csv = t_fmt("%s/people.csv", mdir);
+    t_write_text(cfg, merge_config);
+    t_write_text(csv, "key,email,email2,first,last\n"
+                      "r1,alice.archer@mailhost.net,,Alice,Archer\n"
+                      "r2,alice.archer@mailhost.net,,Alice,Archer\n"
+                      "a/b c%,aarcher77@postbox.org,,Alice,Archer\n");
+    t_proc p = t_unify("run", "-c", cfg, "--quiet");
+    t_assert_ok(p, "run 1");
+    t_proc_free(&p);
+
+    server s;
+    server_start(&s, cfg, NULL, NULL);
+    reply r = GET(s.port, "/v1/records/people/r1");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    char x[24], y[24];
+    t_profile_golden(r.body, x);
+    reply_free(&r);
+    /* A key with '/', ' ' and '%', percent-encoded in one path segment. */
+    r = GET(s.port, "/v1/records/people/a%2Fb%20c%25");
+    cr_assert_eq(r.status, 200, "encoded key: %s", r.body);
+    t_profile_golden(r.body, y);
+    cr_assert_str_neq(x, y);
+    reply_free(&r);
+
+    /* Run 2 while the server runs: r3 joins both e-mails, so the two profiles merge. */
+    t_write_text(csv, "key,email,email2,first,last\n"
+                      "r1,alice.archer@mailhost.net,,Alice,Archer\n"
+                      "r2,alice.archer@mailhost.net,,Alice,Archer\n"
+                      "a/b c%,aarcher77@postbox.org,,Alice,Archer\n"
+                      "r3,alice.archer@mailhost.net,aarcher77@postbox.org,Alice,Archer\n");
+    p = t_unify("run", "-c", cfg, "--quiet");
+    t_assert_ok(p, "run 2");
+    t_proc_free(&p);
+
+    /* The merged-away id answers with the surviving profile and says so. */
+    char *target = t_fmt("/v1/profiles/%s", y);
+    r = GET(s.port, target);
+    cr_expect_eq(r.status, 200, "%s", r.body);
+    char got[24], into[64] = "", loc[96] = "";
+    t_profile_golden(r.body, got);
+    cr_expect_str_eq(got, x, "%s must answer with %s's profile: %.300s", y, x, r.body);
+    cr_expect(header(&r, "X-Unify-Merged-Into", into, sizeof into), "no X-Unify-Merged-Into: %s", r.head);
+    cr_expect_str_eq(into, x);
+    char *want_loc = t_fmt("/v1/profiles/%s", x);
+    cr_expect(header(&r, "Content-Location", loc, sizeof loc) && strcmp(loc, want_loc) == 0, "%s", r.head);
+    free(want_loc);
+    reply_free(&r);
+    free(target);
+    r = GET(s.port, "/healthz");
+    cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"last_run_id\":2}\n", "the server sees the new run");
+    reply_free(&r);
+    server_stop(&s);
+    free(cfg);
+    free(csv);
+    free(mdir);
+}
+
+Test(serve, bearer_token_from_file_and_environment)
+{
+    char *token_file = t_fmt("%s/token", dir);
+    t_write_text(token_file, "s3cret-Token_42\n");
+    server s;
+    server_start(&s, yaml, "--token-file", token_file);
+    cr_expect(strstr(s.child.err.data, "bearer token required"), "%s", s.child.err.data);
+
+    reply r = GET(s.port, "/healthz");
+    cr_expect_eq(r.status, 200, "/healthz needs no token: %d", r.status);
+    reply_free(&r);
+    const char *targets[] = {"/v1/lookup?email=a%40b.org", "/v1/profiles/G1", "/v1/records/crm/x", "/metrics",
+                             "/nowhere"};
+    for (size_t i = 0; i < 5; i++) {
+        r = GET(s.port, targets[i]);
+        char www[64] = "";
+        cr_expect(header(&r, "WWW-Authenticate", www, sizeof www) && strncmp(www, "Bearer", 6) == 0, "%s", r.head);
+        expect_error(r, 401, "unauthorized", targets[i]);
+        expect_error(http(s.port, "GET", targets[i], "Bearer s3cret-Token_4"), 401, "unauthorized", "short token");
+        expect_error(http(s.port, "GET", targets[i], "Bearer s3cret-Token_42x"), 401, "unauthorized", "long token");
+        expect_error(http(s.port, "GET", targets[i], "Basic s3cret-Token_42"), 401, "unauthorized", "other scheme");
+    }
+    r = http(s.port, "GET", "/v1/profiles/G1", "Bearer s3cret-Token_42");
+    cr_expect_eq(r.status, 200, "right token: %d %s", r.status, r.body);
+    reply_free(&r);
+    r = http(s.port, "GET", "/metrics", "bearer s3cret-Token_42");
+    cr_expect_eq(r.status, 200, "the scheme is case-insensitive: %d", r.status);
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"profile\",status=\"401\"} 4\n"), "%s", r.body);
+    reply_free(&r);
+    server_stop(&s);
+
+    /* The same token from UNIFY_TOKEN. */
+    setenv("UNIFY_TOKEN", "from-env", 1);
+    server_start(&s, yaml, NULL, NULL);
+    unsetenv("UNIFY_TOKEN");
+    expect_error(GET(s.port, "/v1/profiles/G1"), 401, "unauthorized", "env token missing");
+    r = http(s.port, "GET", "/v1/profiles/G1", "Bearer from-env");
+    cr_expect_eq(r.status, 200);
+    reply_free(&r);
+    server_stop(&s);
+
+    /* An empty or missing token file is an error, not an open service. */
+    t_write_text(token_file, "  \n");
+    t_proc p = t_unify("serve", "-c", yaml, "--listen", "127.0.0.1:0", "--token-file", token_file);
+    cr_expect_eq(p.exit_code, 1, "empty token file: exit %d %s", p.exit_code, p.err);
+    cr_expect(strstr(p.err, "empty"), "%s", p.err);
+    t_proc_free(&p);
+    p = t_unify("serve", "-c", yaml, "--listen", "127.0.0.1:0", "--token-file", "/nonexistent/token");
+    cr_expect_eq(p.exit_code, 1, "missing token file: exit %d", p.exit_code);
+    t_proc_free(&p);
+    free(token_file);
+}
+
+Test(serve, usage_and_startup_errors)
+{
+    t_proc p = t_unify("serve", "-c", yaml, "--listen", "nonsense");
+    cr_expect_eq(p.exit_code, 2, "bad --listen: exit %d %s", p.exit_code, p.err);
+    t_proc_free(&p);
+    p = t_unify("serve", "-c", yaml, "--threads", "0");
+    cr_expect_eq(p.exit_code, 2);
+    t_proc_free(&p);
+    p = t_unify("serve", "-c", yaml, "--bogus", "1");
+    cr_expect_eq(p.exit_code, 2);
+    t_proc_free(&p);
+    p = t_unify("serve", "--listen", "127.0.0.1:0");
+    cr_expect_eq(p.exit_code, 2, "no -c: exit %d", p.exit_code);
+    t_proc_free(&p);
+    /* No store yet: a clear error. */
+    char *other = t_fmt("%s/other.yaml", dir), *nowhere = t_fmt("%s/never-written", dir);
+    t_copy_file(yaml, other);
+    t_config_set_paths(other, nowhere, "rejects2.txt");
+    p = t_unify("serve", "-c", other, "--listen", "127.0.0.1:0");
+    cr_expect_eq(p.exit_code, 1);
+    cr_expect(strstr(p.err, "no store here"), "%s", p.err);
+    t_proc_free(&p);
+    free(other);
+    free(nowhere);
+}
+
+/* The handler in-process: no sockets, the same answers. */
+Test(serve, handler_in_process)
+{
+    cr_expect(uf_serve_token_equal("abc", 3, "abc", 3));
+    cr_expect_not(uf_serve_token_equal("abd", 3, "abc", 3));
+    cr_expect_not(uf_serve_token_equal("ab", 2, "abc", 3));
+    cr_expect_not(uf_serve_token_equal("abcd", 4, "abc", 3));
+    cr_expect_not(uf_serve_token_equal("", 0, "abc", 3));
+
+    uf_config *config = NULL;
+    uf_store *s = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_config_load(yaml, &config, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_open(store, &s, &err), UF_OK, "%s", err.message);
+    uf_serve *h = NULL;
+    cr_assert_eq(uf_serve_new(s, config, "tok", &h, &err), UF_OK, "%s", err.message);
+    uf_serve_response r;
+    uf_serve_handle(h, "GET", "/v1/profiles/G1", NULL, &r);
+    cr_expect_eq(r.status, 401);
+    uf_serve_response_free(&r);
+    uf_serve_handle(h, "GET", "/v1/profiles/G1", "Bearer tok", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect(t_json_valid(r.body, r.len));
+    uf_serve_response_free(&r);
+    uf_serve_handle(h, "GET", "/v1/records/crm/%zz", "Bearer tok", &r);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    uf_serve_response_free(&r);
+    uf_serve_handle(h, "GET", "/healthz", NULL, &r);
+    cr_expect_eq(r.status, 200);
+    uf_serve_response_free(&r);
+    uf_serve_handle(h, "GET", "/metrics", "Bearer tok", &r);
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"profile\",status=\"401\"} 1\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"record\",status=\"400\"} 1\n"), "%s", r.body);
+    uf_serve_response_free(&r);
+    uf_serve_free(h);
+    uf_store_close(s);
+    uf_config_free(config);
+}
