@@ -357,6 +357,9 @@ static const char iso_alpha2[] =
     "SJSKSLSMSNSOSRSSSTSVSXSYSZTCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVI"
     "VNVUWFWSXKYEYTZAZMZW";
 
+/* Longest word of street_abbreviations: longer words (most) need no search. */
+#define STREET_ABBREVIATION_MAX 4
+
 static const uf_word address_placeholders[] = {
     UF_WORD("address"), UF_WORD("city"), UF_WORD("n a"), UF_WORD("na"), UF_WORD("nan"),
     UF_WORD("nfa"), UF_WORD("nil"), UF_WORD("no address"), UF_WORD("no fixed abode"),
@@ -418,9 +421,12 @@ static bool append_word(char *out, size_t *len, const char *w, size_t n)
     return true;
 }
 
+#define ADDRESS_PLACEHOLDER_MAX 14 /* longest entry of address_placeholders */
+
 static bool is_placeholder(const char *s, size_t n)
 {
-    return uf_word_in_sorted(s, n, address_placeholders, UF_ARRAY_LEN(address_placeholders));
+    return n <= ADDRESS_PLACEHOLDER_MAX &&
+           uf_word_in_sorted(s, n, address_placeholders, UF_ARRAY_LEN(address_placeholders));
 }
 
 static const uf_word w_saint = UF_WORD("saint"), w_sainte = UF_WORD("sainte"),
@@ -430,6 +436,8 @@ static const uf_word w_saint = UF_WORD("saint"), w_sainte = UF_WORD("sainte"),
 /* Expansion of word i of a city name, or NULL to keep it. */
 static const uf_word *expand_city_word(const char *w, size_t n)
 {
+    if (n > 3)
+        return NULL; /* most words: none of the abbreviations below */
     if (is(w, n, "st", 2))
         return &w_saint;
     if (is(w, n, "ste", 3))
@@ -451,6 +459,9 @@ static const uf_word *expand_street_word(const char *s, const span *words, size_
 {
     const char *w = s + words[i].off;
     size_t n = words[i].len;
+    /* Most words are longer than any abbreviation, or a number: nothing to look up. */
+    if (n > STREET_ABBREVIATION_MAX || (w[0] >= '0' && w[0] <= '9'))
+        return NULL;
     bool has_prev = i > 0, has_next = i + 1 < count;
     if (is(w, n, "st", 2)) {
         /* "saint" where a street name starts and another word follows. */

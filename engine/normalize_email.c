@@ -29,9 +29,13 @@
  * (a@a.com, xxx@xxx.com, a@b.com). Everything else junk-like is left to the
  * configurable blocklist and to frequency detection.
  *
- * Pure and allocation-free: one pass to validate, one to write.
+ * Pure and allocation-free: one pass lower-cases into the output and checks
+ * the shape on the way (a class table per byte, labels checked at each dot),
+ * then one table look-up of the domain decides the provider rules and the
+ * junk domains.
  */
 #include "normalize.h"
+
 
 #define EMAIL_MAX 254
 #define LOCAL_MAX 64
@@ -47,54 +51,100 @@ static inline unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-static inline bool is_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static bool is_atext(unsigned char c)
-{
-    if (is_alnum(c))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
-    case '|': case '}': case '~':
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool slice_eq(const char *p, size_t n, const char *lit, size_t lit_len)
-{
-    return n == lit_len && memcmp(p, lit, n) == 0;
-}
+/*
+ * Byte classes of the shape check, for the byte as typed (upper-case letters
+ * count as their lower-case). C_LOCAL: allowed in the local part (atext and
+ * "."); C_DOMAIN: allowed in the domain (letters, digits, "-", "."); C_ALPHA:
+ * a letter. Everything else — non-ASCII, spaces, controls, NUL, "@" — has no
+ * class.
+ */
+enum { C_LOCAL = 1, C_DOMAIN = 2, C_ALPHA = 4 };
+#define LETTER(c) [c] = C_LOCAL | C_DOMAIN | C_ALPHA, [(c) - 32] = C_LOCAL | C_DOMAIN | C_ALPHA
+#define DIGIT(c) [c] = C_LOCAL | C_DOMAIN
+#define ATEXT(c) [c] = C_LOCAL
+static const unsigned char email_class[256] = {
+    LETTER('a'), LETTER('b'), LETTER('c'), LETTER('d'), LETTER('e'), LETTER('f'), LETTER('g'),
+    LETTER('h'), LETTER('i'), LETTER('j'), LETTER('k'), LETTER('l'), LETTER('m'), LETTER('n'),
+    LETTER('o'), LETTER('p'), LETTER('q'), LETTER('r'), LETTER('s'), LETTER('t'), LETTER('u'),
+    LETTER('v'), LETTER('w'), LETTER('x'), LETTER('y'), LETTER('z'),
+    DIGIT('0'), DIGIT('1'), DIGIT('2'), DIGIT('3'), DIGIT('4'), DIGIT('5'), DIGIT('6'),
+    DIGIT('7'), DIGIT('8'), DIGIT('9'), DIGIT('-'), DIGIT('.'),
+    ATEXT('!'), ATEXT('#'), ATEXT('$'), ATEXT('%'), ATEXT('&'), ATEXT('\''), ATEXT('*'),
+    ATEXT('+'), ATEXT('/'), ATEXT('='), ATEXT('?'), ATEXT('^'), ATEXT('_'), ATEXT('`'),
+    ATEXT('{'), ATEXT('|'), ATEXT('}'), ATEXT('~'),
+};
+#undef LETTER
+#undef DIGIT
+#undef ATEXT
 
 /* Word lists below are sorted in byte order (binary search); keep them so. */
 
-/* Providers that ignore "+tag" (gmail handled separately). */
-static const uf_word plus_tag_domains[] = {
-    UF_WORD("fastmail.com"), UF_WORD("fastmail.fm"), UF_WORD("hey.com"), UF_WORD("hotmail.co.uk"),
-    UF_WORD("hotmail.com"), UF_WORD("hotmail.de"), UF_WORD("hotmail.fr"), UF_WORD("icloud.com"),
-    UF_WORD("live.co.uk"), UF_WORD("live.com"), UF_WORD("mac.com"), UF_WORD("me.com"),
-    UF_WORD("msn.com"), UF_WORD("outlook.com"), UF_WORD("pm.me"), UF_WORD("proton.me"),
-    UF_WORD("protonmail.ch"), UF_WORD("protonmail.com"),
+/* What the domain table says about a domain. */
+enum {
+    D_GMAIL = 1,     /* dots and "+tag" ignored, the domain is gmail.com */
+    D_PLUS_TAGS = 2, /* "+tag" ignored */
+    D_JUNK = 4,      /* placeholder domain */
 };
 
-static const uf_word junk_domains[] = {
-    UF_WORD("domain.com"), UF_WORD("email.invalid"), UF_WORD("example.com"),
-    UF_WORD("example.net"), UF_WORD("example.org"), UF_WORD("fake.com"), UF_WORD("invalid.com"),
-    UF_WORD("localhost.localdomain"), UF_WORD("mailinator.invalid"), UF_WORD("no-email.com"),
-    UF_WORD("noemail.com"), UF_WORD("nomail.com"), UF_WORD("none.com"), UF_WORD("noreply.com"),
-    UF_WORD("null.com"), UF_WORD("sample.com"), UF_WORD("test.com"), UF_WORD("test.net"),
-    UF_WORD("test.org"), UF_WORD("unknown.com"),
+typedef struct domain_rule {
+    uf_word domain;
+    unsigned flags;
+} domain_rule;
+
+/* Providers with sub-addressing and placeholder domains, in one table: one search per address. */
+static const domain_rule domain_rules[] = {
+    {UF_WORD("domain.com"), D_JUNK},
+    {UF_WORD("email.invalid"), D_JUNK},
+    {UF_WORD("example.com"), D_JUNK},
+    {UF_WORD("example.net"), D_JUNK},
+    {UF_WORD("example.org"), D_JUNK},
+    {UF_WORD("fake.com"), D_JUNK},
+    {UF_WORD("fastmail.com"), D_PLUS_TAGS},
+    {UF_WORD("fastmail.fm"), D_PLUS_TAGS},
+    {UF_WORD("gmail.com"), D_GMAIL},
+    {UF_WORD("googlemail.com"), D_GMAIL},
+    {UF_WORD("hey.com"), D_PLUS_TAGS},
+    {UF_WORD("hotmail.co.uk"), D_PLUS_TAGS},
+    {UF_WORD("hotmail.com"), D_PLUS_TAGS},
+    {UF_WORD("hotmail.de"), D_PLUS_TAGS},
+    {UF_WORD("hotmail.fr"), D_PLUS_TAGS},
+    {UF_WORD("icloud.com"), D_PLUS_TAGS},
+    {UF_WORD("invalid.com"), D_JUNK},
+    {UF_WORD("live.co.uk"), D_PLUS_TAGS},
+    {UF_WORD("live.com"), D_PLUS_TAGS},
+    {UF_WORD("localhost.localdomain"), D_JUNK},
+    {UF_WORD("mac.com"), D_PLUS_TAGS},
+    {UF_WORD("mailinator.invalid"), D_JUNK},
+    {UF_WORD("me.com"), D_PLUS_TAGS},
+    {UF_WORD("msn.com"), D_PLUS_TAGS},
+    {UF_WORD("no-email.com"), D_JUNK},
+    {UF_WORD("noemail.com"), D_JUNK},
+    {UF_WORD("nomail.com"), D_JUNK},
+    {UF_WORD("none.com"), D_JUNK},
+    {UF_WORD("noreply.com"), D_JUNK},
+    {UF_WORD("null.com"), D_JUNK},
+    {UF_WORD("outlook.com"), D_PLUS_TAGS},
+    {UF_WORD("pm.me"), D_PLUS_TAGS},
+    {UF_WORD("proton.me"), D_PLUS_TAGS},
+    {UF_WORD("protonmail.ch"), D_PLUS_TAGS},
+    {UF_WORD("protonmail.com"), D_PLUS_TAGS},
+    {UF_WORD("sample.com"), D_JUNK},
+    {UF_WORD("test.com"), D_JUNK},
+    {UF_WORD("test.net"), D_JUNK},
+    {UF_WORD("test.org"), D_JUNK},
+    {UF_WORD("unknown.com"), D_JUNK},
 };
+
+#define DOMAIN_RULE_MIN 5  /* shortest domain above */
+#define DOMAIN_RULE_MAX 21 /* longest domain above */
 
 static const uf_word junk_tlds[] = {
     UF_WORD("example"), UF_WORD("invalid"), UF_WORD("local"), UF_WORD("localhost"),
     UF_WORD("test"),
 };
+
+#define JUNK_TLD_MIN 4 /* shortest word above */
+#define JUNK_TLD_MAX 9 /* longest word above */
 
 static const uf_word junk_locals[] = {
     UF_WORD("abc"), UF_WORD("asdf"), UF_WORD("declined"), UF_WORD("do-not-reply"),
@@ -108,6 +158,19 @@ static const uf_word junk_locals[] = {
     UF_WORD("void"), UF_WORD("xyz"),
 };
 
+#define JUNK_LOCAL_MAX 12 /* longest word above */
+
+static unsigned domain_flags(const char *d, size_t n)
+{
+    if (n == 9 && memcmp(d, "gmail.com", 9) == 0)
+        return D_GMAIL; /* a third of all addresses: no search */
+    if (n < DOMAIN_RULE_MIN || n > DOMAIN_RULE_MAX)
+        return 0;
+    ptrdiff_t i = uf_word_search(d, n, domain_rules, UF_ARRAY_LEN(domain_rules),
+                                 sizeof domain_rules[0]);
+    return i < 0 ? 0 : domain_rules[i].flags;
+}
+
 static bool all_same_char(const char *p, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -116,43 +179,10 @@ static bool all_same_char(const char *p, size_t n)
     return n > 0;
 }
 
-/* Validate a lower-cased domain. */
-static bool domain_valid(const char *d, size_t n)
+/* A domain label [from, to) of the lower-cased output: 1..63 bytes, no "-" at either end. */
+static inline bool label_bad(const char *d, size_t from, size_t to)
 {
-    if (n == 0 || n > 253)
-        return false;
-    size_t labels = 0, label_start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || d[i] == '.') {
-            size_t len = i - label_start;
-            if (len == 0 || len > LABEL_MAX)
-                return false;
-            if (d[label_start] == '-' || d[i - 1] == '-')
-                return false;
-            labels++;
-            label_start = i + 1;
-            continue;
-        }
-        unsigned char c = (unsigned char)d[i];
-        if (!is_alnum(c) && c != '-')
-            return false;
-    }
-    if (labels < 2)
-        return false;
-    /* Top-level label: letters only, or an IDNA "xn--" label. */
-    size_t tld_start = n;
-    while (d[tld_start - 1] != '.')
-        tld_start--;
-    const char *tld = d + tld_start;
-    size_t tld_len = n - tld_start;
-    if (tld_len >= 4 && memcmp(tld, "xn--", 4) == 0)
-        return true;
-    if (tld_len < 2)
-        return false;
-    for (size_t i = 0; i < tld_len; i++)
-        if (!(tld[i] >= 'a' && tld[i] <= 'z'))
-            return false;
-    return true;
+    return to == from || to - from > LABEL_MAX || d[from] == '-' || d[to - 1] == '-';
 }
 
 uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
@@ -185,81 +215,106 @@ uf_norm_status uf_normalize_email(uf_slice in, char *out, size_t *out_len)
     if (e - s > EMAIL_MAX + 1) /* +1: a trailing dot may still be dropped */
         return UF_NORM_INVALID;
 
-    /* Lower-case into out (fits: at most EMAIL_MAX + 1 < UF_NORM_MAX bytes). */
+    /*
+     * Lower-case into out (fits: at most EMAIL_MAX + 1 < UF_NORM_MAX bytes),
+     * checking the shape on the way. Every failure is UF_NORM_INVALID, so the
+     * checks are folded into flags and looked at once per part.
+     */
+    const unsigned char *q = p + s;
     size_t n = e - s;
-    size_t at = SIZE_MAX;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = lower(p[s + i]);
-        if (c == '@') {
-            if (at != SIZE_MAX)
-                return UF_NORM_INVALID;
-            at = i;
-        } else if (c >= 0x80 || c <= 0x20 || c == 0x7f) {
-            return UF_NORM_INVALID; /* non-ASCII, spaces, controls, NUL */
-        }
-        out[i] = (char)c;
-    }
-    if (at == SIZE_MAX || at == 0)
-        return UF_NORM_INVALID;
 
-    char *local = out;
-    size_t local_len = at;
-    char *domain = out + at + 1;
-    size_t domain_len = n - at - 1;
-    if (domain_len > 0 && domain[domain_len - 1] == '.')
-        domain_len--;
-    if (local_len > LOCAL_MAX || local_len + 1 + domain_len > EMAIL_MAX ||
-        !domain_valid(domain, domain_len))
+    /* Local part: atext and dots, dots not leading, trailing or doubled. */
+    unsigned ok = C_LOCAL;
+    bool dots = false, double_dot = false, prev_dot = false;
+    size_t at = 0;
+    for (; at < n && q[at] != '@'; at++) {
+        unsigned char c = q[at];
+        ok &= email_class[c];
+        bool dot = c == '.';
+        double_dot |= dot & prev_dot;
+        dots |= dot;
+        prev_dot = dot;
+        out[at] = (char)lower(c);
+    }
+    if (at == n || at == 0 || at > LOCAL_MAX || !ok || double_dot || out[0] == '.' ||
+        out[at - 1] == '.')
         return UF_NORM_INVALID;
-    for (size_t i = 0; i < local_len; i++) {
-        unsigned char c = (unsigned char)local[i];
+    out[at] = '@';
+
+    /* Domain: at least two labels; a single trailing dot is dropped (it is a domain byte). */
+    size_t d0 = at + 1, end = n;
+    if (end > d0 && q[end - 1] == '.')
+        end--;
+    size_t domain_len = end - d0;
+    if (domain_len == 0 || domain_len > 253 || at + 1 + domain_len > EMAIL_MAX)
+        return UF_NORM_INVALID;
+    ok = C_DOMAIN;
+    bool bad = false;
+    size_t label = d0, first_dot = 0;
+    for (size_t i = d0; i < end; i++) {
+        unsigned char c = q[i];
+        ok &= email_class[c]; /* a second "@" has no class */
+        out[i] = (char)lower(c);
         if (c == '.') {
-            if (i == 0 || i + 1 == local_len || local[i + 1] == '.')
-                return UF_NORM_INVALID;
-        } else if (!is_atext(c)) {
-            return UF_NORM_INVALID;
+            bad |= label_bad(out, label, i);
+            if (!first_dot)
+                first_dot = i;
+            label = i + 1;
         }
+    }
+    if (!ok || bad || !first_dot || label_bad(out, label, end))
+        return UF_NORM_INVALID;
+    /* Top-level label: letters only, or an IDNA "xn--" label. */
+    const char *tld = out + label;
+    size_t tld_len = end - label;
+    if (!(tld_len >= 4 && memcmp(tld, "xn--", 4) == 0)) {
+        if (tld_len < 2)
+            return UF_NORM_INVALID;
+        for (size_t i = 0; i < tld_len; i++)
+            if (!(email_class[(unsigned char)tld[i]] & C_ALPHA))
+                return UF_NORM_INVALID;
     }
 
     /* Provider rules rewrite the local part in place (it only shrinks). */
-    bool gmail = slice_eq(domain, domain_len, "gmail.com", 9) ||
-                 slice_eq(domain, domain_len, "googlemail.com", 14);
-    bool plus_tags = gmail || uf_word_in_sorted(domain, domain_len, plus_tag_domains,
-                                                UF_ARRAY_LEN(plus_tag_domains));
-    if (plus_tags) {
-        size_t w = 0;
-        for (size_t i = 0; i < local_len; i++) {
-            if (local[i] == '+')
-                break;
-            if (gmail && local[i] == '.')
-                continue;
-            local[w++] = local[i];
+    char *local = out;
+    size_t local_len = at;
+    char *domain = out + d0;
+    unsigned flags = domain_flags(domain, domain_len);
+    if (flags & (D_GMAIL | D_PLUS_TAGS)) {
+        const char *plus = memchr(local, '+', local_len);
+        size_t w = plus ? (size_t)(plus - local) : local_len;
+        if ((flags & D_GMAIL) && dots) {
+            size_t k = 0;
+            for (size_t i = 0; i < w; i++)
+                if (local[i] != '.')
+                    local[k++] = local[i];
+            w = k;
         }
         if (w == 0)
             return UF_NORM_INVALID;
         local_len = w;
     }
-    if (gmail) {
+    size_t tld_off = label - d0, first_label = first_dot - d0;
+    if (flags & D_GMAIL) {
         memcpy(local + local_len, "@gmail.com", 10);
         domain = local + local_len + 1;
         domain_len = 9;
+        tld_off = 6;
+        first_label = 5;
     } else if (domain != local + local_len + 1) {
         local[local_len] = '@';
         memmove(local + local_len + 1, domain, domain_len);
         domain = local + local_len + 1;
     }
 
-    /* Junk. */
-    size_t tld_start = domain_len;
-    while (tld_start > 0 && domain[tld_start - 1] != '.')
-        tld_start--;
-    size_t first_label = 0;
-    while (first_label < domain_len && domain[first_label] != '.')
-        first_label++;
-    if (uf_word_in_sorted(domain, domain_len, junk_domains, UF_ARRAY_LEN(junk_domains)) ||
-        uf_word_in_sorted(domain + tld_start, domain_len - tld_start, junk_tlds,
-                          UF_ARRAY_LEN(junk_tlds)) ||
-        uf_word_in_sorted(local, local_len, junk_locals, UF_ARRAY_LEN(junk_locals)) ||
+    /* Junk. Known providers are neither junk domains nor under a junk TLD. */
+    if (flags & D_JUNK)
+        return UF_NORM_JUNK;
+    if (!(flags & (D_GMAIL | D_PLUS_TAGS)) && tld_len >= JUNK_TLD_MIN && tld_len <= JUNK_TLD_MAX &&
+        uf_word_in_sorted(domain + tld_off, tld_len, junk_tlds, UF_ARRAY_LEN(junk_tlds)))
+        return UF_NORM_JUNK;
+    if ((local_len <= JUNK_LOCAL_MAX &&
+         uf_word_in_sorted(local, local_len, junk_locals, UF_ARRAY_LEN(junk_locals))) ||
         (all_same_char(local, local_len) && all_same_char(domain, first_label)))
         return UF_NORM_JUNK;
     *out_len = local_len + 1 + domain_len;

@@ -154,6 +154,85 @@ static bool is_placeholder_word(const char *s, size_t n)
     return uf_word_in_sorted(lower, n, id_placeholders, UF_ARRAY_LEN(id_placeholders));
 }
 
+/* Shape of an ASCII identifier, for the placeholder checks, and the case of its letters. */
+enum {
+    S_ZEROS = 1,    /* every kept byte is "0" (or none) */
+    S_XS = 2,       /* every kept byte is "x" or "X" (or none) */
+    S_DIGIT = 4,    /* some byte is a digit */
+    S_WORD = 8,     /* some byte is a letter or digit */
+    S_UPPER = 0x20, /* A-Z: the bit that flips the case */
+    S_LOWER = 0x40, /* a-z */
+};
+
+/* Per printable ASCII byte: the shape bits it keeps (ZEROS, XS) and adds (DIGIT, WORD), its case. */
+#define DIGIT_CLASS(c) [c] = S_DIGIT | S_WORD
+#define LETTER_CLASS(c) [c] = S_WORD | S_LOWER, [(c) - 32] = S_WORD | S_UPPER
+static const unsigned char id_shape[128] = {
+    ['0'] = S_ZEROS | S_DIGIT | S_WORD, DIGIT_CLASS('1'), DIGIT_CLASS('2'), DIGIT_CLASS('3'),
+    DIGIT_CLASS('4'), DIGIT_CLASS('5'), DIGIT_CLASS('6'), DIGIT_CLASS('7'), DIGIT_CLASS('8'),
+    DIGIT_CLASS('9'),
+    LETTER_CLASS('a'), LETTER_CLASS('b'), LETTER_CLASS('c'), LETTER_CLASS('d'), LETTER_CLASS('e'),
+    LETTER_CLASS('f'), LETTER_CLASS('g'), LETTER_CLASS('h'), LETTER_CLASS('i'), LETTER_CLASS('j'),
+    LETTER_CLASS('k'), LETTER_CLASS('l'), LETTER_CLASS('m'), LETTER_CLASS('n'), LETTER_CLASS('o'),
+    LETTER_CLASS('p'), LETTER_CLASS('q'), LETTER_CLASS('r'), LETTER_CLASS('s'), LETTER_CLASS('t'),
+    LETTER_CLASS('u'), LETTER_CLASS('v'), LETTER_CLASS('w'),
+    ['x'] = S_XS | S_WORD | S_LOWER, ['X'] = S_XS | S_WORD | S_UPPER, LETTER_CLASS('y'),
+    LETTER_CLASS('z'),
+};
+#undef DIGIT_CLASS
+#undef LETTER_CLASS
+
+/*
+ * The ASCII pass from p[*pos] up to `end` or the first non-ASCII byte (left
+ * in *pos), written to out. Returns the shape bits, or -1 for a control
+ * character or a result longer than UF_NORM_MAX. Inlined once per case
+ * policy and separator setting, so the loop has no policy branches; when
+ * `bounded` (input of at most UF_NORM_MAX bytes: the output is never longer
+ * than the input) it needs no capacity checks either.
+ */
+static inline __attribute__((always_inline)) int
+ascii_pass(const unsigned char *p, size_t *pos, size_t end, uf_case_policy policy, bool strip,
+           bool bounded, char *out, size_t *out_len)
+{
+    size_t len = 0, i = *pos;
+    bool pending = false;
+    unsigned keep = S_ZEROS | S_XS, seen = 0;
+    for (; i < end; i++) {
+        unsigned char c = p[i];
+        if ((unsigned char)(c - 0x21) >= 0x5e) { /* space, control, DEL or non-ASCII */
+            if (c >= 0x80)
+                break;
+            if (c != ' ')
+                return -1; /* control character or NUL */
+            pending = !strip;
+            continue;
+        }
+        if (strip && c == '-')
+            continue;
+        if (!strip && pending) { /* with strip_separators nothing is ever pending */
+            if (len) {
+                if (!bounded && len >= UF_NORM_MAX)
+                    return -1;
+                out[len++] = ' ';
+            }
+            pending = false;
+        }
+        if (!bounded && len >= UF_NORM_MAX)
+            return -1;
+        unsigned shape = id_shape[c];
+        if (policy == UF_CASE_UPPER)
+            c ^= (unsigned char)((shape & S_LOWER) >> 1); /* a-z: clear 0x20 */
+        else if (policy == UF_CASE_LOWER)
+            c ^= (unsigned char)(shape & S_UPPER); /* A-Z: set 0x20 */
+        out[len++] = (char)c;
+        keep &= shape;
+        seen |= shape;
+    }
+    *pos = i;
+    *out_len = len;
+    return (int)((keep & (S_ZEROS | S_XS)) | (seen & (S_DIGIT | S_WORD)));
+}
+
 uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
                                        bool strip_separators, char *out, size_t *out_len)
 {
@@ -171,39 +250,34 @@ uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
 
     /* ASCII fast path, in registers; placeholder shapes are tracked on the way. */
     size_t len = 0, i = s;
-    bool pending = false, zeros = true, xs = true, word = false, digit = false;
-    for (; i < e; i++) {
-        unsigned char c = p[i];
-        if (c >= 0x80)
+    int st;
+    if (e - s > UF_NORM_MAX) {
+        st = ascii_pass(p, &i, e, case_policy, strip_separators, false, out, &len);
+    } else {
+        switch (case_policy) {
+        case UF_CASE_UPPER:
+            st = strip_separators ? ascii_pass(p, &i, e, UF_CASE_UPPER, true, true, out, &len)
+                                  : ascii_pass(p, &i, e, UF_CASE_UPPER, false, true, out, &len);
             break;
-        if (c <= ' ' || c == 0x7f) {
-            if (c != ' ')
-                return UF_NORM_INVALID; /* control character or NUL */
-            pending = !strip_separators;
-            continue;
+        case UF_CASE_LOWER:
+            st = strip_separators ? ascii_pass(p, &i, e, UF_CASE_LOWER, true, true, out, &len)
+                                  : ascii_pass(p, &i, e, UF_CASE_LOWER, false, true, out, &len);
+            break;
+        default:
+            st = strip_separators ? ascii_pass(p, &i, e, UF_CASE_PRESERVE, true, true, out, &len)
+                                  : ascii_pass(p, &i, e, UF_CASE_PRESERVE, false, true, out, &len);
+            break;
         }
-        if (c == '-' && strip_separators)
-            continue;
-        if (pending && len) {
-            if (len >= UF_NORM_MAX)
-                return UF_NORM_INVALID;
-            out[len++] = ' ';
-        }
-        pending = false;
-        if (len >= UF_NORM_MAX)
-            return UF_NORM_INVALID;
-        char ch = apply_case((char)c, case_policy);
-        out[len++] = ch;
-        zeros = zeros && c == '0';
-        xs = xs && (c | 0x20) == 'x';
-        digit = digit || (c >= '0' && c <= '9');
-        word = word || digit || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
     }
+    if (st < 0)
+        return UF_NORM_INVALID;
     if (i == e) {
-        if (!word)
+        unsigned shape = (unsigned)st;
+        if (!(shape & S_WORD))
             return UF_NORM_EMPTY; /* only punctuation */
         /* No placeholder word has a digit; most identifiers do. */
-        if (zeros || xs || (!digit && is_placeholder_word(out, len)))
+        if ((shape & (S_ZEROS | S_XS)) ||
+            (!(shape & S_DIGIT) && is_placeholder_word(out, len)))
             return UF_NORM_JUNK;
         *out_len = len;
         return UF_NORM_OK;
@@ -214,8 +288,7 @@ uf_norm_status uf_normalize_identifier(uf_slice in, uf_case_policy case_policy,
         return UF_NORM_INVALID;
     if (o.overflow)
         return UF_NORM_INVALID;
-    zeros = xs = true;
-    word = false;
+    bool zeros = true, xs = true, word = false;
     for (size_t k = 0; k < o.len; k++) {
         unsigned char c = (unsigned char)out[k];
         if (c == ' ')

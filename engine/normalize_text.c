@@ -102,11 +102,13 @@ ptrdiff_t uf_utf8_normalize(uf_slice in, bool fold, int32_t *cps, size_t cap)
 /*
  * ASCII classes: 0 separator, otherwise the byte to emit (lower-cased).
  * Built at compile time so the table is const and shared by all threads.
+ * Bytes >= 0x80 read as separators too, so a run of letters stops at them
+ * without a test of its own.
  */
 #define SEP 0
 #define L(c) [c] = c
 #define U(c) [c] = (c) + 32
-static const unsigned char ascii_fold[128] = {
+static const unsigned char ascii_fold[256] = {
     L('0'), L('1'), L('2'), L('3'), L('4'), L('5'), L('6'), L('7'), L('8'), L('9'),
     L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'), L('i'), L('j'),
     L('k'), L('l'), L('m'), L('n'), L('o'), L('p'), L('q'), L('r'), L('s'), L('t'),
@@ -117,6 +119,15 @@ static const unsigned char ascii_fold[128] = {
 };
 #undef L
 #undef U
+
+/* True when the ASCII separator c is one of the `keep` bytes (keep not NULL). */
+static inline bool kept(const char *keep, unsigned char c)
+{
+    for (; *keep; keep++)
+        if ((unsigned char)*keep == c)
+            return true; /* NUL is never kept: the loop stops before keep's terminator */
+    return false;
+}
 
 static inline bool is_ascii_space(unsigned char c)
 {
@@ -240,6 +251,55 @@ static void fold_unicode(uf_slice in, const char *keep, fold_out *o)
     }
 }
 
+/*
+ * ASCII fast path: the table folds, locals keep the loop in registers, and
+ * a run of letters and digits is copied by a loop with one test per byte.
+ * When `bounded` (input of at most UF_NORM_MAX bytes) the output is never
+ * longer than the input, so there are no capacity checks at all. Returns
+ * false at the first non-ASCII byte; true when done, with *pos < end when the
+ * output did not fit.
+ */
+static inline __attribute__((always_inline)) bool
+fold_ascii(const unsigned char *p, size_t *pos, size_t end, const char *keep, bool bounded,
+           char *out, size_t *out_len)
+{
+    size_t len = 0, i = *pos;
+    bool pending = false;
+    while (i < end) {
+        unsigned char c = p[i];
+        if (c >= 0x80)
+            return false;
+        unsigned char f = ascii_fold[c];
+        if (f == SEP) {
+            if (!keep || !kept(keep, c)) {
+                pending = true;
+                i++;
+                continue;
+            }
+            f = c;
+        }
+        if (!bounded && len + (pending && len) >= UF_NORM_MAX)
+            break;
+        if (pending) {
+            if (len)
+                out[len++] = ' ';
+            pending = false;
+        }
+        out[len++] = (char)f;
+        i++;
+        /* The rest of a run of letters and digits. */
+        if (bounded) {
+            while (i < end && (f = ascii_fold[p[i]]) != SEP) {
+                out[len++] = (char)f;
+                i++;
+            }
+        }
+    }
+    *pos = i;
+    *out_len = len;
+    return true;
+}
+
 uf_norm_status uf_fold_text(uf_slice in, const char *keep, char *out, size_t *out_len)
 {
     *out_len = 0;
@@ -258,36 +318,13 @@ uf_norm_status uf_fold_text(uf_slice in, const char *keep, char *out, size_t *ou
     if (keep && !*keep)
         keep = NULL;
 
-    /*
-     * ASCII fast path: the table folds, locals keep the loop in registers.
-     * The output is never longer than the input here, so a short input needs
-     * no capacity checks at all.
-     */
-    const bool bounded = end - start <= UF_NORM_MAX;
     size_t len = 0, i = start;
-    bool pending = false;
-    for (; i < end; i++) {
-        unsigned char c = p[i];
-        if (c >= 0x80)
-            break;
-        unsigned char f = ascii_fold[c];
-        if (f == SEP) {
-            if (!keep || c == 0 || !strchr(keep, c)) {
-                pending = true;
-                continue;
-            }
-            f = c;
-        }
-        if (!bounded && len + (pending && len) >= UF_NORM_MAX)
-            return UF_NORM_INVALID;
-        if (pending) {
-            if (len)
-                out[len++] = ' ';
-            pending = false;
-        }
-        out[len++] = (char)f;
-    }
-    if (i == end) {
+    bool ascii = end - start <= UF_NORM_MAX
+                     ? fold_ascii(p, &i, end, keep, true, out, &len)
+                     : fold_ascii(p, &i, end, keep, false, out, &len);
+    if (ascii) {
+        if (i < end)
+            return UF_NORM_INVALID; /* longer than UF_NORM_MAX */
         *out_len = len;
         return len ? UF_NORM_OK : UF_NORM_EMPTY;
     }
