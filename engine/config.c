@@ -46,7 +46,7 @@ static const char *const builtin_kind_names[UF_KIND_BUILTIN_COUNT] = {
 
 static const char *const top_keys[] = {
     "store", "threads", "rejects", "defaults", "identifiers", "guards", "blocklist", "survivorship", "sources",
-    NULL,
+    "matching", NULL,
 };
 static const char *const store_keys[] = {"path", "map_size", NULL};
 static const char *const defaults_keys[] = {"country", "date_order", NULL};
@@ -58,6 +58,17 @@ static const char *const namespace_keys[] = {
 };
 static const char *const guard_keys[] = {
     "max_records_per_identifier", "weak_link_requires", "profile_limit_override", NULL,
+};
+static const char *const matching_keys[] = {
+    "enabled", "threshold", "blocking", "max_block_size", "parameters", "em_max_iterations", "em_tolerance",
+    "u_sample_pairs", "term_frequency", NULL,
+};
+static const char *const block_part_names[] = {
+    "first_name", "first_initial", "last_name", "last_soundex", "dob", "dob_year", "postcode", "city", "phone", NULL,
+};
+static const int block_part_values[] = {
+    UF_BLOCK_FIRST_NAME, UF_BLOCK_FIRST_INITIAL, UF_BLOCK_LAST_NAME, UF_BLOCK_LAST_SOUNDEX, UF_BLOCK_DOB,
+    UF_BLOCK_DOB_YEAR, UF_BLOCK_POSTCODE, UF_BLOCK_CITY, UF_BLOCK_PHONE,
 };
 static const char *const source_keys[] = {
     "name", "path", "format", "delimiter", "key", "updated_at", "priority",
@@ -754,6 +765,103 @@ static int load_guards(loader *ld, const uf_yaml_node *node)
     return rc;
 }
 
+/* A decimal number in [min, max] ("0.99", "1e-5"). */
+static int expect_number(loader *ld, const uf_yaml_node *n, const char *what, double min, double max,
+                         bool open_interval, double *out)
+{
+    char shown[UF_CONFIG_SHOW_MAX + 8];
+    char *end = NULL;
+    double v = plain_text(n) && n->len > 0 ? strtod(n->text, &end) : 0;
+    if (!end || end != n->text + n->len || v != v)
+        return fail(ld, n, "%s must be a number, got %s", what, show(n, shown, sizeof shown));
+    bool inside = open_interval ? v > min && v < max : v >= min && v <= max;
+    if (!inside)
+        return fail(ld, n, "%s must be %s %g and %g, got %s", what,
+                    open_interval ? "strictly between" : "between", min, max, n->text);
+    *out = v;
+    return UF_OK;
+}
+
+const char *uf_block_part_name(uf_block_part part)
+{
+    return (unsigned)part < UF_BLOCK_PART_COUNT ? block_part_names[part] : "?";
+}
+
+/* blocking: [[postcode, last_soundex], [dob, first_initial], [phone]] */
+static int load_blocking(loader *ld, const uf_yaml_node *node, uf_matching_config *m)
+{
+    char shown[UF_CONFIG_SHOW_MAX + 8];
+    if (node->type != UF_YAML_SEQUENCE || node->count == 0)
+        return fail(ld, node,
+                    "'blocking' in 'matching' must be a list of rules such as "
+                    "[[postcode, last_soundex], [dob, first_initial]], got %s",
+                    show(node, shown, sizeof shown));
+    if (node->count > UF_MAX_BLOCK_RULES)
+        return fail(ld, node, "'blocking' in 'matching' has %zu rules; at most %d are allowed", node->count,
+                    UF_MAX_BLOCK_RULES);
+    m->rule_count = 0;
+    for (size_t i = 0; i < node->count; i++) {
+        const uf_yaml_node *rule = node->items[i];
+        uf_block_rule *r = &m->rules[m->rule_count++];
+        r->part_count = 0;
+        if (rule->type == UF_YAML_SCALAR) {
+            int v;
+            int rc = expect_enum(ld, rule, "a blocking rule part", block_part_names, block_part_values, &v);
+            if (rc != UF_OK)
+                return rc;
+            r->parts[r->part_count++] = (uf_block_part)v;
+            continue;
+        }
+        if (rule->type != UF_YAML_SEQUENCE || rule->count == 0 || rule->count > UF_MAX_BLOCK_PARTS)
+            return fail(ld, rule, "each blocking rule must be a list of 1 to %d parts such as [dob, first_initial], got %s",
+                        UF_MAX_BLOCK_PARTS, show(rule, shown, sizeof shown));
+        for (size_t j = 0; j < rule->count; j++) {
+            int v;
+            int rc = expect_enum(ld, rule->items[j], "a blocking rule part", block_part_names, block_part_values, &v);
+            if (rc != UF_OK)
+                return rc;
+            for (int k = 0; k < r->part_count; k++)
+                if (r->parts[k] == (uf_block_part)v)
+                    return fail(ld, rule->items[j], "'%s' appears twice in one blocking rule", block_part_names[v]);
+            r->parts[r->part_count++] = (uf_block_part)v;
+        }
+    }
+    return UF_OK;
+}
+
+static int load_matching(loader *ld, const uf_yaml_node *node)
+{
+    uf_matching_config *m = &ld->cfg->matching;
+    m->enabled = true; /* a 'matching' section turns it on unless it says enabled: false */
+    if (uf_yaml_is_null(node))
+        return UF_OK;
+    int rc = expect_mapping(ld, node, "'matching'", "{threshold: 0.99}");
+    if (rc == UF_OK)
+        rc = check_keys(ld, node, matching_keys, "in 'matching'");
+    const uf_yaml_node *v;
+    const char *text;
+    if (rc == UF_OK && (v = find(node, "enabled")))
+        rc = expect_bool(ld, v, "'enabled' in 'matching'", &m->enabled);
+    if (rc == UF_OK && (v = find(node, "threshold")))
+        rc = expect_number(ld, v, "'threshold' in 'matching' (a match probability)", 0, 1, true, &m->threshold);
+    if (rc == UF_OK && (v = find(node, "blocking")))
+        rc = load_blocking(ld, v, m);
+    if (rc == UF_OK && (v = find(node, "max_block_size")))
+        rc = expect_int(ld, v, "'max_block_size' in 'matching'", 2, 100000, &m->max_block_size);
+    if (rc == UF_OK && (v = find(node, "parameters")) && (rc = expect_text(ld, v, "'parameters' in 'matching'", &text)) == UF_OK &&
+        !(m->parameters_path = join_path(ld->cfg->dir, text)))
+        rc = nomem(ld);
+    if (rc == UF_OK && (v = find(node, "em_max_iterations")))
+        rc = expect_int(ld, v, "'em_max_iterations' in 'matching'", 1, 10000, &m->em_max_iterations);
+    if (rc == UF_OK && (v = find(node, "em_tolerance")))
+        rc = expect_number(ld, v, "'em_tolerance' in 'matching'", 0, 1, true, &m->em_tolerance);
+    if (rc == UF_OK && (v = find(node, "u_sample_pairs")))
+        rc = expect_int(ld, v, "'u_sample_pairs' in 'matching'", 1000, 100000000, &m->u_sample_pairs);
+    if (rc == UF_OK && (v = find(node, "term_frequency")))
+        rc = expect_bool(ld, v, "'term_frequency' in 'matching'", &m->term_frequency);
+    return rc;
+}
+
 /* "email, phone, ..., country" for messages about kinds. */
 static void builtin_list(char *buf, size_t cap)
 {
@@ -1174,6 +1282,8 @@ static int load_root(loader *ld, const uf_yaml_node *root)
         rc = load_blocklist(ld, v);
     if (rc == UF_OK && (v = find(root, "survivorship")))
         rc = load_survivorship(ld, v);
+    if (rc == UF_OK && (v = find(root, "matching")))
+        rc = load_matching(ld, v);
     if (rc == UF_OK && !cfg->rejects_path) {
         size_t len = strlen(cfg->store_path);
         if (!(cfg->rejects_path = malloc(len + sizeof ".rejects")))
@@ -1214,6 +1324,17 @@ static int init_config(loader *ld, const char *path)
     cfg->guards.max_records_per_identifier = UF_CONFIG_DEFAULT_MAX_RECORDS;
     cfg->guards.weak_link_requires = UF_AGREE_NAME_AND_DOB;
     cfg->guards.profile_limit_override = UF_AGREE_NAME_AND_DOB;
+    uf_matching_config *m = &cfg->matching;
+    m->threshold = 0.99;
+    m->rules[0] = (uf_block_rule){{UF_BLOCK_POSTCODE, UF_BLOCK_LAST_SOUNDEX}, 2};
+    m->rules[1] = (uf_block_rule){{UF_BLOCK_DOB, UF_BLOCK_FIRST_INITIAL}, 2};
+    m->rules[2] = (uf_block_rule){{UF_BLOCK_PHONE}, 1};
+    m->rule_count = 3;
+    m->max_block_size = 64;
+    m->em_max_iterations = 40;
+    m->em_tolerance = 1e-5;
+    m->u_sample_pairs = 400000;
+    m->term_frequency = true;
     return UF_OK;
 }
 
@@ -1279,6 +1400,7 @@ void uf_config_free(uf_config *config)
     free(config->dir);
     free(config->store_path);
     free(config->rejects_path);
+    free(config->matching.parameters_path);
     free(config);
 }
 

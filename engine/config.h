@@ -98,6 +98,43 @@ typedef struct uf_guard_config {
     uf_agreement profile_limit_override; /* what lets a profile exceed max_per_profile; default NAME_AND_DOB */
 } uf_guard_config;
 
+/* What a blocking rule's key is made of (matching.blocking). */
+typedef enum uf_block_part {
+    UF_BLOCK_FIRST_NAME,    /* nickname-canonical first name */
+    UF_BLOCK_FIRST_INITIAL, /* its first letter */
+    UF_BLOCK_LAST_NAME,
+    UF_BLOCK_LAST_SOUNDEX,  /* Soundex of the last name ("surname sound") */
+    UF_BLOCK_DOB,
+    UF_BLOCK_DOB_YEAR,
+    UF_BLOCK_POSTCODE,
+    UF_BLOCK_CITY,
+    UF_BLOCK_PHONE,
+    UF_BLOCK_PART_COUNT
+} uf_block_part;
+
+#define UF_MAX_BLOCK_RULES 8
+#define UF_MAX_BLOCK_PARTS 4
+
+/* One blocking rule: records whose parts are all present and all equal are candidates. */
+typedef struct uf_block_rule {
+    uf_block_part parts[UF_MAX_BLOCK_PARTS];
+    int part_count;
+} uf_block_rule;
+
+/* Scored matching (match.h); off unless the file has a 'matching' section. */
+typedef struct uf_matching_config {
+    bool enabled;
+    double threshold;            /* match probability a scored link needs; default 0.99 */
+    uf_block_rule rules[UF_MAX_BLOCK_RULES];
+    int rule_count;              /* default: postcode+last_soundex, dob+first_initial, phone */
+    int max_block_size;          /* larger blocks are compared in a window of this size; default 64 */
+    char *parameters_path;       /* a fixed model (fs_model.h JSON); NULL: trained every run */
+    int em_max_iterations;       /* default 40 */
+    double em_tolerance;         /* default 1e-5 */
+    int u_sample_pairs;          /* random pairs for u; default 400000 */
+    bool term_frequency;         /* adjust exact name agreement by name frequency; default true */
+} uf_matching_config;
+
 struct uf_config {
     char *path;               /* the config file as given */
     char *dir;                /* its folder; relative paths are resolved against it */
@@ -115,7 +152,11 @@ struct uf_config {
     size_t source_count;
     uf_blocklist *blocklist;  /* defaults plus the file's values, normalized */
     uf_guard_config guards;
+    uf_matching_config matching;
 };
+
+/* Name of a blocking rule part ("last_soundex", ...). */
+const char *uf_block_part_name(uf_block_part part);
 
 /* Index of the kind named `name`, or -1. */
 int uf_config_kind_index(const uf_config *config, const char *name, size_t len);

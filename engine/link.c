@@ -638,6 +638,15 @@ bool uf_linker_try_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_r
     return guarded_union(l, &l->main, a, b, rule, kind, key, weight);
 }
 
+bool uf_linker_roots(uf_linker *l, uint32_t *out)
+{
+    if (!l || l->finished || l->main.error != UF_OK)
+        return false;
+    for (size_t r = 0; r < l->record_count; r++)
+        out[r] = uf_unionfind_find(&l->uf, (uint32_t)r);
+    return true;
+}
+
 bool uf_linker_same_cluster(uf_linker *l, uf_record_id a, uf_record_id b)
 {
     if (!l || l->finished || l->main.error != UF_OK || a >= l->record_count || b >= l->record_count)

@@ -223,6 +223,16 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
 bool uf_linker_try_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_rule rule,
                          uint16_t kind, uf_key key, float weight);
 
+/*
+ * The cluster of every record as it stands: out[r] is the root record of
+ * r's cluster (out holds the table's record count). Records a and b are
+ * together exactly when out[a] == out[b] — until the next union. The scored
+ * matcher reads this snapshot from several threads instead of asking the
+ * (single-threaded) linker pair by pair. Returns false when the linker has
+ * failed or finished.
+ */
+bool uf_linker_roots(uf_linker *l, uint32_t *out);
+
 /* True when a and b are in one cluster now (b, a < record count). */
 bool uf_linker_same_cluster(uf_linker *l, uf_record_id a, uf_record_id b);
 

@@ -10,6 +10,7 @@
 
 #include "link.h"
 #include "run_ids.h"
+#include "run_links.h"
 #include "run_report.h"
 #include "run_write.h"
 #include "store.h"
@@ -78,6 +79,7 @@ void uf_run_state_free(uf_run_state *state)
     free(state->superseded);
     free(state->source_rank);
     uf_clustering_free(&state->clustering);
+    free(state->edge_start);
     free(state->golden_of_cluster);
     free(state->redirect_from);
     free(state->redirect_to);
@@ -90,17 +92,22 @@ static int link_stage(uf_run_state *state, uf_error *err)
     if (!linker)
         return err && err->code ? err->code : UF_ERR_NOMEM;
     int rc = uf_linker_link_identifiers(linker, &state->table, state->config->threads, err);
+    if (rc == UF_OK && state->config->matching.enabled) {
+        state->matched = true;
+        rc = uf_match_run(state->config, &state->table, linker, state->config->threads, &state->model,
+                          &state->match_stats, err);
+    }
     if (rc == UF_OK)
         rc = uf_linker_finish(linker, &state->clustering, err);
     state->link_stats = *uf_linker_stats(linker);
     uf_linker_free(linker);
-    /* The edges (why records are together) are for `explain`, which no later
-     * stage of a run reads yet: give their memory (32 bytes per link, ~50 MB
-     * at 1 M customers) back before the write stage, the memory peak of a
-     * run. edge_count stays, as the report's count of links. */
-    free(state->clustering.edges);
-    state->clustering.edges = NULL;
-    /* Only the link guards read the records' names and dates of birth. */
+    /* The edges (why records are together) go to the store's links
+     * database for `explain`: grouped by profile here, while the cluster of
+     * every record is known, and freed as soon as the write stage has
+     * written them (before the profiles, the run's memory peak). */
+    if (rc == UF_OK)
+        rc = uf_links_group(&state->clustering, &state->edge_start, err);
+    /* Only the link guards and the matcher read the records' names and dates of birth. */
     free(state->table.cmp);
     state->table.cmp = NULL;
     return rc;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "ingest.h"
 #include "link.h"
+#include "match.h"
 #include "records.h"
 
 #define UF_STAGE_COUNT 6
@@ -41,7 +42,11 @@ typedef struct uf_run_state {
 
     /* link */
     uf_clustering clustering;
+    uint32_t *edge_start;             /* clustering.edges grouped by cluster (run_links.h) until written */
     uf_link_stats link_stats;
+    bool matched;                     /* scored matching ran (config matching.enabled) */
+    uf_match_stats match_stats;
+    uf_fs_model model;                /* the model scored links were weighed with */
 
     /* ids */
     uint64_t *golden_of_cluster;      /* per cluster */

@@ -85,6 +85,45 @@ static void json_counts_by_kind(uf_buf *b, const uf_config *config, const char *
     uf_buf_putc(b, '}');
 }
 
+/* ,"matching":{...}: what scored matching did (absent when it is off). */
+static void json_matching(uf_buf *b, const uf_run_state *state)
+{
+    if (!state->matched)
+        return;
+    const uf_config *config = state->config;
+    const uf_match_stats *ms = &state->match_stats;
+    uf_buf_printf(b, ",\"matching\":{\"threshold\":%g,\"blocking\":[", config->matching.threshold);
+    for (int r = 0; r < config->matching.rule_count; r++) {
+        const uf_block_rule *rule = &config->matching.rules[r];
+        uf_buf_puts(b, r ? ",{\"rule\":\"" : "{\"rule\":\"");
+        for (int p = 0; p < rule->part_count; p++)
+            uf_buf_printf(b, "%s%s", p ? "+" : "", uf_block_part_name(rule->parts[p]));
+        uf_buf_printf(b,
+                      "\",\"records\":%" PRIu64 ",\"blocks\":%" PRIu64 ",\"largest_block\":%" PRIu64
+                      ",\"pairs\":%" PRIu64 ",\"capped_blocks\":%" PRIu64 ",\"capped_pairs\":%" PRIu64 "}",
+                      ms->blocked_records[r], ms->blocks[r], ms->largest_block[r], ms->rule_pairs[r],
+                      ms->capped_blocks[r], ms->capped_pairs[r]);
+    }
+    uf_buf_printf(b,
+                  "],\"pairs_already_together\":%" PRIu64 ",\"candidate_pairs\":%" PRIu64 ",\"patterns\":%" PRIu64
+                  ",\"above_threshold\":%" PRIu64 ",\"links_by_probability\":{",
+                  ms->together_pairs, ms->candidate_pairs, ms->patterns, ms->above_threshold);
+    for (int i = 0; i < UF_MATCH_BANDS; i++) {
+        char floor[32];
+        snprintf(floor, sizeof floor, "%g", i ? uf_match_band_floor[i] : config->matching.threshold);
+        uf_buf_printf(b, "%s\">=%s\":%" PRIu64, i ? "," : "", floor, ms->links_by_band[i]);
+    }
+    uf_buf_printf(b,
+                  "},\"refused\":%" PRIu64 ",\"already_linked\":%" PRIu64
+                  ",\"model\":{\"source\":\"%s\",\"lambda\":%.6g,\"u_pairs\":%" PRIu64 ",\"em_pairs\":%" PRIu64
+                  ",\"em_iterations\":%d,\"em_converged\":%s},"
+                  "\"seconds\":{\"blocking\":%.3f,\"comparing\":%.3f,\"training\":%.3f,\"linking\":%.3f}}",
+                  ms->refused, ms->already_linked, ms->model_from_file ? "file" : "trained", state->model.lambda,
+                  state->model.u_pairs, state->model.em_pairs, state->model.em_iterations,
+                  state->model.em_converged ? "true" : "false", ms->seconds_blocking, ms->seconds_comparing,
+                  ms->seconds_training, ms->seconds_linking);
+}
+
 void uf_run_report_json(const uf_run_state *state, uint64_t run_id, double total_seconds, uf_buf *b)
 {
     const uf_config *config = state->config;
@@ -142,8 +181,11 @@ void uf_run_report_json(const uf_run_state *state, uint64_t run_id, double total
     uf_buf_putc(b, ',');
     json_counts_by_kind(b, config, "refused_profile_limit", ls->refused_profile_limit);
 
+    uf_buf_putc(b, '}');
+    json_matching(b, state);
+
     const uf_clustering *cl = &state->clustering;
-    uf_buf_printf(b, "},\"clusters\":{\"records\":%zu,\"profiles\":%zu,\"singletons\":%" PRIu64 ",\"histogram\":{",
+    uf_buf_printf(b, ",\"clusters\":{\"records\":%zu,\"profiles\":%zu,\"singletons\":%" PRIu64 ",\"histogram\":{",
                   state->table.count, cl->cluster_count, f.singletons);
     for (int h = 0; h < 6; h++)
         uf_buf_printf(b, "%s\"%s\":%" PRIu64, h ? "," : "", histogram_labels[h], f.histogram[h]);
@@ -216,6 +258,20 @@ void uf_run_report_text(const uf_run_state *state, uint64_t run_id, double total
             ls->refused_by_rule[1] + ls->refused_by_rule[2] + ls->refused_by_rule[3]);
     text_counts(out, config, "  refused (names/dob disagree):", ls->refused_disagree);
     text_counts(out, config, "  refused (profile limit):", ls->refused_profile_limit);
+    if (state->matched) {
+        const uf_match_stats *ms = &state->match_stats;
+        uint64_t capped = 0, links = 0;
+        for (int r = 0; r < config->matching.rule_count; r++)
+            capped += ms->capped_blocks[r];
+        for (int i = 0; i < UF_MATCH_BANDS; i++)
+            links += ms->links_by_band[i];
+        fprintf(out,
+                "  scored matching: %" PRIu64 " candidate pairs (%" PRIu64 " more already together), %" PRIu64
+                " capped blocks; %" PRIu64 " above p %g, %" PRIu64 " linked, %" PRIu64 " refused; model %s (lambda %.4g, EM %d iterations%s)\n",
+                ms->candidate_pairs, ms->together_pairs, capped, ms->above_threshold, config->matching.threshold, links,
+                ms->refused, ms->model_from_file ? "from file" : "trained", state->model.lambda,
+                state->model.em_iterations, state->model.em_converged ? "" : ", not converged");
+    }
     const uf_clustering *cl = &state->clustering;
     fprintf(out, "  profiles %zu from %zu records (%" PRIu64 " singletons); largest:", cl->cluster_count,
             state->table.count, f.singletons);

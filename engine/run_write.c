@@ -15,6 +15,8 @@
  */
 #include "run_write.h"
 
+#include "run_links.h"
+
 #include "store.h"
 #include "survive.h"
 
@@ -330,6 +332,43 @@ static int write_records(uf_run_state *state, uf_store_writer *w, const uint64_t
     return UF_OK;
 }
 
+/* golden id → links value, for every profile of two or more records (run_links.h). */
+static int write_links(uf_run_state *state, uf_store_writer *w, const golden_order *order, uf_error *err)
+{
+    const uf_clustering *cl = &state->clustering;
+    if (!state->edge_start || !cl->edges)
+        return UF_OK;
+    uf_buf value;
+    uf_buf_init(&value);
+    int rc = UF_OK;
+    for (size_t i = 0; rc == UF_OK && i < cl->cluster_count; i++) {
+        uint32_t c = order[i].cluster;
+        if (cl->member_start[c + 1] - cl->member_start[c] < 2)
+            continue;
+        uf_buf_reset(&value);
+        uf_links_encode(state->config, &state->table, cl, state->edge_start, c, &value);
+        rc = value.failed ? uf_error_set(err, UF_ERR_NOMEM, "out of memory writing links")
+                          : uf_store_put_links(w, order[i].golden_id, value.data, value.len, err);
+    }
+    uf_buf_free(&value);
+    return rc;
+}
+
+static int write_model(uf_run_state *state, uf_store_writer *w, uf_error *err)
+{
+    if (!state->matched)
+        return UF_OK;
+    char small[1];
+    size_t need = uf_fs_model_to_json(&state->model, small, sizeof small);
+    char *json = malloc(need + 1);
+    if (!json)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory writing the matching model");
+    uf_fs_model_to_json(&state->model, json, need + 1);
+    int rc = uf_store_put_model(w, json, need, err);
+    free(json);
+    return rc;
+}
+
 /*
  * The indexes that need the identifier refs go first, so the refs (the
  * largest array of the run after the blobs) can be freed before the profiles
@@ -360,7 +399,16 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
         rc = write_identifiers(state, w, *gid_of_record, err);
     if (rc == UF_OK)
         rc = write_records(state, w, *gid_of_record, err);
+    if (rc == UF_OK)
+        rc = write_links(state, w, order, err);
+    if (rc == UF_OK)
+        rc = write_model(state, w, err);
     if (rc == UF_OK) {
+        /* Like the refs: written, so their memory goes before the profiles fill LMDB's dirty pages. */
+        free(state->clustering.edges);
+        state->clustering.edges = NULL;
+        free(state->edge_start);
+        state->edge_start = NULL;
         free(state->table.identifiers);
         state->table.identifiers = NULL;
         state->table.identifier_count = 0;

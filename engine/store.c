@@ -29,6 +29,7 @@ const uf_store_db_spec uf_store_dbs[UF_DB_COUNT] = {
     [UF_DB_IDENTIFIERS] = {"identifiers", MDB_DUPSORT | MDB_DUPFIXED},
     [UF_DB_RECORDS] = {"records", 0},
     [UF_DB_REDIRECTS] = {"redirects", 0},
+    [UF_DB_LINKS] = {"links", 0},
     [UF_DB_RUNS] = {"runs", 0},
 };
 

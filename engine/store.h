@@ -44,6 +44,15 @@
  *                "Record keys" below
  *   redirects    old golden id (u64 BE) → new golden id (u64 BE); cumulative
  *                (every id ever merged away), rewritten each run
+ *   links        golden id (u64 BE) → why its records are together
+ *                (run_links.h: the members and the spanning links with
+ *                their identifier or comparison vector and weight), for
+ *                every profile of two or more records; rewritten each run.
+ *                Added after format 2 first shipped: a store without it
+ *                is read (explain says the next run adds the reasons) and
+ *                the next run creates it.
+ *                meta "match_model" holds the scored-matching model the
+ *                generation was linked with (fs_model.h JSON), when any.
  *   runs         run id (u64 BE) → run report JSON; the run log, kept
  *                across generations (never dropped)
  *
@@ -105,12 +114,14 @@
 #define UF_STORE_H
 
 #include "common.h"
+#include "json_out.h"
 #include "keys.h"
 
 #include <lmdb.h>
 
 #define UF_STORE_FORMAT_VERSION 2
 #define UF_STORE_SCHEMA_KEY "schema"
+#define UF_STORE_MODEL_KEY "match_model"
 #define UF_STORE_CREATED_BY "unify " UF_VERSION_STRING
 
 #define UF_STORE_RECORD_KEY_MAX 511                        /* LMDB's key limit */
@@ -137,6 +148,7 @@ enum {
     UF_DB_IDENTIFIERS,
     UF_DB_RECORDS,
     UF_DB_REDIRECTS,
+    UF_DB_LINKS,
     UF_DB_RUNS,
     UF_DB_COUNT
 };
@@ -222,6 +234,10 @@ int uf_store_put_schema(uf_store_writer *w, const void *schema, size_t len, uf_e
 int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, uf_error *err);
 int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err);
 int uf_store_put_redirect(uf_store_writer *w, uint64_t old_id, uint64_t new_id, uf_error *err);
+/* links by golden id, strictly ascending (run_links.h encodes the value). */
+int uf_store_put_links(uf_store_writer *w, uint64_t golden_id, const void *links, size_t len, uf_error *err);
+/* The generation's scored-matching model (meta "match_model"); like the schema, removed by begin. */
+int uf_store_put_model(uf_store_writer *w, const char *json, size_t len, uf_error *err);
 
 /*
  * Append the run log entry (run id = last run id + 1, stored in *run_id when
@@ -252,6 +268,17 @@ void uf_store_writer_close(uf_store_writer *w);
  * UF_STORE_READER_MAP_RESERVE; tests pass 0 to exercise MDB_MAP_RESIZED.
  */
 int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out, uf_error *err);
+
+/*
+ * Read, in one snapshot, what explains golden id `golden_id` (redirects
+ * followed; *resolved_id gets the id holding the profile): its links value
+ * (empty for a profile of one record) appended to *links, and the model
+ * JSON appended to *model (empty when the generation has none).
+ * *have_links is false when the store predates the links database.
+ * UF_ERR_NOT_FOUND when there is no such profile.
+ */
+int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id, uf_buf *links, uf_buf *model,
+                          bool *have_links, uf_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Shared helpers (store.c)                                            */

@@ -54,6 +54,7 @@ struct uf_store {
     char *path;
     MDB_env *env;
     MDB_dbi dbi[UF_DB_COUNT];
+    bool have_links;        /* the store has the links database (see store.h) */
     pthread_rwlock_t remap; /* shared: a transaction is open; exclusive: the map is being resized */
     pthread_mutex_t schema_lock;
     schema_entry *schema;   /* the last schema seen (NULL: none yet) */
@@ -142,6 +143,12 @@ static int open_databases(uf_store *s, uf_error *err)
     rc = uf_store_read_meta(txn, &s->dbi[UF_DB_META], &meta, s->path, err);
     for (int i = UF_DB_META + 1; i < UF_DB_COUNT && rc == UF_OK; i++) {
         int mrc = mdb_dbi_open(txn, uf_store_dbs[i].name, 0, &s->dbi[i]);
+        if (mrc == MDB_NOTFOUND && i == UF_DB_LINKS) {
+            s->have_links = false; /* written before the links database existed */
+            continue;
+        }
+        if (i == UF_DB_LINKS)
+            s->have_links = true;
         unsigned flags = 0;
         if (mrc == MDB_SUCCESS)
             mrc = mdb_dbi_flags(txn, s->dbi[i], &flags);
@@ -524,6 +531,61 @@ int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t 
             *len = v.mv_size;
     }
     mdb_cursor_close(cursor);
+    read_end(s, txn);
+    return rc;
+}
+
+int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id, uf_buf *links, uf_buf *model,
+                          bool *have_links, uf_error *err)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    *have_links = s->have_links;
+    uint64_t id = golden_id;
+    unsigned char kb[8];
+    MDB_val k = {8, kb}, v;
+    for (int hops = 0;; hops++) {
+        uf_be64_put(kb, id);
+        int mrc = mdb_get(txn, s->dbi[UF_DB_PROFILES], &k, &v);
+        if (mrc == MDB_SUCCESS)
+            break;
+        if (mrc == MDB_NOTFOUND)
+            mrc = mdb_get(txn, s->dbi[UF_DB_REDIRECTS], &k, &v);
+        if (mrc == MDB_NOTFOUND)
+            rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile G%09" PRIu64, golden_id);
+        else if (mrc != MDB_SUCCESS)
+            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read a profile");
+        else if (v.mv_size != 8)
+            rc = corrupt(s, err, "redirects");
+        else if (hops == UF_STORE_REDIRECT_HOPS)
+            rc = uf_error_set(err, UF_ERR_STORE, "STORE: %s: redirect chain from G%09" PRIu64 " too long",
+                              s->path, golden_id);
+        if (rc != UF_OK) {
+            read_end(s, txn);
+            return rc;
+        }
+        id = uf_be64_get(v.mv_data);
+    }
+    *resolved_id = id;
+    if (s->have_links) {
+        int mrc = mdb_get(txn, s->dbi[UF_DB_LINKS], &k, &v);
+        if (mrc == MDB_SUCCESS)
+            uf_buf_append(links, v.mv_data, v.mv_size);
+        else if (mrc != MDB_NOTFOUND)
+            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the links of a profile");
+    }
+    if (rc == UF_OK) {
+        MDB_val mk = {sizeof UF_STORE_MODEL_KEY - 1, (void *)UF_STORE_MODEL_KEY};
+        int mrc = mdb_get(txn, s->dbi[UF_DB_META], &mk, &v);
+        if (mrc == MDB_SUCCESS)
+            uf_buf_append(model, v.mv_data, v.mv_size);
+        else if (mrc != MDB_NOTFOUND)
+            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the matching model");
+    }
+    if (rc == UF_OK && (links->failed || model->failed))
+        rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
     read_end(s, txn);
     return rc;
 }

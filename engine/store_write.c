@@ -46,7 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { WRITE_DB_FIRST = UF_DB_PROFILES, WRITE_DB_END = UF_DB_RUNS }; /* the four rewritten indexes */
+enum { WRITE_DB_FIRST = UF_DB_PROFILES, WRITE_DB_END = UF_DB_RUNS }; /* the five rewritten indexes */
 
 struct uf_store_writer {
     char *path;
@@ -66,7 +66,7 @@ struct uf_store_writer {
     bool map_full;
 
     /* order state of the transaction */
-    uint64_t last_profile, last_redirect, max_id;
+    uint64_t last_profile, last_redirect, last_links, max_id;
     bool have_identifier;
     uf_key last_identifier;
     uint64_t last_identifier_id;
@@ -219,6 +219,11 @@ static int load_committed(uf_store_writer *w, uf_error *err)
     }
     for (int i = UF_DB_META + 1; i < UF_DB_COUNT; i++) {
         rc = mdb_dbi_open(txn, uf_store_dbs[i].name, uf_store_dbs[i].flags, &w->dbi[i]);
+        if (rc == MDB_NOTFOUND && i == UF_DB_LINKS) {
+            /* A store from before the links database: begin creates it. */
+            rc = MDB_SUCCESS;
+            continue;
+        }
         if (rc != MDB_SUCCESS) {
             mdb_txn_abort(txn);
             if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
@@ -597,6 +602,13 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
             rc = MDB_SUCCESS;
     }
     if (rc == MDB_SUCCESS) {
+        /* So is the matching model. */
+        MDB_val k = {sizeof UF_STORE_MODEL_KEY - 1, (void *)UF_STORE_MODEL_KEY};
+        rc = mdb_del(w->txn, w->dbi[UF_DB_META], &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = MDB_SUCCESS;
+    }
+    if (rc == MDB_SUCCESS) {
         what = "cannot open a cursor";
         release_map_pages(w);
     }
@@ -610,7 +622,7 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
     w->failed = UF_OK;
     w->failure[0] = '\0';
     w->map_full = false;
-    w->last_profile = w->last_redirect = w->max_id = 0;
+    w->last_profile = w->last_redirect = w->last_links = w->max_id = 0;
     w->have_identifier = w->have_record = false;
     w->max_stored_len = 0;
     flusher_start(w);
@@ -821,6 +833,40 @@ int uf_store_put_redirect(uf_store_writer *w, uint64_t old_id, uint64_t new_id, 
     w->last_redirect = old_id;
     note_id(w, old_id);
     note_id(w, new_id);
+    return UF_OK;
+}
+
+int uf_store_put_links(uf_store_writer *w, uint64_t golden_id, const void *links, size_t len, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    if (golden_id == 0)
+        return fail(w, err, UF_ERR_INVALID, "STORE: links: golden id 0 is invalid");
+    if (golden_id <= w->last_links)
+        return fail(w, err, UF_ERR_INVALID,
+                    "STORE: links out of order: G%09" PRIu64 " after G%09" PRIu64 " (ids must be strictly ascending)",
+                    golden_id, w->last_links);
+    unsigned char kb[8];
+    uf_be64_put(kb, golden_id);
+    MDB_val k = {8, kb}, v = {len, (void *)links};
+    rc = mdb_cursor_put(w->cursor[UF_DB_LINKS], &k, &v, MDB_APPEND);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write the links of a profile");
+    w->last_links = golden_id;
+    note_id(w, golden_id);
+    return UF_OK;
+}
+
+int uf_store_put_model(uf_store_writer *w, const char *json, size_t len, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    MDB_val k = {sizeof UF_STORE_MODEL_KEY - 1, (void *)UF_STORE_MODEL_KEY}, v = {len, (void *)json};
+    rc = mdb_put(w->txn, w->dbi[UF_DB_META], &k, &v, 0);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, "cannot write the matching model");
     return UF_OK;
 }
 

@@ -1,0 +1,929 @@
+/*
+ * match.c — scored matching (the steps and the memory plan are in match.h).
+ *
+ * Parallel parts (features, the blocking keys, comparison vectors, random
+ * pairs, weights) split an index range between threads; each thread writes
+ * only its own slots or its own list, and lists are merged in range order,
+ * so results never depend on the thread count. The linking itself is one
+ * thread: the linker is not thread-safe and links are few.
+ */
+#include "match.h"
+
+#include "sort.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <xxhash.h>
+
+const double uf_match_band_floor[UF_MATCH_BANDS] = {0.0, 0.999, 0.9999, 0.99999};
+
+#define MAX_THREADS 16
+/* Seed of the random pairs u is estimated from: fixed, so a run is reproducible. */
+#define U_SAMPLE_SEED 0x756e696679u
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- values of a record ------------------------------------------------- */
+
+/* The compared field an attribute kind feeds, or -1. */
+static int field_of_kind(int kind)
+{
+    switch (kind) {
+    case UF_KIND_FIRST_NAME: return UF_CMP_FIRST_NAME;
+    case UF_KIND_LAST_NAME: return UF_CMP_LAST_NAME;
+    case UF_KIND_DOB: return UF_CMP_DOB;
+    case UF_KIND_POSTCODE: return UF_CMP_POSTCODE;
+    case UF_KIND_ADDRESS: return UF_CMP_ADDRESS;
+    case UF_KIND_CITY: return UF_CMP_CITY;
+    case UF_KIND_PHONE: return UF_CMP_PHONE;
+    case UF_KIND_EMAIL: return UF_CMP_EMAIL;
+    default: return -1;
+    }
+}
+
+static uint32_t dob_number(uf_slice s)
+{
+    if (s.len != 10)
+        return 0;
+    uint32_t v = 0;
+    for (size_t i = 0; i < 10; i++) {
+        if (i == 4 || i == 7)
+            continue;
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return 0;
+        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
+    }
+    return v;
+}
+
+/*
+ * Walk the blob's attributes (layout in records.h) without rebuilding raw
+ * texts: the first value of every compared kind wins.
+ */
+void uf_match_values_of(const uf_record *record, uf_match_values *out)
+{
+    memset(out, 0, sizeof *out);
+    const unsigned char *p = record->blob + 1 + record->blob[0];
+    unsigned count = *p++;
+    for (unsigned i = 0; i < count; i++) {
+        unsigned form = *p >> 6;
+        int kind = *p++ & 63;
+        size_t vlen = *p++;
+        int f = field_of_kind(kind);
+        if (f >= 0 && out->field[f].len == 0)
+            out->field[f] = uf_slice_make((const char *)p, vlen);
+        p += vlen;
+        if (form == UF_RAW_STORED)
+            p += 1 + *p;
+    }
+    out->dob = dob_number(out->field[UF_CMP_DOB]);
+}
+
+/* 28 bytes per record: where the values sit in the blob (blobs are < 64 KiB). */
+typedef struct record_features {
+    uint16_t offset[UF_CMP_FIELD_COUNT];
+    uint8_t len[UF_CMP_FIELD_COUNT];
+    uint32_t dob;
+} record_features;
+
+static void features_of(const uf_record *record, record_features *f)
+{
+    uf_match_values v;
+    uf_match_values_of(record, &v);
+    for (int i = 0; i < UF_CMP_FIELD_COUNT; i++) {
+        f->offset[i] = v.field[i].len ? (uint16_t)((const unsigned char *)v.field[i].ptr - record->blob) : 0;
+        f->len[i] = (uint8_t)v.field[i].len;
+    }
+    f->dob = v.dob;
+}
+
+static void values_from_features(const uf_record *record, const record_features *f, uf_match_values *v)
+{
+    for (int i = 0; i < UF_CMP_FIELD_COUNT; i++)
+        v->field[i] = uf_slice_make((const char *)record->blob + f->offset[i], f->len[i]);
+    v->dob = f->dob;
+}
+
+void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out)
+{
+    out->level[UF_CMP_FIRST_NAME] = (uint8_t)uf_cmp_first_name(a->field[UF_CMP_FIRST_NAME], b->field[UF_CMP_FIRST_NAME]);
+    out->level[UF_CMP_LAST_NAME] = (uint8_t)uf_cmp_last_name(a->field[UF_CMP_LAST_NAME], b->field[UF_CMP_LAST_NAME]);
+    out->level[UF_CMP_DOB] = (uint8_t)uf_cmp_dob(a->dob, b->dob);
+    out->level[UF_CMP_POSTCODE] = (uint8_t)uf_cmp_postcode(a->field[UF_CMP_POSTCODE], b->field[UF_CMP_POSTCODE]);
+    out->level[UF_CMP_ADDRESS] = (uint8_t)uf_cmp_address(a->field[UF_CMP_ADDRESS], b->field[UF_CMP_ADDRESS]);
+    out->level[UF_CMP_CITY] = (uint8_t)uf_cmp_city(a->field[UF_CMP_CITY], b->field[UF_CMP_CITY]);
+    out->level[UF_CMP_PHONE] = (uint8_t)uf_cmp_phone(a->field[UF_CMP_PHONE], b->field[UF_CMP_PHONE]);
+    out->level[UF_CMP_EMAIL] = (uint8_t)uf_cmp_email(a->field[UF_CMP_EMAIL], b->field[UF_CMP_EMAIL]);
+}
+
+uf_key uf_match_vector_key(const uf_cmp_vector *v)
+{
+    uf_key key = {0, 0};
+    memcpy(&key.lo, v->level, sizeof v->level < sizeof key.lo ? sizeof v->level : sizeof key.lo);
+    return key;
+}
+
+uf_cmp_vector uf_match_key_vector(uf_key key)
+{
+    uf_cmp_vector v;
+    memcpy(v.level, &key.lo, sizeof v.level < sizeof key.lo ? sizeof v.level : sizeof key.lo);
+    return v;
+}
+
+/* ---- blocking keys ------------------------------------------------------ */
+
+static size_t append_part(unsigned char *buf, size_t n, uf_slice s)
+{
+    buf[n++] = (unsigned char)s.len;
+    memcpy(buf + n, s.ptr, s.len);
+    return n + s.len;
+}
+
+bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_match_values *v, uint64_t *key)
+{
+    unsigned char buf[1 + UF_MAX_BLOCK_PARTS * 256];
+    size_t n = 0;
+    buf[n++] = (unsigned char)rule_index;
+    for (int i = 0; i < rule->part_count; i++) {
+        uf_slice s = {NULL, 0};
+        uint32_t number = 0;
+        switch (rule->parts[i]) {
+        case UF_BLOCK_FIRST_NAME: {
+            s = v->field[UF_CMP_FIRST_NAME];
+            const char *canonical = s.len ? uf_nickname_canonical(s.ptr, s.len) : NULL;
+            if (canonical)
+                s = uf_slice_cstr(canonical);
+            break;
+        }
+        case UF_BLOCK_FIRST_INITIAL:
+            s = v->field[UF_CMP_FIRST_NAME];
+            if (s.len)
+                s.len = 1;
+            break;
+        case UF_BLOCK_LAST_NAME: s = v->field[UF_CMP_LAST_NAME]; break;
+        case UF_BLOCK_LAST_SOUNDEX:
+            number = v->field[UF_CMP_LAST_NAME].len
+                         ? uf_soundex(v->field[UF_CMP_LAST_NAME].ptr, v->field[UF_CMP_LAST_NAME].len)
+                         : 0;
+            break;
+        case UF_BLOCK_DOB: number = v->dob; break;
+        case UF_BLOCK_DOB_YEAR: number = v->dob / 10000; break;
+        case UF_BLOCK_POSTCODE: s = v->field[UF_CMP_POSTCODE]; break;
+        case UF_BLOCK_CITY: s = v->field[UF_CMP_CITY]; break;
+        case UF_BLOCK_PHONE: s = v->field[UF_CMP_PHONE]; break;
+        default: return false;
+        }
+        bool numeric = rule->parts[i] == UF_BLOCK_LAST_SOUNDEX || rule->parts[i] == UF_BLOCK_DOB ||
+                       rule->parts[i] == UF_BLOCK_DOB_YEAR;
+        if (numeric) {
+            if (!number)
+                return false;
+            memcpy(buf + n, &number, sizeof number);
+            n += sizeof number;
+        } else {
+            if (!s.len)
+                return false;
+            n = append_part(buf, n, s);
+        }
+    }
+    *key = XXH3_64bits(buf, n);
+    return true;
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+typedef struct matcher matcher;
+typedef void (*range_fn)(matcher *m, int thread, size_t from, size_t to);
+
+typedef struct range_job {
+    matcher *m;
+    range_fn fn;
+    int thread;
+    size_t from, to;
+} range_job;
+
+static void *range_job_run(void *arg)
+{
+    range_job *job = arg;
+    job->fn(job->m, job->thread, job->from, job->to);
+    return NULL;
+}
+
+/* A scored pair above the threshold. */
+typedef struct scored_pair {
+    double weight;
+    uint32_t a, b;
+    uf_cmp_vector vector;
+} scored_pair;
+
+typedef struct pair_list {
+    uint64_t *items;
+    size_t count, cap;
+    bool failed;
+} pair_list;
+
+typedef struct scored_list {
+    scored_pair *items;
+    size_t count, cap;
+    bool failed;
+} scored_list;
+
+/* Per-thread counters and output of one blocking pass. */
+typedef struct block_thread {
+    pair_list pairs;
+    uint64_t blocks, largest, capped_blocks, capped_pairs, together, rule_pairs;
+    uf_sort_pair *window; /* scratch for a capped block */
+    size_t window_cap;
+} block_thread;
+
+struct matcher {
+    const uf_config *config;
+    const uf_record_table *table;
+    int threads;
+    record_features *features;
+    uint32_t *roots;
+    /* blocking pass */
+    int rule;
+    uf_sort_pair *entries;
+    size_t entry_count;
+    size_t *block_starts; /* starts of blocks of >= 2 entries, + end */
+    size_t block_count;
+    block_thread bt[MAX_THREADS];
+    /* pairs */
+    uint64_t *pairs; /* (a << 32 | b), a < b, sorted, distinct */
+    size_t pair_count;
+    uf_cmp_vector *vectors;
+    /* random pairs for u */
+    uf_cmp_vector *random_vectors;
+    /* term frequencies */
+    uint32_t *tf_first, *tf_last;
+    uint64_t first_total, last_total;
+    /* scoring */
+    const uf_fs_model *model;
+    double threshold_weight;
+    scored_list scored[MAX_THREADS];
+};
+
+/* Run fn over [0, n) split into one contiguous range per thread, in order. */
+static bool parallel(matcher *m, size_t n, range_fn fn)
+{
+    int threads = m->threads < 1 ? 1 : m->threads > MAX_THREADS ? MAX_THREADS : m->threads;
+    if ((size_t)threads > n / 1024 + 1)
+        threads = (int)(n / 1024 + 1);
+    range_job jobs[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    bool started[MAX_THREADS] = {false};
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (range_job){m, fn, t, n * (size_t)t / (size_t)threads, n * (size_t)(t + 1) / (size_t)threads};
+        if (t > 0)
+            started[t] = pthread_create(&tids[t], NULL, range_job_run, &jobs[t]) == 0;
+    }
+    fn(m, 0, jobs[0].from, jobs[0].to);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tids[t], NULL);
+        else
+            fn(m, t, jobs[t].from, jobs[t].to); /* no thread: do it here */
+    }
+    return true;
+}
+
+static int thread_count(const matcher *m)
+{
+    return m->threads < 1 ? 1 : m->threads > MAX_THREADS ? MAX_THREADS : m->threads;
+}
+
+static bool grow(void **items, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t cap2 = *cap ? *cap * 2 : 1024;
+    while (cap2 < need)
+        cap2 *= 2;
+    void *p = realloc(*items, cap2 * size);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = cap2;
+    return true;
+}
+
+static void pair_push(pair_list *l, uint32_t a, uint32_t b)
+{
+    if (l->failed || !grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items)) {
+        l->failed = true;
+        return;
+    }
+    l->items[l->count++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+}
+
+/* ---- step 1: features --------------------------------------------------- */
+
+static void features_range(matcher *m, int thread, size_t from, size_t to)
+{
+    (void)thread;
+    for (size_t r = from; r < to; r++)
+        features_of(&m->table->records[r], &m->features[r]);
+}
+
+/* ---- step 2: blocking --------------------------------------------------- */
+
+static void block_keys_range(matcher *m, int thread, size_t from, size_t to)
+{
+    (void)thread;
+    const uf_block_rule *rule = &m->config->matching.rules[m->rule];
+    for (size_t r = from; r < to; r++) {
+        uf_match_values v;
+        values_from_features(&m->table->records[r], &m->features[r], &v);
+        uint64_t key;
+        /* A record without every part gets key 0 and the record id UF_RECORD_NONE: dropped below. */
+        if (uf_match_block_key(rule, m->rule, &v, &key))
+            m->entries[r] = (uf_sort_pair){key, (uint32_t)r};
+        else
+            m->entries[r] = (uf_sort_pair){0, UF_RECORD_NONE};
+    }
+}
+
+static uint64_t name_hash(const matcher *m, uint32_t r)
+{
+    const record_features *f = &m->features[r];
+    const unsigned char *blob = m->table->records[r].blob;
+    uint64_t h = XXH3_64bits(blob + f->offset[UF_CMP_LAST_NAME], f->len[UF_CMP_LAST_NAME]);
+    return XXH3_64bits_withSeed(blob + f->offset[UF_CMP_FIRST_NAME], f->len[UF_CMP_FIRST_NAME], h);
+}
+
+static int compare_sort_pair(const void *x, const void *y)
+{
+    const uf_sort_pair *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return a->value < b->value ? -1 : a->value > b->value;
+}
+
+static void emit(matcher *m, block_thread *bt, uint32_t a, uint32_t b)
+{
+    if (m->roots[a] == m->roots[b]) {
+        bt->together++;
+        return;
+    }
+    bt->rule_pairs++;
+    pair_push(&bt->pairs, a, b);
+}
+
+static void block_pairs_range(matcher *m, int thread, size_t from, size_t to)
+{
+    block_thread *bt = &m->bt[thread];
+    size_t cap = (size_t)m->config->matching.max_block_size;
+    for (size_t k = from; k < to; k++) {
+        const uf_sort_pair *block = m->entries + m->block_starts[k];
+        size_t n = m->block_starts[k + 1] - m->block_starts[k];
+        bt->blocks++;
+        if (n > bt->largest)
+            bt->largest = n;
+        if (n <= cap) {
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n; j++)
+                    emit(m, bt, block[i].value, block[j].value);
+            continue;
+        }
+        /* Too large: a window of `cap` over the block in name order. */
+        bt->capped_blocks++;
+        if (!grow((void **)&bt->window, &bt->window_cap, n, sizeof *bt->window)) {
+            bt->pairs.failed = true;
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            bt->window[i] = (uf_sort_pair){name_hash(m, block[i].value), block[i].value};
+        qsort(bt->window, n, sizeof *bt->window, compare_sort_pair);
+        uint64_t compared = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n && j < i + cap; j++, compared++)
+                emit(m, bt, bt->window[i].value, bt->window[j].value);
+        bt->capped_pairs += (uint64_t)n * (n - 1) / 2 - compared;
+    }
+}
+
+/* Sort 64-bit values ascending (LSD radix, 16-bit digits; digits all equal are skipped). */
+static bool sort_u64(uint64_t *v, size_t n)
+{
+    if (n < 2)
+        return true;
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    size_t *count = malloc(65536 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return false;
+    }
+    uint64_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xffff]++;
+        if (count[(src[0] >> shift) & 0xffff] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        uint64_t *swap = src;
+        src = dst;
+        dst = swap;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(count);
+    return true;
+}
+
+static int block_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err)
+{
+    const uf_record_table *t = m->table;
+    m->rule = rule;
+    parallel(m, t->count, block_keys_range);
+    size_t n = 0;
+    for (size_t r = 0; r < t->count; r++)
+        if (m->entries[r].value != UF_RECORD_NONE)
+            m->entries[n++] = m->entries[r];
+    m->entry_count = n;
+    stats->blocked_records[rule] = n;
+    if (uf_sort_pairs(m->entries, n, err) != UF_OK)
+        return UF_ERR_NOMEM;
+    /* Keep only blocks of two or more records, packed: block k is entries[starts[k] .. starts[k+1]). */
+    m->block_count = 0;
+    size_t w = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && m->entries[j].key == m->entries[i].key)
+            j++;
+        if (j - i >= 2) {
+            memmove(m->entries + w, m->entries + i, (j - i) * sizeof *m->entries);
+            m->block_starts[m->block_count++] = w;
+            w += j - i;
+        }
+        i = j;
+    }
+    m->block_starts[m->block_count] = w;
+
+    int threads = thread_count(m);
+    for (int i = 0; i < threads; i++) {
+        block_thread *bt = &m->bt[i];
+        bt->blocks = bt->largest = bt->capped_blocks = bt->capped_pairs = bt->together = bt->rule_pairs = 0;
+    }
+    parallel(m, m->block_count, block_pairs_range);
+    for (int i = 0; i < threads; i++) {
+        block_thread *bt = &m->bt[i];
+        if (bt->pairs.failed)
+            return uf_error_set(err, UF_ERR_NOMEM, "out of memory collecting candidate pairs");
+        stats->blocks[rule] += bt->blocks;
+        if (bt->largest > stats->largest_block[rule])
+            stats->largest_block[rule] = bt->largest;
+        stats->capped_blocks[rule] += bt->capped_blocks;
+        stats->capped_pairs[rule] += bt->capped_pairs;
+        stats->together_pairs += bt->together;
+        stats->rule_pairs[rule] += bt->rule_pairs;
+    }
+    return UF_OK;
+}
+
+/* Every rule's pairs, merged, sorted and made distinct into m->pairs. */
+static int block_all(matcher *m, uf_match_stats *stats, uf_error *err)
+{
+    size_t n = m->table->count;
+    m->entries = malloc((n ? n : 1) * sizeof *m->entries);
+    m->block_starts = malloc((n / 2 + 2) * sizeof *m->block_starts);
+    if (!m->entries || !m->block_starts)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory blocking %zu records", n);
+    int rc = UF_OK;
+    for (int r = 0; rc == UF_OK && r < m->config->matching.rule_count; r++)
+        rc = block_rule(m, r, stats, err);
+    free(m->entries);
+    m->entries = NULL;
+    free(m->block_starts);
+    m->block_starts = NULL;
+    int threads = thread_count(m);
+    size_t total = 0;
+    for (int i = 0; i < threads; i++) {
+        free(m->bt[i].window);
+        m->bt[i].window = NULL;
+        total += m->bt[i].pairs.count;
+    }
+    if (rc == UF_OK && !(m->pairs = malloc((total ? total : 1) * sizeof *m->pairs)))
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory: %zu candidate pairs", total);
+    size_t at = 0;
+    for (int i = 0; i < threads; i++) {
+        if (rc == UF_OK && m->bt[i].pairs.count)
+            memcpy(m->pairs + at, m->bt[i].pairs.items, m->bt[i].pairs.count * sizeof *m->pairs);
+        at += m->bt[i].pairs.count;
+        free(m->bt[i].pairs.items);
+        m->bt[i].pairs = (pair_list){NULL, 0, 0, false};
+    }
+    if (rc != UF_OK)
+        return rc;
+    if (!sort_u64(m->pairs, total))
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory sorting %zu candidate pairs", total);
+    size_t distinct = 0;
+    for (size_t i = 0; i < total; i++)
+        if (distinct == 0 || m->pairs[i] != m->pairs[distinct - 1])
+            m->pairs[distinct++] = m->pairs[i];
+    m->pair_count = distinct;
+    stats->candidate_pairs = distinct;
+    return UF_OK;
+}
+
+/* ---- step 3: comparison vectors ----------------------------------------- */
+
+static void compare_records(const matcher *m, uint32_t a, uint32_t b, uf_cmp_vector *out)
+{
+    uf_match_values va, vb;
+    values_from_features(&m->table->records[a], &m->features[a], &va);
+    values_from_features(&m->table->records[b], &m->features[b], &vb);
+    uf_match_compare(&va, &vb, out);
+}
+
+static void vectors_range(matcher *m, int thread, size_t from, size_t to)
+{
+    (void)thread;
+    for (size_t i = from; i < to; i++) {
+        if (i + 8 < to) {
+            uint32_t a = (uint32_t)(m->pairs[i + 8] >> 32), b = (uint32_t)m->pairs[i + 8];
+            __builtin_prefetch(&m->features[a]);
+            __builtin_prefetch(&m->features[b]);
+        }
+        compare_records(m, (uint32_t)(m->pairs[i] >> 32), (uint32_t)m->pairs[i], &m->vectors[i]);
+    }
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* Random pair i: a function of i alone, so any split over threads draws the same pairs. */
+static void random_range(matcher *m, int thread, size_t from, size_t to)
+{
+    (void)thread;
+    uint64_t n = m->table->count;
+    for (size_t i = from; i < to; i++) {
+        uint64_t x = splitmix64(U_SAMPLE_SEED + 2 * (uint64_t)i), y = splitmix64(U_SAMPLE_SEED + 2 * (uint64_t)i + 1);
+        uint32_t a = (uint32_t)(x % n), b = (uint32_t)(y % n);
+        if (a == b)
+            b = (uint32_t)((b + 1) % n);
+        compare_records(m, a, b, &m->random_vectors[i]);
+    }
+}
+
+/* ---- patterns: distinct vectors with counts ---------------------------- */
+
+typedef struct pattern_table {
+    uf_cmp_vector *patterns;
+    uint64_t *counts;
+    size_t count;
+} pattern_table;
+
+static uint64_t vector_bits(const uf_cmp_vector *v)
+{
+    uint64_t x;
+    memcpy(&x, v->level, sizeof x);
+    return x;
+}
+
+/* Sorting the vectors' bits groups equal vectors; patterns come out in bit order (deterministic). */
+static int patterns_of(const uf_cmp_vector *vectors, size_t n, pattern_table *out, uf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t *bits = malloc((n ? n : 1) * sizeof *bits);
+    if (!bits)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
+    for (size_t i = 0; i < n; i++)
+        bits[i] = vector_bits(&vectors[i]);
+    if (!sort_u64(bits, n)) {
+        free(bits);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
+    }
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || bits[i] != bits[i - 1])
+            distinct++;
+    out->patterns = malloc((distinct ? distinct : 1) * sizeof *out->patterns);
+    out->counts = malloc((distinct ? distinct : 1) * sizeof *out->counts);
+    if (!out->patterns || !out->counts) {
+        free(bits);
+        free(out->patterns);
+        free(out->counts);
+        memset(out, 0, sizeof *out);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || bits[i] != bits[i - 1]) {
+            memcpy(out->patterns[out->count].level, &bits[i], sizeof bits[i]);
+            out->counts[out->count++] = 0;
+        }
+        out->counts[out->count - 1]++;
+    }
+    free(bits);
+    return UF_OK;
+}
+
+static void patterns_free(pattern_table *p)
+{
+    free(p->patterns);
+    free(p->counts);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- step 4: the model -------------------------------------------------- */
+
+static int read_file(const char *path, char **text, size_t *len, uf_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return uf_error_set(err, UF_ERR_IO, "%s: cannot read the matching parameters: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *grown = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf)
+        return uf_error_set(err, UF_ERR_NOMEM, "%s: too large or out of memory", path);
+    if (bad) {
+        free(buf);
+        return uf_error_set(err, UF_ERR_IO, "%s: read error", path);
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return UF_OK;
+}
+
+static int train(matcher *m, uf_fs_model *model, uf_match_stats *stats, uf_error *err)
+{
+    const uf_matching_config *mc = &m->config->matching;
+    uf_fs_model_init(model);
+    if (mc->parameters_path) {
+        char *text = NULL;
+        size_t len = 0;
+        int rc = read_file(mc->parameters_path, &text, &len, err);
+        if (rc == UF_OK)
+            rc = uf_fs_model_from_json(model, text, len, mc->parameters_path, err);
+        free(text);
+        stats->model_from_file = rc == UF_OK;
+        return rc;
+    }
+    pattern_table pt;
+    size_t samples = m->table->count >= 2 ? (size_t)mc->u_sample_pairs : 0;
+    if (samples) {
+        if (!(m->random_vectors = malloc(samples * sizeof *m->random_vectors)))
+            return uf_error_set(err, UF_ERR_NOMEM, "out of memory sampling random pairs");
+        parallel(m, samples, random_range);
+        int rc = patterns_of(m->random_vectors, samples, &pt, err);
+        free(m->random_vectors);
+        m->random_vectors = NULL;
+        if (rc != UF_OK)
+            return rc;
+        uf_fs_estimate_u(model, pt.patterns, pt.counts, pt.count);
+        model->u_pairs = samples;
+        patterns_free(&pt);
+    }
+    int rc = patterns_of(m->vectors, m->pair_count, &pt, err);
+    if (rc != UF_OK)
+        return rc;
+    stats->patterns = pt.count;
+    if (pt.count)
+        uf_fs_em(model, pt.patterns, pt.counts, pt.count, mc->em_max_iterations, mc->em_tolerance);
+    model->em_pairs = m->pair_count;
+    patterns_free(&pt);
+    return UF_OK;
+}
+
+/* ---- term frequencies --------------------------------------------------- */
+
+/* counts[r] = records holding r's value of `field` (0 when r has none); returns how many hold one. */
+static int value_counts(matcher *m, int field, uint32_t *counts, uint64_t *holders, uf_error *err)
+{
+    size_t n = m->table->count, k = 0;
+    uf_sort_pair *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting names");
+    for (size_t r = 0; r < n; r++) {
+        counts[r] = 0;
+        const record_features *f = &m->features[r];
+        if (f->len[field])
+            v[k++] = (uf_sort_pair){XXH3_64bits(m->table->records[r].blob + f->offset[field], f->len[field]),
+                                    (uint32_t)r};
+    }
+    if (uf_sort_pairs(v, k, err) != UF_OK) {
+        free(v);
+        return UF_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < k;) {
+        size_t j = i + 1;
+        while (j < k && v[j].key == v[i].key)
+            j++;
+        for (size_t x = i; x < j; x++)
+            counts[v[x].value] = (uint32_t)(j - i);
+        i = j;
+    }
+    *holders = k;
+    free(v);
+    return UF_OK;
+}
+
+/* ---- step 5: weights and links ----------------------------------------- */
+
+static double pair_weight(const matcher *m, uint32_t a, const uf_cmp_vector *v)
+{
+    double w = uf_fs_vector_weight(m->model, v);
+    if (m->tf_first && v->level[UF_CMP_FIRST_NAME] == UF_FIRST_EXACT && m->first_total)
+        w += uf_fs_tf_adjustment(m->model, UF_CMP_FIRST_NAME, (double)m->tf_first[a] / (double)m->first_total);
+    if (m->tf_last && v->level[UF_CMP_LAST_NAME] == UF_LAST_EXACT && m->last_total)
+        w += uf_fs_tf_adjustment(m->model, UF_CMP_LAST_NAME, (double)m->tf_last[a] / (double)m->last_total);
+    return w;
+}
+
+static void score_range(matcher *m, int thread, size_t from, size_t to)
+{
+    scored_list *l = &m->scored[thread];
+    for (size_t i = from; i < to; i++) {
+        uint32_t a = (uint32_t)(m->pairs[i] >> 32), b = (uint32_t)m->pairs[i];
+        double w = pair_weight(m, a, &m->vectors[i]);
+        if (w < m->threshold_weight)
+            continue;
+        if (l->failed || !grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items)) {
+            l->failed = true;
+            return;
+        }
+        l->items[l->count++] = (scored_pair){w, a, b, m->vectors[i]};
+    }
+}
+
+/* Falling weight; ties by record ids. */
+static int compare_scored(const void *x, const void *y)
+{
+    const scored_pair *a = x, *b = y;
+    if (a->weight != b->weight)
+        return a->weight > b->weight ? -1 : 1;
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    return a->b < b->b ? -1 : a->b > b->b;
+}
+
+static int band_of(double probability)
+{
+    int band = 0;
+    for (int i = 1; i < UF_MATCH_BANDS; i++)
+        if (probability >= uf_match_band_floor[i])
+            band = i;
+    return band;
+}
+
+static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, uf_error *err)
+{
+    int threads = thread_count(m);
+    parallel(m, m->pair_count, score_range);
+    size_t total = 0;
+    bool failed = false;
+    for (int i = 0; i < threads; i++) {
+        total += m->scored[i].count;
+        failed |= m->scored[i].failed;
+    }
+    scored_pair *all = failed ? NULL : malloc((total ? total : 1) * sizeof *all);
+    size_t at = 0;
+    for (int i = 0; i < threads; i++) {
+        if (all && m->scored[i].count)
+            memcpy(all + at, m->scored[i].items, m->scored[i].count * sizeof *all);
+        at += m->scored[i].count;
+        free(m->scored[i].items);
+        m->scored[i] = (scored_list){NULL, 0, 0, false};
+    }
+    if (!all)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory scoring %zu candidate pairs", m->pair_count);
+    qsort(all, total, sizeof *all, compare_scored);
+    stats->above_threshold = total;
+    for (size_t i = 0; i < total; i++) {
+        const scored_pair *p = &all[i];
+        if (uf_linker_same_cluster(linker, p->a, p->b)) {
+            stats->already_linked++;
+            continue;
+        }
+        if (uf_linker_try_union(linker, p->a, p->b, UF_RULE_SCORED, UF_LINK_NO_KIND, uf_match_vector_key(&p->vector),
+                                (float)p->weight))
+            stats->links_by_band[band_of(uf_fs_probability(p->weight))]++;
+        else
+            stats->refused++;
+    }
+    free(all);
+    return UF_OK;
+}
+
+/* ---- the whole step ----------------------------------------------------- */
+
+static void matcher_free(matcher *m)
+{
+    free(m->features);
+    free(m->roots);
+    free(m->pairs);
+    free(m->vectors);
+    free(m->random_vectors);
+    free(m->tf_first);
+    free(m->tf_last);
+    free(m->entries);
+    free(m->block_starts);
+    for (int i = 0; i < MAX_THREADS; i++) {
+        free(m->bt[i].pairs.items);
+        free(m->bt[i].window);
+        free(m->scored[i].items);
+    }
+}
+
+int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linker *linker, int threads,
+                 uf_fs_model *model, uf_match_stats *stats, uf_error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    matcher m;
+    memset(&m, 0, sizeof m);
+    m.config = config;
+    m.table = table;
+    m.threads = threads;
+    m.model = model;
+    size_t n = table->count;
+    double t = now_seconds();
+
+    int rc = UF_OK;
+    m.features = malloc((n ? n : 1) * sizeof *m.features);
+    m.roots = malloc((n ? n : 1) * sizeof *m.roots);
+    if (!m.features || !m.roots)
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory preparing %zu records for matching", n);
+    if (rc == UF_OK && !uf_linker_roots(linker, m.roots))
+        rc = uf_error_set(err, UF_ERR_INVALID, "scored matching: the linker has failed or finished");
+    if (rc == UF_OK) {
+        parallel(&m, n, features_range);
+        rc = block_all(&m, stats, err);
+    }
+    free(m.roots);
+    m.roots = NULL;
+    stats->seconds_blocking = now_seconds() - t;
+    t = now_seconds();
+
+    if (rc == UF_OK && !(m.vectors = malloc((m.pair_count ? m.pair_count : 1) * sizeof *m.vectors)))
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory comparing %zu candidate pairs", m.pair_count);
+    if (rc == UF_OK)
+        parallel(&m, m.pair_count, vectors_range);
+    stats->seconds_comparing = now_seconds() - t;
+    t = now_seconds();
+
+    if (rc == UF_OK)
+        rc = train(&m, model, stats, err);
+    stats->seconds_training = now_seconds() - t;
+    t = now_seconds();
+
+    if (rc == UF_OK && config->matching.term_frequency) {
+        m.tf_first = malloc((n ? n : 1) * sizeof *m.tf_first);
+        m.tf_last = malloc((n ? n : 1) * sizeof *m.tf_last);
+        if (!m.tf_first || !m.tf_last)
+            rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory counting names");
+        if (rc == UF_OK)
+            rc = value_counts(&m, UF_CMP_FIRST_NAME, m.tf_first, &m.first_total, err);
+        if (rc == UF_OK)
+            rc = value_counts(&m, UF_CMP_LAST_NAME, m.tf_last, &m.last_total, err);
+    }
+    if (rc == UF_OK) {
+        m.threshold_weight = uf_fs_weight_of_probability(config->matching.threshold);
+        rc = score_and_link(&m, linker, stats, err);
+    }
+    stats->seconds_linking = now_seconds() - t;
+    matcher_free(&m);
+    return rc;
+}

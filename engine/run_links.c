@@ -1,0 +1,244 @@
+/*
+ * run_links.c — encode and decode the links value (format in run_links.h).
+ */
+#include "run_links.h"
+
+#include "keys.h"
+
+#include <stdlib.h>
+
+int uf_links_group(uf_clustering *cl, uint32_t **edge_start, uf_error *err)
+{
+    size_t clusters = cl->cluster_count, n = cl->edge_count;
+    uint32_t *start = calloc(clusters + 1, sizeof *start);
+    uf_link_edge *grouped = malloc((n ? n : 1) * sizeof *grouped);
+    if (!start || !grouped) {
+        free(start);
+        free(grouped);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory grouping %zu links by profile", n);
+    }
+    for (size_t i = 0; i < n; i++)
+        start[cl->cluster_of[cl->edges[i].a] + 1]++;
+    for (size_t c = 0; c < clusters; c++)
+        start[c + 1] += start[c];
+    /* Counting sort, stable: each cluster's links keep the order they were made in. */
+    uint32_t *next = malloc((clusters ? clusters : 1) * sizeof *next);
+    if (!next) {
+        free(start);
+        free(grouped);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory grouping %zu links by profile", n);
+    }
+    memcpy(next, start, clusters * sizeof *next);
+    for (size_t i = 0; i < n; i++)
+        grouped[next[cl->cluster_of[cl->edges[i].a]]++] = cl->edges[i];
+    free(next);
+    free(cl->edges);
+    cl->edges = grouped;
+    *edge_start = start;
+    return UF_OK;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+static void put_varint(uf_buf *b, uint64_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        unsigned char byte = v & 0x7f;
+        v >>= 7;
+        tmp[n++] = (char)(v ? byte | 0x80 : byte);
+    } while (v);
+    uf_buf_append(b, tmp, n);
+}
+
+static void put_string(uf_buf *b, uf_slice s)
+{
+    put_varint(b, s.len);
+    if (s.len)
+        uf_buf_append(b, s.ptr, s.len);
+}
+
+/* Index of record r among the cluster's members (ascending record ids). */
+static uint32_t member_index(const uf_clustering *cl, uint32_t c, uf_record_id r)
+{
+    size_t lo = cl->member_start[c], hi = cl->member_start[c + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cl->members[mid] < r)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)(lo - cl->member_start[c]);
+}
+
+/* The normalized value of record r whose key is `key` among its attributes of `kind`; empty if none. */
+static uf_slice identifier_value(const uf_config *config, const uf_record *record, int kind, uf_key key)
+{
+    uf_attr_cursor cur;
+    uf_attr_view a;
+    uf_slice kind_name = uf_slice_make(config->kinds[kind].name, config->kinds[kind].name_len);
+    uf_attr_cursor_init(&cur, record);
+    while (uf_attr_next(&cur, &a))
+        if (a.kind == kind && uf_key_equal(uf_identifier_key(kind_name, a.value), key))
+            return a.value;
+    return uf_slice_make(NULL, 0);
+}
+
+void uf_links_encode(const uf_config *config, const uf_record_table *table, const uf_clustering *cl,
+                     const uint32_t *edge_start, uint32_t c, uf_buf *out)
+{
+    unsigned char format = UF_LINKS_FORMAT;
+    uf_buf_append(out, (const char *)&format, 1);
+    size_t from = cl->member_start[c], to = cl->member_start[c + 1];
+    put_varint(out, to - from);
+    for (size_t i = from; i < to; i++) {
+        const uf_record *r = &table->records[cl->members[i]];
+        put_string(out, uf_slice_cstr(config->sources[r->source].name));
+        put_string(out, uf_record_key(r));
+    }
+    put_varint(out, edge_start[c + 1] - edge_start[c]);
+    for (uint32_t e = edge_start[c]; e < edge_start[c + 1]; e++) {
+        const uf_link_edge *edge = &cl->edges[e];
+        put_varint(out, member_index(cl, c, edge->a));
+        put_varint(out, member_index(cl, c, edge->b));
+        unsigned char rule = edge->rule;
+        uf_buf_append(out, (const char *)&rule, 1);
+        if (edge->rule == UF_RULE_SCORED) {
+            uint32_t bits;
+            memcpy(&bits, &edge->weight, sizeof bits);
+            unsigned char w[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
+                                  (unsigned char)(bits >> 24)};
+            uf_buf_append(out, (const char *)w, 4);
+            unsigned char n = UF_CMP_FIELD_COUNT;
+            uf_buf_append(out, (const char *)&n, 1);
+            uf_cmp_vector v;
+            memcpy(v.level, &edge->key.lo, sizeof v.level);
+            uf_buf_append(out, (const char *)v.level, UF_CMP_FIELD_COUNT);
+        } else {
+            bool known = edge->kind < config->kind_count;
+            put_string(out, known ? uf_slice_make(config->kinds[edge->kind].name, config->kinds[edge->kind].name_len)
+                                  : uf_slice_make(NULL, 0));
+            put_string(out, known ? identifier_value(config, &table->records[edge->a], edge->kind, edge->key)
+                                  : uf_slice_make(NULL, 0));
+        }
+    }
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+} reader;
+
+static uint64_t get_varint(reader *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return 0;
+        }
+        unsigned char byte = *r->p++;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static uf_slice get_bytes(reader *r, uint64_t n)
+{
+    if (r->bad || n > (uint64_t)(r->end - r->p)) {
+        r->bad = true;
+        return uf_slice_make(NULL, 0);
+    }
+    uf_slice s = uf_slice_make((const char *)r->p, (size_t)n);
+    r->p += n;
+    return s;
+}
+
+static uf_slice get_string(reader *r)
+{
+    return get_bytes(r, get_varint(r));
+}
+
+int uf_links_decode(const void *data, size_t len, uf_links_view *out, uf_error *err)
+{
+    memset(out, 0, sizeof *out);
+    reader r = {data, (const unsigned char *)data + len, false};
+    uf_slice format = get_bytes(&r, 1);
+    if (r.bad || (unsigned char)format.ptr[0] != UF_LINKS_FORMAT)
+        return uf_error_set(err, UF_ERR_STORE, "STORE: links value of an unknown format (written by a newer unify?)");
+    uint64_t members = get_varint(&r);
+    /* Every member takes at least two bytes: a count beyond that is corrupt, not an allocation to try. */
+    if (r.bad || members > len / 2)
+        return uf_error_set(err, UF_ERR_STORE, "STORE: malformed links value (member count)");
+    out->members = calloc(members ? members : 1, sizeof *out->members);
+    if (!out->members)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading links");
+    for (uint64_t i = 0; i < members && !r.bad; i++) {
+        out->members[i].source = get_string(&r);
+        out->members[i].key = get_string(&r);
+    }
+    out->member_count = (size_t)members;
+    uint64_t links = get_varint(&r);
+    if (r.bad || links > len / 3) {
+        uf_links_view_free(out);
+        return uf_error_set(err, UF_ERR_STORE, "STORE: malformed links value (link count)");
+    }
+    out->links = calloc(links ? links : 1, sizeof *out->links);
+    if (!out->links) {
+        uf_links_view_free(out);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading links");
+    }
+    for (uint64_t i = 0; i < links && !r.bad; i++) {
+        uf_links_link *l = &out->links[i];
+        uint64_t a = get_varint(&r), b = get_varint(&r);
+        uf_slice rule = get_bytes(&r, 1);
+        if (r.bad || a >= members || b >= members) {
+            r.bad = true;
+            break;
+        }
+        l->a = (uint32_t)a;
+        l->b = (uint32_t)b;
+        l->rule = (unsigned char)rule.ptr[0];
+        memset(l->vector.level, UF_CMP_MISSING, sizeof l->vector.level);
+        if (l->rule == UF_RULE_SCORED) {
+            uf_slice w = get_bytes(&r, 4);
+            uf_slice n = get_bytes(&r, 1);
+            if (r.bad)
+                break;
+            const unsigned char *wb = (const unsigned char *)w.ptr;
+            uint32_t bits = (uint32_t)wb[0] | (uint32_t)wb[1] << 8 | (uint32_t)wb[2] << 16 | (uint32_t)wb[3] << 24;
+            memcpy(&l->weight, &bits, sizeof l->weight);
+            unsigned count = (unsigned char)n.ptr[0];
+            uf_slice levels = get_bytes(&r, count);
+            if (r.bad)
+                break;
+            for (unsigned f = 0; f < count && f < UF_CMP_FIELD_COUNT; f++)
+                l->vector.level[f] = (uint8_t)levels.ptr[f];
+        } else if (l->rule == UF_RULE_STRONG_IDENTIFIER || l->rule == UF_RULE_WEAK_IDENTIFIER) {
+            l->kind = get_string(&r);
+            l->value = get_string(&r);
+        } else {
+            r.bad = true;
+        }
+    }
+    out->link_count = (size_t)links;
+    if (r.bad || r.p != r.end) {
+        uf_links_view_free(out);
+        return uf_error_set(err, UF_ERR_STORE, "STORE: malformed links value");
+    }
+    return UF_OK;
+}
+
+void uf_links_view_free(uf_links_view *v)
+{
+    free(v->members);
+    free(v->links);
+    memset(v, 0, sizeof *v);
+}
