@@ -61,7 +61,7 @@ static const char *const guard_keys[] = {
 };
 static const char *const matching_keys[] = {
     "enabled", "threshold", "blocking", "max_block_size", "parameters", "em_max_iterations", "em_tolerance",
-    "u_sample_pairs", "term_frequency", NULL,
+    "u_sample_pairs", "term_frequency", "deterministic_recall", NULL,
 };
 static const char *const block_part_names[] = {
     "first_name", "first_initial", "last_name", "last_soundex", "dob", "dob_year", "postcode", "city", "phone", NULL,
@@ -859,6 +859,10 @@ static int load_matching(loader *ld, const uf_yaml_node *node)
         rc = expect_int(ld, v, "'u_sample_pairs' in 'matching'", 1000, 100000000, &m->u_sample_pairs);
     if (rc == UF_OK && (v = find(node, "term_frequency")))
         rc = expect_bool(ld, v, "'term_frequency' in 'matching'", &m->term_frequency);
+    if (rc == UF_OK && (v = find(node, "deterministic_recall")))
+        rc = expect_number(ld, v, "'deterministic_recall' in 'matching'", 0, 1, false, &m->deterministic_recall);
+    if (rc == UF_OK && m->deterministic_recall <= 0)
+        rc = fail(ld, v, "'deterministic_recall' in 'matching' must be above 0");
     return rc;
 }
 
@@ -1335,6 +1339,7 @@ static int init_config(loader *ld, const char *path)
     m->em_tolerance = 1e-5;
     m->u_sample_pairs = 400000;
     m->term_frequency = true;
+    m->deterministic_recall = 0.9;
     return UF_OK;
 }
 

@@ -133,6 +133,7 @@ typedef struct uf_matching_config {
     double em_tolerance;         /* default 1e-5 */
     int u_sample_pairs;          /* random pairs for u; default 400000 */
     bool term_frequency;         /* adjust exact name agreement by name frequency; default true */
+    double deterministic_recall; /* share of true pairs the identifiers find, for the prior; default 0.9 */
 } uf_matching_config;
 
 struct uf_config {

@@ -240,6 +240,8 @@ typedef struct scored_list {
 /* Per-thread counters and output of one blocking pass. */
 typedef struct block_thread {
     pair_list pairs;
+    pair_list together_pairs; /* this rule's pairs already together: training only */
+    size_t rule_start;        /* pairs.count when the rule began */
     uint64_t blocks, largest, capped_blocks, capped_pairs, together, rule_pairs;
     uf_sort_pair *window; /* scratch for a capped block */
     size_t window_cap;
@@ -258,6 +260,12 @@ struct matcher {
     size_t *block_starts; /* starts of blocks of >= 2 entries, + end */
     size_t block_count;
     block_thread bt[MAX_THREADS];
+    bool training;        /* estimate m per rule (no parameters file) */
+    uf_fs_model rule_model[UF_MAX_BLOCK_RULES];
+    double rule_matches[UF_MAX_BLOCK_RULES]; /* expected matches among the rule's training pairs */
+    /* the pairs vectors_range works on */
+    const uint64_t *work_pairs;
+    uf_cmp_vector *work_vectors;
     /* pairs */
     uint64_t *pairs; /* (a << 32 | b), a < b, sorted, distinct */
     size_t pair_count;
@@ -268,6 +276,7 @@ struct matcher {
     uint32_t *tf_first, *tf_last;
     uint64_t first_total, last_total;
     /* scoring */
+    const uf_fs_model *base;  /* start values and u, for the per-rule EM */
     const uf_fs_model *model;
     double threshold_weight;
     scored_list scored[MAX_THREADS];
@@ -373,6 +382,8 @@ static void emit(matcher *m, block_thread *bt, uint32_t a, uint32_t b)
 {
     if (m->roots[a] == m->roots[b]) {
         bt->together++;
+        if (m->training)
+            pair_push(&bt->together_pairs, a, b);
         return;
     }
     bt->rule_pairs++;
@@ -483,11 +494,12 @@ static int block_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err
     for (int i = 0; i < threads; i++) {
         block_thread *bt = &m->bt[i];
         bt->blocks = bt->largest = bt->capped_blocks = bt->capped_pairs = bt->together = bt->rule_pairs = 0;
+        bt->rule_start = bt->pairs.count;
     }
     parallel(m, m->block_count, block_pairs_range);
     for (int i = 0; i < threads; i++) {
         block_thread *bt = &m->bt[i];
-        if (bt->pairs.failed)
+        if (bt->pairs.failed || bt->together_pairs.failed)
             return uf_error_set(err, UF_ERR_NOMEM, "out of memory collecting candidate pairs");
         stats->blocks[rule] += bt->blocks;
         if (bt->largest > stats->largest_block[rule])
@@ -500,6 +512,8 @@ static int block_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err
     return UF_OK;
 }
 
+static int train_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err);
+
 /* Every rule's pairs, merged, sorted and made distinct into m->pairs. */
 static int block_all(matcher *m, uf_match_stats *stats, uf_error *err)
 {
@@ -509,8 +523,11 @@ static int block_all(matcher *m, uf_match_stats *stats, uf_error *err)
     if (!m->entries || !m->block_starts)
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory blocking %zu records", n);
     int rc = UF_OK;
-    for (int r = 0; rc == UF_OK && r < m->config->matching.rule_count; r++)
+    for (int r = 0; rc == UF_OK && r < m->config->matching.rule_count; r++) {
         rc = block_rule(m, r, stats, err);
+        if (rc == UF_OK && m->training)
+            rc = train_rule(m, r, stats, err);
+    }
     free(m->entries);
     m->entries = NULL;
     free(m->block_starts);
@@ -558,13 +575,14 @@ static void compare_records(const matcher *m, uint32_t a, uint32_t b, uf_cmp_vec
 static void vectors_range(matcher *m, int thread, size_t from, size_t to)
 {
     (void)thread;
+    const uint64_t *pairs = m->work_pairs;
     for (size_t i = from; i < to; i++) {
         if (i + 8 < to) {
-            uint32_t a = (uint32_t)(m->pairs[i + 8] >> 32), b = (uint32_t)m->pairs[i + 8];
+            uint32_t a = (uint32_t)(pairs[i + 8] >> 32), b = (uint32_t)pairs[i + 8];
             __builtin_prefetch(&m->features[a]);
             __builtin_prefetch(&m->features[b]);
         }
-        compare_records(m, (uint32_t)(m->pairs[i] >> 32), (uint32_t)m->pairs[i], &m->vectors[i]);
+        compare_records(m, (uint32_t)(pairs[i] >> 32), (uint32_t)pairs[i], &m->work_vectors[i]);
     }
 }
 
@@ -688,7 +706,12 @@ static int read_file(const char *path, char **text, size_t *len, uf_error *err)
     return UF_OK;
 }
 
-static int train(matcher *m, uf_fs_model *model, uf_match_stats *stats, uf_error *err)
+/*
+ * The model before blocking: read from matching.parameters (then nothing is
+ * estimated), or start values with u from random record pairs — needed
+ * first, because the per-rule EM holds u fixed.
+ */
+static int prepare_model(matcher *m, uf_fs_model *model, uf_match_stats *stats, uf_error *err)
 {
     const uf_matching_config *mc = &m->config->matching;
     uf_fs_model_init(model);
@@ -702,30 +725,147 @@ static int train(matcher *m, uf_fs_model *model, uf_match_stats *stats, uf_error
         stats->model_from_file = rc == UF_OK;
         return rc;
     }
-    pattern_table pt;
+    m->training = true;
     size_t samples = m->table->count >= 2 ? (size_t)mc->u_sample_pairs : 0;
-    if (samples) {
-        if (!(m->random_vectors = malloc(samples * sizeof *m->random_vectors)))
-            return uf_error_set(err, UF_ERR_NOMEM, "out of memory sampling random pairs");
-        parallel(m, samples, random_range);
-        int rc = patterns_of(m->random_vectors, samples, &pt, err);
-        free(m->random_vectors);
-        m->random_vectors = NULL;
-        if (rc != UF_OK)
-            return rc;
-        uf_fs_estimate_u(model, pt.patterns, pt.counts, pt.count);
-        model->u_pairs = samples;
-        patterns_free(&pt);
-    }
-    int rc = patterns_of(m->vectors, m->pair_count, &pt, err);
+    if (!samples)
+        return UF_OK;
+    if (!(m->random_vectors = malloc(samples * sizeof *m->random_vectors)))
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory sampling random pairs");
+    parallel(m, samples, random_range);
+    pattern_table pt;
+    int rc = patterns_of(m->random_vectors, samples, &pt, err);
+    free(m->random_vectors);
+    m->random_vectors = NULL;
     if (rc != UF_OK)
         return rc;
-    stats->patterns = pt.count;
-    if (pt.count)
-        uf_fs_em(model, pt.patterns, pt.counts, pt.count, mc->em_max_iterations, mc->em_tolerance);
-    model->em_pairs = m->pair_count;
+    uf_fs_estimate_u(model, pt.patterns, pt.counts, pt.count);
+    model->u_pairs = samples;
     patterns_free(&pt);
     return UF_OK;
+}
+
+/* The compared fields a blocking rule is made of (bit per uf_cmp_field). */
+static unsigned rule_fields(const uf_block_rule *rule)
+{
+    unsigned mask = 0;
+    for (int i = 0; i < rule->part_count; i++) {
+        switch (rule->parts[i]) {
+        case UF_BLOCK_FIRST_NAME:
+        case UF_BLOCK_FIRST_INITIAL: mask |= 1u << UF_CMP_FIRST_NAME; break;
+        case UF_BLOCK_LAST_NAME:
+        case UF_BLOCK_LAST_SOUNDEX: mask |= 1u << UF_CMP_LAST_NAME; break;
+        case UF_BLOCK_DOB:
+        case UF_BLOCK_DOB_YEAR: mask |= 1u << UF_CMP_DOB; break;
+        case UF_BLOCK_POSTCODE: mask |= 1u << UF_CMP_POSTCODE; break;
+        case UF_BLOCK_CITY: mask |= 1u << UF_CMP_CITY; break;
+        case UF_BLOCK_PHONE: mask |= 1u << UF_CMP_PHONE; break;
+        default: break;
+        }
+    }
+    return mask;
+}
+
+/*
+ * EM over one rule's blocked pairs — those the identifiers already joined
+ * as well as the rest — with u fixed (Splink's way). Inside a rule's blocks
+ * its own fields agree by construction, so they say nothing there: they are
+ * treated as missing, and their m comes from the other rules.
+ */
+static int train_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err)
+{
+    int threads = thread_count(m);
+    size_t n = 0;
+    for (int t = 0; t < threads; t++)
+        n += m->bt[t].pairs.count - m->bt[t].rule_start + m->bt[t].together_pairs.count;
+    uint64_t *pairs = malloc((n ? n : 1) * sizeof *pairs);
+    uf_cmp_vector *vectors = malloc((n ? n : 1) * sizeof *vectors);
+    size_t at = 0;
+    for (int t = 0; pairs && t < threads; t++) {
+        block_thread *bt = &m->bt[t];
+        size_t fresh = bt->pairs.count - bt->rule_start;
+        if (fresh)
+            memcpy(pairs + at, bt->pairs.items + bt->rule_start, fresh * sizeof *pairs);
+        at += fresh;
+        if (bt->together_pairs.count)
+            memcpy(pairs + at, bt->together_pairs.items, bt->together_pairs.count * sizeof *pairs);
+        at += bt->together_pairs.count;
+    }
+    for (int t = 0; t < threads; t++) {
+        free(m->bt[t].together_pairs.items);
+        m->bt[t].together_pairs = (pair_list){NULL, 0, 0, false};
+    }
+    if (!pairs || !vectors) {
+        free(pairs);
+        free(vectors);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory training on %zu blocked pairs", n);
+    }
+    m->work_pairs = pairs;
+    m->work_vectors = vectors;
+    parallel(m, n, vectors_range);
+    free(pairs);
+    unsigned mask = rule_fields(&m->config->matching.rules[rule]);
+    for (size_t i = 0; i < n; i++)
+        for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
+            if (mask & (1u << f))
+                vectors[i].level[f] = UF_CMP_MISSING;
+    pattern_table pt;
+    int rc = patterns_of(vectors, n, &pt, err);
+    free(vectors);
+    if (rc != UF_OK)
+        return rc;
+    uf_fs_model *rm = &m->rule_model[rule];
+    *rm = *m->base;
+    if (pt.count)
+        uf_fs_em(rm, pt.patterns, pt.counts, pt.count, m->config->matching.em_max_iterations,
+                 m->config->matching.em_tolerance);
+    m->rule_matches[rule] = pt.count ? rm->lambda * (double)n : 0;
+    stats->patterns += pt.count;
+    patterns_free(&pt);
+    return UF_OK;
+}
+
+/*
+ * The final model: m per field averaged over the rules that estimated it,
+ * weighted by the matches each rule's EM found; lambda, the probability
+ * that two records picked at random match, from the identifier clusters
+ * (pairs inside them, divided by the share of true pairs the identifiers
+ * are assumed to find: matching.deterministic_recall), as Splink estimates
+ * it from deterministic rules.
+ */
+static void finish_model(matcher *m, uf_fs_model *model, double together_pairs)
+{
+    const uf_matching_config *mc = &m->config->matching;
+    int rules = mc->rule_count;
+    uint64_t em_pairs = 0;
+    int iterations = 0;
+    bool converged = true;
+    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++) {
+        double total = 0, sum[UF_CMP_MAX_LEVELS] = {0};
+        int levels = uf_cmp_level_count((uf_cmp_field)f);
+        for (int r = 0; r < rules; r++) {
+            if ((rule_fields(&mc->rules[r]) & (1u << f)) || m->rule_matches[r] <= 0)
+                continue;
+            total += m->rule_matches[r];
+            for (int l = 0; l < levels; l++)
+                sum[l] += m->rule_matches[r] * m->rule_model[r].m[f][l];
+        }
+        if (total > 0)
+            for (int l = 0; l < levels; l++)
+                model->m[f][l] = sum[l] / total;
+    }
+    for (int r = 0; r < rules; r++) {
+        em_pairs += m->rule_model[r].em_pairs;
+        if (m->rule_model[r].em_iterations > iterations)
+            iterations = m->rule_model[r].em_iterations;
+        converged &= m->rule_model[r].em_converged || m->rule_model[r].em_pairs == 0;
+    }
+    model->em_pairs = em_pairs;
+    model->em_iterations = iterations;
+    model->em_converged = converged;
+    double n = (double)m->table->count;
+    double all_pairs = n * (n - 1) / 2;
+    double lambda = all_pairs > 0 ? together_pairs / mc->deterministic_recall / all_pairs : 0.5;
+    model->lambda = lambda < 1e-12 ? 1e-12 : lambda > 0.5 ? 0.5 : lambda;
 }
 
 /* ---- term frequencies --------------------------------------------------- */
@@ -850,6 +990,21 @@ static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, 
 
 /* ---- the whole step ----------------------------------------------------- */
 
+/* Record pairs inside the clusters the identifiers made: sum of size * (size - 1) / 2. */
+static double pairs_inside_clusters(const uint32_t *roots, size_t n)
+{
+    uint32_t *size = calloc(n ? n : 1, sizeof *size);
+    double pairs = 0;
+    if (!size)
+        return 0;
+    for (size_t r = 0; r < n; r++)
+        size[roots[r]]++;
+    for (size_t r = 0; r < n; r++)
+        pairs += (double)size[r] * (double)(size[r] - (size[r] > 0)) / 2;
+    free(size);
+    return pairs;
+}
+
 static void matcher_free(matcher *m)
 {
     free(m->features);
@@ -863,6 +1018,7 @@ static void matcher_free(matcher *m)
     free(m->block_starts);
     for (int i = 0; i < MAX_THREADS; i++) {
         free(m->bt[i].pairs.items);
+        free(m->bt[i].together_pairs.items);
         free(m->bt[i].window);
         free(m->scored[i].items);
     }
@@ -888,25 +1044,32 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory preparing %zu records for matching", n);
     if (rc == UF_OK && !uf_linker_roots(linker, m.roots))
         rc = uf_error_set(err, UF_ERR_INVALID, "scored matching: the linker has failed or finished");
+    double together = 0;
     if (rc == UF_OK) {
         parallel(&m, n, features_range);
-        rc = block_all(&m, stats, err);
+        together = pairs_inside_clusters(m.roots, n);
+        rc = prepare_model(&m, model, stats, err);
     }
+    stats->seconds_training = now_seconds() - t;
+    t = now_seconds();
+    m.base = model;
+    if (rc == UF_OK)
+        rc = block_all(&m, stats, err);
     free(m.roots);
     m.roots = NULL;
+    if (rc == UF_OK && m.training)
+        finish_model(&m, model, together);
     stats->seconds_blocking = now_seconds() - t;
     t = now_seconds();
 
     if (rc == UF_OK && !(m.vectors = malloc((m.pair_count ? m.pair_count : 1) * sizeof *m.vectors)))
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory comparing %zu candidate pairs", m.pair_count);
-    if (rc == UF_OK)
+    if (rc == UF_OK) {
+        m.work_pairs = m.pairs;
+        m.work_vectors = m.vectors;
         parallel(&m, m.pair_count, vectors_range);
+    }
     stats->seconds_comparing = now_seconds() - t;
-    t = now_seconds();
-
-    if (rc == UF_OK)
-        rc = train(&m, model, stats, err);
-    stats->seconds_training = now_seconds() - t;
     t = now_seconds();
 
     if (rc == UF_OK && config->matching.term_frequency) {

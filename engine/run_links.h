@@ -26,7 +26,7 @@
 #ifndef UF_RUN_LINKS_H
 #define UF_RUN_LINKS_H
 
-#include "compare.h"
+#include "fs_model.h"
 #include "config.h"
 #include "json_out.h"
 #include "link.h"
