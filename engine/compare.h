@@ -69,14 +69,18 @@ const char *uf_cmp_field_name(uf_cmp_field field);
 /* "exact", "jaro_winkler>=0.94|dl<=1", ... for explain; "missing" for UF_CMP_MISSING. */
 const char *uf_cmp_level_name(uf_cmp_field field, int level);
 
-/* Jaro–Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4). Empty vs empty is 1. */
+/*
+ * Jaro–Winkler similarity in [0, 1] (prefix scale 0.1, prefix up to 4). Empty vs empty is 1.
+ * No allocation up to 256 bytes of input together (should a longer one fail to allocate: 0).
+ */
 double uf_jaro_winkler(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
  * Optimal string alignment (restricted Damerau–Levenshtein) distance: insert,
  * delete, substitute, transpose adjacent. Stops early: returns max + 1 once
- * the distance is certainly above `max`. Any length (no fixed buffer limit
- * that could overflow; long inputs may allocate nothing and still be exact).
+ * the distance is certainly above `max`. Any length, exact: the band of
+ * 2 * max + 1 cells per row is on the stack up to max 64 and allocated
+ * beyond (should that allocation fail: max + 1). A negative max counts as 0.
  */
 int uf_damerau_levenshtein(const char *a, size_t alen, const char *b, size_t blen, int max);
 

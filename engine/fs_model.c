@@ -164,7 +164,7 @@ void uf_fs_em(uf_fs_model *model, const uf_cmp_vector *patterns, const uint64_t 
             }
         }
         model->em_iterations = it;
-        if (change < tolerance) {
+        if (change <= tolerance) {
             model->em_converged = true;
             break;
         }

@@ -70,6 +70,65 @@ Test(jaro_winkler, long_strings_use_the_heap_and_stay_in_range)
     free(b);
 }
 
+/* Textbook Jaro–Winkler with flag arrays: the reference for the bit-set fast path. */
+static double reference_jw(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen == 0 && blen == 0)
+        return 1.0;
+    if (alen == 0 || blen == 0)
+        return 0.0;
+    size_t longer = alen > blen ? alen : blen;
+    size_t window = longer / 2 > 0 ? longer / 2 - 1 : 0;
+    bool am[128] = {false}, bm[128] = {false};
+    size_t m = 0;
+    for (size_t i = 0; i < alen; i++)
+        for (size_t j = i > window ? i - window : 0; j < blen && j <= i + window; j++)
+            if (!bm[j] && a[i] == b[j]) {
+                am[i] = bm[j] = true;
+                m++;
+                break;
+            }
+    if (m == 0)
+        return 0.0;
+    size_t t = 0, k = 0;
+    for (size_t i = 0; i < alen; i++) {
+        if (!am[i])
+            continue;
+        while (!bm[k])
+            k++;
+        t += a[i] != b[k++];
+    }
+    double jaro = ((double)m / alen + (double)m / blen + ((double)m - (double)(t / 2)) / m) / 3.0;
+    size_t p = 0;
+    while (p < 4 && p < alen && p < blen && a[p] == b[p])
+        p++;
+    return jaro + p * 0.1 * (1 - jaro);
+}
+
+static uint64_t jw_rng = 0x243f6a8885a308d3ull;
+
+Test(jaro_winkler, agrees_with_the_textbook_version_around_64_bytes)
+{
+    char a[128], b[128];
+    for (int round = 0; round < 20000; round++) {
+        jw_rng = jw_rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t x = jw_rng;
+        size_t alen = (x >> 8) % 72, blen = (x >> 20) % 72; /* across the 64-byte bit-set limit */
+        unsigned alphabet = 2 + (unsigned)((x >> 32) % 6);
+        for (size_t i = 0; i < alen; i++) {
+            jw_rng = jw_rng * 6364136223846793005ull + 1442695040888963407ull;
+            a[i] = (char)('a' + (jw_rng >> 40) % alphabet);
+        }
+        for (size_t i = 0; i < blen; i++) {
+            jw_rng = jw_rng * 6364136223846793005ull + 1442695040888963407ull;
+            b[i] = (char)('a' + (jw_rng >> 40) % alphabet);
+        }
+        double got = uf_jaro_winkler(a, alen, b, blen), want = reference_jw(a, alen, b, blen);
+        cr_assert(fabs(got - want) < 1e-12, "jw(%.*s, %.*s) = %.15f, reference %.15f", (int)alen, a, (int)blen, b,
+                  got, want);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Damerau–Levenshtein (optimal string alignment)                      */
 /* ------------------------------------------------------------------ */
