@@ -949,6 +949,23 @@ static int band_of(double probability)
     return band;
 }
 
+/*
+ * The disagreement guard, with fuzzy levels: the same rule
+ * guards.weak_link_requires sets for weak identifiers holds for scored
+ * links, judged on the pair's comparison levels (a typo is not a
+ * disagreement; ELSE with both values present is). A household — same
+ * surname, address, postcode and phone, different first names — scores high
+ * on correlated fields; this keeps it apart.
+ */
+static bool disagrees(uf_agreement requires, const uf_cmp_vector *v)
+{
+    if (requires == UF_AGREE_NONE)
+        return false;
+    if (v->level[UF_CMP_FIRST_NAME] == UF_FIRST_ELSE || v->level[UF_CMP_LAST_NAME] == UF_LAST_ELSE)
+        return true;
+    return requires == UF_AGREE_NAME_AND_DOB && v->level[UF_CMP_DOB] == UF_DOB_ELSE;
+}
+
 static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, uf_error *err)
 {
     int threads = thread_count(m);
@@ -976,6 +993,10 @@ static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, 
         const scored_pair *p = &all[i];
         if (uf_linker_same_cluster(linker, p->a, p->b)) {
             stats->already_linked++;
+            continue;
+        }
+        if (disagrees(m->config->guards.weak_link_requires, &p->vector)) {
+            stats->refused_disagree++;
             continue;
         }
         if (uf_linker_try_union(linker, p->a, p->b, UF_RULE_SCORED, UF_LINK_NO_KIND, uf_match_vector_key(&p->vector),

@@ -60,7 +60,8 @@ typedef struct uf_match_stats {
     uint64_t patterns;        /* distinct comparison vectors among them */
     uint64_t above_threshold; /* candidate pairs at or above the threshold */
     uint64_t links_by_band[UF_MATCH_BANDS];
-    uint64_t refused;         /* above the threshold but refused by a guard */
+    uint64_t refused_disagree; /* above the threshold, but names (or dob) disagree (guards.weak_link_requires) */
+    uint64_t refused;         /* above the threshold but refused by the linker's profile limit */
     uint64_t already_linked;  /* above the threshold, already together by an earlier scored link */
     bool model_from_file;     /* the parameters came from matching.parameters */
     double seconds_blocking, seconds_comparing, seconds_training, seconds_linking;

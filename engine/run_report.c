@@ -114,11 +114,11 @@ static void json_matching(uf_buf *b, const uf_run_state *state)
         uf_buf_printf(b, "%s\">=%s\":%" PRIu64, i ? "," : "", floor, ms->links_by_band[i]);
     }
     uf_buf_printf(b,
-                  "},\"refused\":%" PRIu64 ",\"already_linked\":%" PRIu64
+                  "},\"refused_disagree\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"already_linked\":%" PRIu64
                   ",\"model\":{\"source\":\"%s\",\"lambda\":%.6g,\"u_pairs\":%" PRIu64 ",\"em_pairs\":%" PRIu64
                   ",\"em_iterations\":%d,\"em_converged\":%s},"
                   "\"seconds\":{\"blocking\":%.3f,\"comparing\":%.3f,\"training\":%.3f,\"linking\":%.3f}}",
-                  ms->refused, ms->already_linked, ms->model_from_file ? "file" : "trained", state->model.lambda,
+                  ms->refused_disagree, ms->refused, ms->already_linked, ms->model_from_file ? "file" : "trained", state->model.lambda,
                   state->model.u_pairs, state->model.em_pairs, state->model.em_iterations,
                   state->model.em_converged ? "true" : "false", ms->seconds_blocking, ms->seconds_comparing,
                   ms->seconds_training, ms->seconds_linking);
@@ -267,9 +267,9 @@ void uf_run_report_text(const uf_run_state *state, uint64_t run_id, double total
             links += ms->links_by_band[i];
         fprintf(out,
                 "  scored matching: %" PRIu64 " candidate pairs (%" PRIu64 " more already together), %" PRIu64
-                " capped blocks; %" PRIu64 " above p %g, %" PRIu64 " linked, %" PRIu64 " refused; model %s (lambda %.4g, EM %d iterations%s)\n",
+                " capped blocks; %" PRIu64 " above p %g, %" PRIu64 " linked, %" PRIu64 " refused (names/dob disagree), %" PRIu64 " refused (profile limit); model %s (lambda %.4g, EM %d iterations%s)\n",
                 ms->candidate_pairs, ms->together_pairs, capped, ms->above_threshold, config->matching.threshold, links,
-                ms->refused, ms->model_from_file ? "from file" : "trained", state->model.lambda,
+                ms->refused_disagree, ms->refused, ms->model_from_file ? "from file" : "trained", state->model.lambda,
                 state->model.em_iterations, state->model.em_converged ? "" : ", not converged");
     }
     const uf_clustering *cl = &state->clustering;
