@@ -22,6 +22,8 @@
 const double uf_match_band_floor[UF_MATCH_BANDS] = {0.0, 0.999, 0.9999, 0.99999};
 
 #define MAX_THREADS 16
+/* A block above this many times max_block_size is not compared at all (see match.h). */
+#define JUNK_BLOCK_FACTOR 8
 /* Seed of the random pairs u is estimated from: fixed, so a run is reproducible. */
 #define U_SAMPLE_SEED 0x756e696679u
 
@@ -406,8 +408,13 @@ static void block_pairs_range(matcher *m, int thread, size_t from, size_t to)
                     emit(m, bt, block[i].value, block[j].value);
             continue;
         }
-        /* Too large: a window of `cap` over the block in name order. */
         bt->capped_blocks++;
+        if (n > cap * JUNK_BLOCK_FACTOR) {
+            /* A value this many records share is junk (a shop's phone): nothing to learn from it. */
+            bt->capped_pairs += (uint64_t)n * (n - 1) / 2;
+            continue;
+        }
+        /* Too large: a window of `cap` over the block in name order. */
         if (!grow((void **)&bt->window, &bt->window_cap, n, sizeof *bt->window)) {
             bt->pairs.failed = true;
             return;

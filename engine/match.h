@@ -11,7 +11,9 @@
  *     every pair inside a block is a candidate. A block larger than
  *     max_block_size is compared in a sliding window of that size over the
  *     block sorted by full name (so the capped block still meets its most
- *     likely duplicates) and counted as capped, with the pairs it skipped:
+ *     likely duplicates) and counted as capped, with the pairs it skipped; a
+ *     block above 8 × max_block_size is a value too common to mean anything
+ *     (a shop's phone number, a placeholder postcode) and is skipped whole:
  *     memory and time stay linear, nothing explodes silently. Pairs already
  *     in one cluster are dropped on the spot (the identifiers said it);
  *     the rest are deduplicated across rules by sorting.

@@ -226,6 +226,40 @@ int uf_store_scan_records(uf_store *s,
                                     size_t key_len, uint64_t golden_id),
                           void *ctx, uf_error *err);
 
+/* Output of the explain functions. */
+typedef enum uf_explain_format {
+    UF_EXPLAIN_TEXT = 0, /* for people: one line per link, comparisons indented */
+    UF_EXPLAIN_JSON = 1  /* one JSON object (documented in the README, "unify explain") */
+} uf_explain_format;
+
+/*
+ * Why the records of golden id `golden_id` (redirects followed) are one
+ * profile, from the store alone: its records and the links the run made
+ * between them — the identifier two records share (strong, or weak with
+ * names and dates agreeing), or for a scored link each field's comparison
+ * level and weight under the run's model, the prior, the name-frequency
+ * adjustment, the total weight and the match probability. *out is a
+ * malloc'd NUL-terminated text (caller frees; len may be NULL).
+ * Errors: UF_ERR_NOT_FOUND, UF_ERR_STORE, UF_ERR_NOMEM.
+ */
+int uf_store_explain(uf_store *s, uint64_t golden_id, uf_explain_format format, char **out, size_t *len,
+                     uf_error *err);
+
+/*
+ * Why two source records are, or are not, in one profile. Together: the
+ * chain of links between them, from the store. Apart: both records are
+ * read again from the exports named by `config` (as they are now) and
+ * judged: identifiers they share and why each linked nothing, the blocking
+ * rules that pair them, their comparisons, weight and probability under the
+ * stored model against the threshold, and the disagreement guard.
+ * Errors: UF_ERR_NOT_FOUND (a record is in neither the store nor, when
+ * needed, the exports), UF_ERR_INVALID (unknown source), UF_ERR_IO and
+ * UF_ERR_FORMAT (an export cannot be read), UF_ERR_STORE, UF_ERR_NOMEM.
+ */
+int uf_explain_records(const uf_config *config, uf_store *s, const char *source_a, const char *key_a,
+                       const char *source_b, const char *key_b, uf_explain_format format, char **out, size_t *len,
+                       uf_error *err);
+
 /*
  * Golden ids as text: "G" and at least 9 digits, zero-padded (G000000042).
  * `out` receives at most 22 bytes including the NUL.

@@ -32,6 +32,7 @@ int uf_cmd_lookup(int argc, char **argv);
 int uf_cmd_export(int argc, char **argv);
 int uf_cmd_eval(int argc, char **argv);
 int uf_cmd_serve(int argc, char **argv);
+int uf_cmd_explain(int argc, char **argv);
 
 /* Open the store named by `config`, or print why not (returns an exit code). */
 int uf_cli_open_store(const uf_config *config, uf_store **store);

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"lookup", uf_cmd_lookup, "print the golden record holding an identifier"},
     {"export", uf_cmd_export, "write members (CSV) or profiles (JSONL) from the store"},
     {"eval", uf_cmd_eval, "score the stored clustering against a truth file"},
+    {"explain", uf_cmd_explain, "why records are, or are not, in one profile"},
     {"serve", uf_cmd_serve, "answer lookups over HTTP (JSON) for agent applications"},
 };
 
