@@ -66,6 +66,7 @@ static const field_info fields[UF_CMP_FIELD_COUNT] = {
     [UF_CMP_CITY] = {"city", UF_CITY_LEVELS, {"else", "jaro_winkler>=0.92", "exact"}},
     [UF_CMP_PHONE] = {"phone", UF_PHONE_LEVELS, {"else", "last_7_digits", "exact"}},
     [UF_CMP_EMAIL] = {"email", UF_EMAIL_LEVELS, {"else", "same_local_part|dl<=1", "exact"}},
+    [UF_CMP_IDENTIFIER] = {"identifier", UF_IDENTIFIER_LEVELS, {"else", "shared"}},
 };
 
 int uf_cmp_level_count(uf_cmp_field field)
@@ -526,4 +527,15 @@ int uf_cmp_email(uf_slice a, uf_slice b)
     }
     size_t diff = a.len > b.len ? a.len - b.len : b.len - a.len;
     return diff <= 1 && within_one_edit(a, b) ? UF_EMAIL_NEAR : UF_EMAIL_ELSE;
+}
+
+int uf_cmp_identifier(const uint32_t a[UF_CMP_MAX_IDENTIFIERS], const uint32_t b[UF_CMP_MAX_IDENTIFIERS])
+{
+    if (!a[0] || !b[0])
+        return UF_CMP_MISSING;
+    for (int i = 0; i < UF_CMP_MAX_IDENTIFIERS && a[i]; i++)
+        for (int j = 0; j < UF_CMP_MAX_IDENTIFIERS && b[j]; j++)
+            if (a[i] == b[j])
+                return UF_IDENTIFIER_SHARED;
+    return UF_IDENTIFIER_ELSE;
 }

@@ -42,8 +42,15 @@ typedef enum uf_cmp_field {
     UF_CMP_CITY,
     UF_CMP_PHONE,
     UF_CMP_EMAIL,
+    UF_CMP_IDENTIFIER, /* the records' other identifiers (customer numbers, cards, ...), see below */
     UF_CMP_FIELD_COUNT
 } uf_cmp_field;
+
+/* Fields compared as text (every field before UF_CMP_IDENTIFIER). */
+#define UF_CMP_TEXT_FIELDS UF_CMP_IDENTIFIER
+
+/* Other identifiers kept per record for the comparison (hashes). */
+#define UF_CMP_MAX_IDENTIFIERS 2
 
 /* first name: else, JW >= 0.88, JW >= 0.94 or DL <= 1, same nickname canonical, exact */
 enum { UF_FIRST_ELSE, UF_FIRST_JW88, UF_FIRST_JW94_DL1, UF_FIRST_NICKNAME, UF_FIRST_EXACT, UF_FIRST_LEVELS };
@@ -61,6 +68,12 @@ enum { UF_CITY_ELSE, UF_CITY_NEAR, UF_CITY_EXACT, UF_CITY_LEVELS };
 enum { UF_PHONE_ELSE, UF_PHONE_LAST_DIGITS, UF_PHONE_EXACT, UF_PHONE_LEVELS };
 /* e-mail: else, same local part (different domain) or DL <= 1 on the whole, exact */
 enum { UF_EMAIL_ELSE, UF_EMAIL_NEAR, UF_EMAIL_EXACT, UF_EMAIL_LEVELS };
+/*
+ * other identifiers: both records hold some, none in common / they share
+ * one. Identifiers a guard kept from linking (a weak one whose names
+ * differ by a typo, a limited kind) still count as evidence here.
+ */
+enum { UF_IDENTIFIER_ELSE, UF_IDENTIFIER_SHARED, UF_IDENTIFIER_LEVELS };
 
 /* Number of levels of `field`. */
 int uf_cmp_level_count(uf_cmp_field field);
@@ -103,5 +116,7 @@ int uf_cmp_address(uf_slice a, uf_slice b);
 int uf_cmp_city(uf_slice a, uf_slice b);
 int uf_cmp_phone(uf_slice a, uf_slice b);
 int uf_cmp_email(uf_slice a, uf_slice b);
+/* Hashes of the records' other identifiers (0 = none; at most UF_CMP_MAX_IDENTIFIERS each). */
+int uf_cmp_identifier(const uint32_t a[UF_CMP_MAX_IDENTIFIERS], const uint32_t b[UF_CMP_MAX_IDENTIFIERS]);
 
 #endif /* UF_COMPARE_H */

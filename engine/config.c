@@ -782,9 +782,26 @@ static int expect_number(loader *ld, const uf_yaml_node *n, const char *what, do
     return UF_OK;
 }
 
-const char *uf_block_part_name(uf_block_part part)
+const char *uf_block_part_name(const uf_config *config, uf_block_part part)
 {
-    return (unsigned)part < UF_BLOCK_PART_COUNT ? block_part_names[part] : "?";
+    if ((unsigned)part < UF_BLOCK_PART_COUNT)
+        return block_part_names[part];
+    size_t kind = (size_t)part - UF_BLOCK_IDENTIFIER;
+    return (unsigned)part >= UF_BLOCK_IDENTIFIER && kind < config->kind_count ? config->kinds[kind].name : "?";
+}
+
+/* A blocking rule part: a built-in part name or the name of an identifier kind. */
+static int expect_block_part(loader *ld, const uf_yaml_node *n, int *out)
+{
+    if (n->type == UF_YAML_SCALAR && !uf_yaml_is_null(n)) {
+        int kind = uf_config_kind_index(ld->cfg, n->text, n->len);
+        if (kind >= 0 && ld->cfg->kinds[kind].is_identifier && kind != UF_KIND_PHONE) {
+            *out = UF_BLOCK_IDENTIFIER + kind;
+            return UF_OK;
+        }
+    }
+    return expect_enum(ld, n, "a blocking rule part (or an identifier kind)", block_part_names, block_part_values,
+                       out);
 }
 
 /* blocking: [[postcode, last_soundex], [dob, first_initial], [phone]] */
@@ -806,7 +823,7 @@ static int load_blocking(loader *ld, const uf_yaml_node *node, uf_matching_confi
         r->part_count = 0;
         if (rule->type == UF_YAML_SCALAR) {
             int v;
-            int rc = expect_enum(ld, rule, "a blocking rule part", block_part_names, block_part_values, &v);
+            int rc = expect_block_part(ld, rule, &v);
             if (rc != UF_OK)
                 return rc;
             r->parts[r->part_count++] = (uf_block_part)v;
@@ -817,12 +834,13 @@ static int load_blocking(loader *ld, const uf_yaml_node *node, uf_matching_confi
                         UF_MAX_BLOCK_PARTS, show(rule, shown, sizeof shown));
         for (size_t j = 0; j < rule->count; j++) {
             int v;
-            int rc = expect_enum(ld, rule->items[j], "a blocking rule part", block_part_names, block_part_values, &v);
+            int rc = expect_block_part(ld, rule->items[j], &v);
             if (rc != UF_OK)
                 return rc;
             for (int k = 0; k < r->part_count; k++)
                 if (r->parts[k] == (uf_block_part)v)
-                    return fail(ld, rule->items[j], "'%s' appears twice in one blocking rule", block_part_names[v]);
+                    return fail(ld, rule->items[j], "'%s' appears twice in one blocking rule",
+                                uf_block_part_name(ld->cfg, (uf_block_part)v));
             r->parts[r->part_count++] = (uf_block_part)v;
         }
     }

@@ -109,7 +109,11 @@ typedef enum uf_block_part {
     UF_BLOCK_POSTCODE,
     UF_BLOCK_CITY,
     UF_BLOCK_PHONE,
-    UF_BLOCK_PART_COUNT
+    UF_BLOCK_PART_COUNT,
+    /* UF_BLOCK_IDENTIFIER + k: the value of identifier kind k (the record's
+     * first), so records sharing e.g. a customer number that a guard kept
+     * apart are still compared on their attributes */
+    UF_BLOCK_IDENTIFIER = 64
 } uf_block_part;
 
 #define UF_MAX_BLOCK_RULES 8
@@ -156,8 +160,8 @@ struct uf_config {
     uf_matching_config matching;
 };
 
-/* Name of a blocking rule part ("last_soundex", ...). */
-const char *uf_block_part_name(uf_block_part part);
+/* Name of a blocking rule part ("last_soundex", "crm_id", ...). */
+const char *uf_block_part_name(const uf_config *config, uf_block_part part);
 
 /* Index of the kind named `name`, or -1. */
 int uf_config_kind_index(const uf_config *config, const char *name, size_t len);

@@ -462,11 +462,11 @@ static int explain_apart(const uf_config *config, uf_store *s, const char *sa, c
     size_t rules_len = 0;
     for (int r = 0; r < mc->rule_count; r++) {
         uint64_t k1, k2;
-        if (uf_match_block_key(&mc->rules[r], r, &va, &k1) && uf_match_block_key(&mc->rules[r], r, &vb, &k2) &&
+        if (uf_match_block_key(&mc->rules[r], r, &ra, &va, &k1) && uf_match_block_key(&mc->rules[r], r, &rb, &vb, &k2) &&
             k1 == k2) {
             for (int p = 0; p < mc->rules[r].part_count && rules_len + 32 < sizeof rules; p++)
                 rules_len += (size_t)snprintf(rules + rules_len, sizeof rules - rules_len, "%s%s",
-                                              p ? "+" : (rules_len ? ", " : ""), uf_block_part_name(mc->rules[r].parts[p]));
+                                              p ? "+" : (rules_len ? ", " : ""), uf_block_part_name(config, mc->rules[r].parts[p]));
         }
     }
     double weight = ea.have_model ? uf_fs_vector_weight(&ea.model, &v) : 0;

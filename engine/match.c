@@ -71,9 +71,17 @@ static uint32_t dob_number(uf_slice s)
  * Walk the blob's attributes (layout in records.h) without rebuilding raw
  * texts: the first value of every compared kind wins.
  */
+/* A nonzero 32-bit hash of (kind, value): a collision only adds weak evidence. */
+static uint32_t identifier_hash(int kind, const char *value, size_t len)
+{
+    uint32_t h = (uint32_t)XXH3_64bits_withSeed(value, len, (uint64_t)kind);
+    return h ? h : 1;
+}
+
 void uf_match_values_of(const uf_record *record, uf_match_values *out)
 {
     memset(out, 0, sizeof *out);
+    int ids = 0;
     const unsigned char *p = record->blob + 1 + record->blob[0];
     unsigned count = *p++;
     for (unsigned i = 0; i < count; i++) {
@@ -83,6 +91,8 @@ void uf_match_values_of(const uf_record *record, uf_match_values *out)
         int f = field_of_kind(kind);
         if (f >= 0 && out->field[f].len == 0)
             out->field[f] = uf_slice_make((const char *)p, vlen);
+        else if (kind >= UF_KIND_BUILTIN_COUNT && ids < UF_CMP_MAX_IDENTIFIERS && vlen)
+            out->identifiers[ids++] = identifier_hash(kind, (const char *)p, vlen);
         p += vlen;
         if (form == UF_RAW_STORED)
             p += 1 + *p;
@@ -90,29 +100,32 @@ void uf_match_values_of(const uf_record *record, uf_match_values *out)
     out->dob = dob_number(out->field[UF_CMP_DOB]);
 }
 
-/* 28 bytes per record: where the values sit in the blob (blobs are < 64 KiB). */
+/* 36 bytes per record: where the values sit in the blob (blobs are < 64 KiB). */
 typedef struct record_features {
-    uint16_t offset[UF_CMP_FIELD_COUNT];
-    uint8_t len[UF_CMP_FIELD_COUNT];
+    uint16_t offset[UF_CMP_TEXT_FIELDS];
+    uint8_t len[UF_CMP_TEXT_FIELDS];
     uint32_t dob;
+    uint32_t identifiers[UF_CMP_MAX_IDENTIFIERS];
 } record_features;
 
 static void features_of(const uf_record *record, record_features *f)
 {
     uf_match_values v;
     uf_match_values_of(record, &v);
-    for (int i = 0; i < UF_CMP_FIELD_COUNT; i++) {
+    for (int i = 0; i < UF_CMP_TEXT_FIELDS; i++) {
         f->offset[i] = v.field[i].len ? (uint16_t)((const unsigned char *)v.field[i].ptr - record->blob) : 0;
         f->len[i] = (uint8_t)v.field[i].len;
     }
     f->dob = v.dob;
+    memcpy(f->identifiers, v.identifiers, sizeof f->identifiers);
 }
 
 static void values_from_features(const uf_record *record, const record_features *f, uf_match_values *v)
 {
-    for (int i = 0; i < UF_CMP_FIELD_COUNT; i++)
+    for (int i = 0; i < UF_CMP_TEXT_FIELDS; i++)
         v->field[i] = uf_slice_make((const char *)record->blob + f->offset[i], f->len[i]);
     v->dob = f->dob;
+    memcpy(v->identifiers, f->identifiers, sizeof v->identifiers);
 }
 
 void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out)
@@ -125,20 +138,40 @@ void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp
     out->level[UF_CMP_CITY] = (uint8_t)uf_cmp_city(a->field[UF_CMP_CITY], b->field[UF_CMP_CITY]);
     out->level[UF_CMP_PHONE] = (uint8_t)uf_cmp_phone(a->field[UF_CMP_PHONE], b->field[UF_CMP_PHONE]);
     out->level[UF_CMP_EMAIL] = (uint8_t)uf_cmp_email(a->field[UF_CMP_EMAIL], b->field[UF_CMP_EMAIL]);
+    out->level[UF_CMP_IDENTIFIER] = (uint8_t)uf_cmp_identifier(a->identifiers, b->identifiers);
+}
+
+/* Levels are < 16 or UF_CMP_MISSING: four bits each (15 = missing), so a vector fits 64 bits. */
+_Static_assert(UF_CMP_FIELD_COUNT * 4 <= 64, "a comparison vector must pack into 64 bits");
+_Static_assert(UF_CMP_MAX_LEVELS < 15, "levels must fit in four bits");
+
+static uint64_t vector_bits(const uf_cmp_vector *v)
+{
+    uint64_t x = 0;
+    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
+        x |= (uint64_t)(v->level[f] == UF_CMP_MISSING ? 15 : v->level[f] & 15) << (4 * f);
+    return x;
+}
+
+static uf_cmp_vector vector_of_bits(uint64_t x)
+{
+    uf_cmp_vector v;
+    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++) {
+        unsigned level = (x >> (4 * f)) & 15;
+        v.level[f] = (uint8_t)(level == 15 ? UF_CMP_MISSING : level);
+    }
+    return v;
 }
 
 uf_key uf_match_vector_key(const uf_cmp_vector *v)
 {
-    uf_key key = {0, 0};
-    memcpy(&key.lo, v->level, sizeof v->level < sizeof key.lo ? sizeof v->level : sizeof key.lo);
+    uf_key key = {0, vector_bits(v)};
     return key;
 }
 
 uf_cmp_vector uf_match_key_vector(uf_key key)
 {
-    uf_cmp_vector v;
-    memcpy(v.level, &key.lo, sizeof v.level < sizeof key.lo ? sizeof v.level : sizeof key.lo);
-    return v;
+    return vector_of_bits(key.lo);
 }
 
 /* ---- blocking keys ------------------------------------------------------ */
@@ -150,7 +183,26 @@ static size_t append_part(unsigned char *buf, size_t n, uf_slice s)
     return n + s.len;
 }
 
-bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_match_values *v, uint64_t *key)
+/* The first value of attribute kind `kind` in the record's blob (empty when none). */
+static uf_slice first_value_of_kind(const uf_record *record, int kind)
+{
+    const unsigned char *p = record->blob + 1 + record->blob[0];
+    unsigned count = *p++;
+    for (unsigned i = 0; i < count; i++) {
+        unsigned form = *p >> 6;
+        int k = *p++ & 63;
+        size_t vlen = *p++;
+        if (k == kind)
+            return uf_slice_make((const char *)p, vlen);
+        p += vlen;
+        if (form == UF_RAW_STORED)
+            p += 1 + *p;
+    }
+    return uf_slice_make(NULL, 0);
+}
+
+bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_record *record, const uf_match_values *v,
+                        uint64_t *key)
 {
     unsigned char buf[1 + UF_MAX_BLOCK_PARTS * 256];
     size_t n = 0;
@@ -182,7 +234,11 @@ bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_matc
         case UF_BLOCK_POSTCODE: s = v->field[UF_CMP_POSTCODE]; break;
         case UF_BLOCK_CITY: s = v->field[UF_CMP_CITY]; break;
         case UF_BLOCK_PHONE: s = v->field[UF_CMP_PHONE]; break;
-        default: return false;
+        default:
+            if ((unsigned)rule->parts[i] < UF_BLOCK_IDENTIFIER)
+                return false;
+            s = first_value_of_kind(record, (int)rule->parts[i] - UF_BLOCK_IDENTIFIER);
+            break;
         }
         bool numeric = rule->parts[i] == UF_BLOCK_LAST_SOUNDEX || rule->parts[i] == UF_BLOCK_DOB ||
                        rule->parts[i] == UF_BLOCK_DOB_YEAR;
@@ -357,7 +413,7 @@ static void block_keys_range(matcher *m, int thread, size_t from, size_t to)
         values_from_features(&m->table->records[r], &m->features[r], &v);
         uint64_t key;
         /* A record without every part gets key 0 and the record id UF_RECORD_NONE: dropped below. */
-        if (uf_match_block_key(rule, m->rule, &v, &key))
+        if (uf_match_block_key(rule, m->rule, &m->table->records[r], &v, &key))
             m->entries[r] = (uf_sort_pair){key, (uint32_t)r};
         else
             m->entries[r] = (uf_sort_pair){0, UF_RECORD_NONE};
@@ -623,13 +679,6 @@ typedef struct pattern_table {
     size_t count;
 } pattern_table;
 
-static uint64_t vector_bits(const uf_cmp_vector *v)
-{
-    uint64_t x;
-    memcpy(&x, v->level, sizeof x);
-    return x;
-}
-
 /* Sorting the vectors' bits groups equal vectors; patterns come out in bit order (deterministic). */
 static int patterns_of(const uf_cmp_vector *vectors, size_t n, pattern_table *out, uf_error *err)
 {
@@ -658,7 +707,7 @@ static int patterns_of(const uf_cmp_vector *vectors, size_t n, pattern_table *ou
     }
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || bits[i] != bits[i - 1]) {
-            memcpy(out->patterns[out->count].level, &bits[i], sizeof bits[i]);
+            out->patterns[out->count] = vector_of_bits(bits[i]);
             out->counts[out->count++] = 0;
         }
         out->counts[out->count - 1]++;
@@ -763,8 +812,10 @@ static unsigned rule_fields(const uf_block_rule *rule)
         case UF_BLOCK_LAST_SOUNDEX: mask |= 1u << UF_CMP_LAST_NAME; break;
         case UF_BLOCK_DOB:
         case UF_BLOCK_DOB_YEAR: mask |= 1u << UF_CMP_DOB; break;
-        case UF_BLOCK_POSTCODE: mask |= 1u << UF_CMP_POSTCODE; break;
-        case UF_BLOCK_CITY: mask |= 1u << UF_CMP_CITY; break;
+        /* A postcode names its city and the other way round: inside a block on
+         * either, both agree by construction. */
+        case UF_BLOCK_POSTCODE:
+        case UF_BLOCK_CITY: mask |= 1u << UF_CMP_POSTCODE | 1u << UF_CMP_CITY; break;
         case UF_BLOCK_PHONE: mask |= 1u << UF_CMP_PHONE; break;
         default: break;
         }
@@ -957,20 +1008,36 @@ static int band_of(double probability)
 }
 
 /*
- * The disagreement guard, with fuzzy levels: the same rule
+ * The disagreement guard, on the pair's values: the rule
  * guards.weak_link_requires sets for weak identifiers holds for scored
- * links, judged on the pair's comparison levels (a typo is not a
- * disagreement; ELSE with both values present is). A household — same
- * surname, address, postcode and phone, different first names — scores high
- * on correlated fields; this keeps it apart.
+ * links too. Names disagree when both are present and their Jaro–Winkler
+ * similarity is below NAME_DISAGREE_JW — lower than the comparison levels,
+ * because a typo-ridden spelling ("wagnwj") is weak evidence for a match
+ * but no evidence of another person, while "john" and "mary" are. Dates of
+ * birth disagree at level ELSE (not a typo, not day and month swapped). A
+ * household — same surname, address, postcode and phone, other first names
+ * — scores high on correlated fields; this keeps it apart.
  */
-static bool disagrees(uf_agreement requires, const uf_cmp_vector *v)
+#define NAME_DISAGREE_JW 0.75
+
+static bool names_disagree(uf_slice a, uf_slice b)
+{
+    return a.len && b.len && uf_jaro_winkler(a.ptr, a.len, b.ptr, b.len) < NAME_DISAGREE_JW;
+}
+
+static bool disagrees(const matcher *m, uf_agreement requires, const scored_pair *p)
 {
     if (requires == UF_AGREE_NONE)
         return false;
-    if (v->level[UF_CMP_FIRST_NAME] == UF_FIRST_ELSE || v->level[UF_CMP_LAST_NAME] == UF_LAST_ELSE)
+    uf_match_values va, vb;
+    values_from_features(&m->table->records[p->a], &m->features[p->a], &va);
+    values_from_features(&m->table->records[p->b], &m->features[p->b], &vb);
+    if (names_disagree(va.field[UF_CMP_FIRST_NAME], vb.field[UF_CMP_FIRST_NAME]) &&
+        p->vector.level[UF_CMP_FIRST_NAME] != UF_FIRST_NICKNAME)
         return true;
-    return requires == UF_AGREE_NAME_AND_DOB && v->level[UF_CMP_DOB] == UF_DOB_ELSE;
+    if (names_disagree(va.field[UF_CMP_LAST_NAME], vb.field[UF_CMP_LAST_NAME]))
+        return true;
+    return requires == UF_AGREE_NAME_AND_DOB && p->vector.level[UF_CMP_DOB] == UF_DOB_ELSE;
 }
 
 static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, uf_error *err)
@@ -1002,7 +1069,7 @@ static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, 
             stats->already_linked++;
             continue;
         }
-        if (disagrees(m->config->guards.weak_link_requires, &p->vector)) {
+        if (disagrees(m, m->config->guards.weak_link_requires, p)) {
             stats->refused_disagree++;
             continue;
         }

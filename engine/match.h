@@ -87,8 +87,10 @@ uf_cmp_vector uf_match_key_vector(uf_key key);
  * empty when absent). Used by the matcher and by `explain`.
  */
 typedef struct uf_match_values {
-    uf_slice field[UF_CMP_FIELD_COUNT]; /* by uf_cmp_field; dob is the "YYYY-MM-DD" text */
+    uf_slice field[UF_CMP_TEXT_FIELDS]; /* by uf_cmp_field; dob is the "YYYY-MM-DD" text */
     uint32_t dob;                       /* YYYYMMDD, 0 when missing */
+    uint32_t identifiers[UF_CMP_MAX_IDENTIFIERS]; /* hashes of the first identifiers of namespace
+                                                     kinds (not e-mail or phone); 0 = none */
 } uf_match_values;
 
 void uf_match_values_of(const uf_record *record, uf_match_values *out);
@@ -97,9 +99,11 @@ void uf_match_values_of(const uf_record *record, uf_match_values *out);
 void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out);
 
 /*
- * The blocking key of `rule` for a record's values; false when the record
+ * The blocking key of `rule` for a record (its values, as
+ * uf_match_values_of gives them; identifier parts are read from the blob); false when the record
  * lacks a part of the rule (it is in no block of that rule).
  */
-bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_match_values *v, uint64_t *key);
+bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_record *record, const uf_match_values *v,
+                        uint64_t *key);
 
 #endif /* UF_MATCH_H */

@@ -4,6 +4,7 @@
 #include "run_links.h"
 
 #include "keys.h"
+#include "match.h"
 
 #include <stdlib.h>
 
@@ -113,8 +114,7 @@ void uf_links_encode(const uf_config *config, const uf_record_table *table, cons
             uf_buf_append(out, (const char *)w, 4);
             unsigned char n = UF_CMP_FIELD_COUNT;
             uf_buf_append(out, (const char *)&n, 1);
-            uf_cmp_vector v;
-            memcpy(v.level, &edge->key.lo, sizeof v.level);
+            uf_cmp_vector v = uf_match_key_vector(edge->key);
             uf_buf_append(out, (const char *)v.level, UF_CMP_FIELD_COUNT);
         } else {
             bool known = edge->kind < config->kind_count;

@@ -97,7 +97,7 @@ static void json_matching(uf_buf *b, const uf_run_state *state)
         const uf_block_rule *rule = &config->matching.rules[r];
         uf_buf_puts(b, r ? ",{\"rule\":\"" : "{\"rule\":\"");
         for (int p = 0; p < rule->part_count; p++)
-            uf_buf_printf(b, "%s%s", p ? "+" : "", uf_block_part_name(rule->parts[p]));
+            uf_buf_printf(b, "%s%s", p ? "+" : "", uf_block_part_name(config, rule->parts[p]));
         uf_buf_printf(b,
                       "\",\"records\":%" PRIu64 ",\"blocks\":%" PRIu64 ",\"largest_block\":%" PRIu64
                       ",\"pairs\":%" PRIu64 ",\"capped_blocks\":%" PRIu64 ",\"capped_pairs\":%" PRIu64 "}",

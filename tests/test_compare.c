@@ -433,7 +433,7 @@ Test(levels, every_level_of_every_string_field)
         cr_expect_eq(rev, got, "%s(%s, %s) is not symmetric", uf_cmp_field_name(c->field), c->a, c->b);
         covered[c->field][c->expected == UF_CMP_MISSING ? UF_CMP_MAX_LEVELS : c->expected] = true;
     }
-    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++) {
+    for (int f = 0; f < UF_CMP_TEXT_FIELDS; f++) { /* identifiers: Test(levels, identifier) */
         if (f == UF_CMP_DOB)
             continue;
         for (int l = 0; l < uf_cmp_level_count((uf_cmp_field)f); l++)
@@ -480,14 +480,16 @@ Test(levels, dob)
 
 Test(levels, names_and_counts)
 {
-    static const char *const names[] = {"first_name", "last_name", "dob",  "postcode",
-                                        "address",    "city",      "phone", "email"};
-    static const int counts[] = {5, 4, 4, 3, 3, 3, 3, 3};
+    static const char *const names[] = {"first_name", "last_name", "dob",   "postcode",  "address",
+                                        "city",       "phone",     "email", "identifier"};
+    static const int counts[] = {5, 4, 4, 3, 3, 3, 3, 3, 2};
+    static const char *const top[] = {"exact", "exact", "exact", "exact", "exact",
+                                      "exact", "exact", "exact", "shared"};
     for (int f = 0; f < UF_CMP_FIELD_COUNT; f++) {
         cr_expect_str_eq(uf_cmp_field_name((uf_cmp_field)f), names[f]);
         cr_expect_eq(uf_cmp_level_count((uf_cmp_field)f), counts[f]);
         cr_expect(counts[f] <= UF_CMP_MAX_LEVELS);
-        cr_expect_str_eq(uf_cmp_level_name((uf_cmp_field)f, counts[f] - 1), "exact");
+        cr_expect_str_eq(uf_cmp_level_name((uf_cmp_field)f, counts[f] - 1), top[f]);
         cr_expect_str_eq(uf_cmp_level_name((uf_cmp_field)f, 0), "else");
         cr_expect_str_eq(uf_cmp_level_name((uf_cmp_field)f, UF_CMP_MISSING), "missing");
         cr_expect_str_eq(uf_cmp_level_name((uf_cmp_field)f, counts[f]), "unknown");
@@ -495,4 +497,15 @@ Test(levels, names_and_counts)
     cr_expect_str_eq(uf_cmp_level_name(UF_CMP_FIRST_NAME, UF_FIRST_NICKNAME), "nickname");
     cr_expect_str_eq(uf_cmp_level_name(UF_CMP_FIRST_NAME, UF_FIRST_JW94_DL1), "jaro_winkler>=0.94|dl<=1");
     cr_expect_eq(uf_cmp_level_count(UF_CMP_FIELD_COUNT), 0);
+}
+
+Test(levels, identifier)
+{
+    uint32_t none[UF_CMP_MAX_IDENTIFIERS] = {0, 0}, a[UF_CMP_MAX_IDENTIFIERS] = {7, 9}, b[UF_CMP_MAX_IDENTIFIERS] = {9, 0},
+             c[UF_CMP_MAX_IDENTIFIERS] = {5, 0};
+    cr_expect_eq(uf_cmp_identifier(a, b), UF_IDENTIFIER_SHARED);
+    cr_expect_eq(uf_cmp_identifier(b, a), UF_IDENTIFIER_SHARED);
+    cr_expect_eq(uf_cmp_identifier(a, c), UF_IDENTIFIER_ELSE);
+    cr_expect_eq(uf_cmp_identifier(a, none), UF_CMP_MISSING);
+    cr_expect_eq(uf_cmp_identifier(none, none), UF_CMP_MISSING);
 }

@@ -27,6 +27,7 @@ static const double true_m[UF_CMP_FIELD_COUNT][UF_CMP_MAX_LEVELS] = {
     {0.05, 0.05, 0.90},             /* city */
     {0.30, 0.05, 0.65},             /* phone */
     {0.30, 0.10, 0.60},             /* email */
+    {0.20, 0.80},                   /* other identifiers */
 };
 static const double true_u[UF_CMP_FIELD_COUNT][UF_CMP_MAX_LEVELS] = {
     {0.90, 0.05, 0.03, 0.01, 0.01},
@@ -37,9 +38,10 @@ static const double true_u[UF_CMP_FIELD_COUNT][UF_CMP_MAX_LEVELS] = {
     {0.70, 0.05, 0.25},
     {0.99, 0.005, 0.005},
     {0.995, 0.004, 0.001},
+    {0.999, 0.001},
 };
 /* Share of pairs where the field is missing on one side. */
-static const double missing_rate[UF_CMP_FIELD_COUNT] = {0, 0, 0.05, 0.1, 0.2, 0.1, 0.4, 0.5};
+static const double missing_rate[UF_CMP_FIELD_COUNT] = {0, 0, 0.05, 0.1, 0.2, 0.1, 0.4, 0.5, 0.6};
 
 typedef struct rng {
     uint64_t state;
@@ -69,11 +71,12 @@ static int draw_level(rng *r, const double *probabilities, int levels)
     return levels - 1;
 }
 
+/* Four bits per level (15 = missing): a vector packs into 64 bits. */
 static uint64_t vector_key(const uf_cmp_vector *v)
 {
     uint64_t k = 0;
     for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
-        k = k << 8 | v->level[f];
+        k = k << 4 | (v->level[f] == UF_CMP_MISSING ? 15u : v->level[f]);
     return k;
 }
 
@@ -115,8 +118,10 @@ static patterns simulate(uint64_t seed, size_t pairs, double lambda)
         size_t j = i;
         while (j < pairs && keys[j] == keys[i])
             j++;
-        for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
-            p.vectors[p.count].level[f] = (uint8_t)(keys[i] >> (8 * (UF_CMP_FIELD_COUNT - 1 - f)));
+        for (int f = 0; f < UF_CMP_FIELD_COUNT; f++) {
+            unsigned level = (unsigned)(keys[i] >> (4 * (UF_CMP_FIELD_COUNT - 1 - f))) & 15u;
+            p.vectors[p.count].level[f] = (uint8_t)(level == 15 ? UF_CMP_MISSING : level);
+        }
         p.counts[p.count++] = j - i;
         i = j;
     }
