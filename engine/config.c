@@ -808,7 +808,9 @@ static int expect_block_part(loader *ld, const uf_yaml_node *n, int *out)
 static int load_blocking(loader *ld, const uf_yaml_node *node, uf_matching_config *m)
 {
     char shown[UF_CONFIG_SHOW_MAX + 8];
-    if (node->type != UF_YAML_SEQUENCE || node->count == 0)
+    if (node->type == UF_YAML_SEQUENCE && node->count == 0)
+        return fail(ld, node, "'blocking' in 'matching' must list at least one rule");
+    if (node->type != UF_YAML_SEQUENCE)
         return fail(ld, node,
                     "'blocking' in 'matching' must be a list of rules such as "
                     "[[postcode, last_soundex], [dob, first_initial]], got %s",

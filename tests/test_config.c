@@ -556,6 +556,50 @@ Test(config, blocklist_values_are_normalized_per_kind)
     tmp_remove(&t);
 }
 
+Test(config, matching_is_off_without_its_section_and_has_defaults)
+{
+    tmp_config t;
+    uf_config *cfg = load_ok(&t, MINIMAL);
+    cr_expect(!cfg->matching.enabled);
+    cr_expect_eq(cfg->matching.threshold, 0.99);
+    cr_expect_eq(cfg->matching.rule_count, 3);
+    cr_expect_eq(cfg->matching.rules[0].parts[0], UF_BLOCK_POSTCODE);
+    cr_expect_eq(cfg->matching.rules[0].parts[1], UF_BLOCK_LAST_SOUNDEX);
+    cr_expect_eq(cfg->matching.max_block_size, 64);
+    cr_expect_null(cfg->matching.parameters_path);
+    uf_config_free(cfg);
+    tmp_remove(&t);
+}
+
+Test(config, matching_section_values)
+{
+    tmp_config t;
+    uf_config *cfg = load_ok(&t, MINIMAL "identifiers: {crm_id: {strength: strong}}\n"
+                                         "matching:\n  threshold: 0.95\n  max_block_size: 10\n"
+                                         "  parameters: model.json\n  term_frequency: false\n"
+                                         "  deterministic_recall: 0.8\n"
+                                         "  blocking: [[dob, first_initial], phone, [crm_id, last_name]]\n");
+    cr_expect(cfg->matching.enabled);
+    cr_expect_eq(cfg->matching.threshold, 0.95);
+    cr_expect_eq(cfg->matching.max_block_size, 10);
+    cr_expect(!cfg->matching.term_frequency);
+    cr_expect_eq(cfg->matching.deterministic_recall, 0.8);
+    cr_expect(strstr(cfg->matching.parameters_path, "/model.json") != NULL, "%s", cfg->matching.parameters_path);
+    cr_expect_eq(cfg->matching.rule_count, 3);
+    cr_expect_eq(cfg->matching.rules[1].part_count, 1);
+    cr_expect_eq(cfg->matching.rules[1].parts[0], UF_BLOCK_PHONE);
+    int crm = uf_config_kind_index(cfg, "crm_id", 6);
+    cr_expect_eq(cfg->matching.rules[2].parts[0], UF_BLOCK_IDENTIFIER + crm);
+    cr_expect_str_eq(uf_block_part_name(cfg, cfg->matching.rules[2].parts[0]), "crm_id");
+    cr_expect_str_eq(uf_block_part_name(cfg, cfg->matching.rules[2].parts[1]), "last_name");
+    uf_config_free(cfg);
+    tmp_remove(&t);
+    cfg = load_ok(&t, MINIMAL "matching:\n  enabled: false\n");
+    cr_expect(!cfg->matching.enabled);
+    uf_config_free(cfg);
+    tmp_remove(&t);
+}
+
 Test(config, missing_file_is_an_io_error_naming_the_file)
 {
     uf_config *cfg = (uf_config *)&cfg; /* must be reset to NULL */
@@ -595,9 +639,24 @@ typedef struct bad_case {
 ParameterizedTestParameters(config, bad_configurations)
 {
     static bad_case cases[] = {
+        {"matching threshold 1", MINIMAL "matching: {threshold: 1}\n", UF_ERR_CONFIG, "8:23",
+         "'threshold' in 'matching' (a match probability) must be strictly between 0 and 1, got 1"},
+        {"matching threshold text", MINIMAL "matching: {threshold: high}\n", UF_ERR_CONFIG, "8:23",
+         "'threshold' in 'matching' (a match probability) must be a number, got 'high'"},
+        {"unknown blocking part", MINIMAL "matching: {blocking: [[dob, surname]]}\n", UF_ERR_CONFIG, "8:29",
+         "a blocking rule part (or an identifier kind) must be one of: first_name, first_initial, last_name, "
+         "last_soundex, dob, dob_year, postcode, city, phone; got 'surname'"},
+        {"blocking part twice", MINIMAL "matching: {blocking: [[dob, dob]]}\n", UF_ERR_CONFIG, "8:29",
+         "'dob' appears twice in one blocking rule"},
+        {"empty blocking", MINIMAL "matching: {blocking: []}\n", UF_ERR_CONFIG, "8:22",
+         "'blocking' in 'matching' must list at least one rule"},
+        {"unknown matching key", MINIMAL "matching: {treshold: 0.9}\n", UF_ERR_CONFIG, "8:12",
+         "unknown key 'treshold' in 'matching' (expected one of: enabled, threshold, blocking, max_block_size, "
+         "parameters, em_max_iterations, em_tolerance, u_sample_pairs, term_frequency, deterministic_recall); "
+         "did you mean 'threshold'?"},
         {"unknown top-level key", "colour: blue\n" MINIMAL, UF_ERR_CONFIG, "1:1",
          "unknown key 'colour' at top level (expected one of: store, threads, rejects, defaults, "
-         "identifiers, guards, blocklist, survivorship, sources)"},
+         "identifiers, guards, blocklist, survivorship, sources, matching)"},
         {"unknown source key", STORE SOURCE_HEAD "    delimter: ';'\n" FIELDS, UF_ERR_CONFIG, "7:5",
          "unknown key 'delimter' in source 'crm' (expected one of: name, path, format, delimiter, "
          "key, updated_at, priority, date_order, country, fields, context); did you mean "
