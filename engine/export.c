@@ -5,6 +5,7 @@
  * one consistent generation.
  */
 #include "common.h"
+#include "store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,4 +67,22 @@ static int profile_line(void *ctx, uint64_t golden_id, const char *json, size_t 
 int uf_export_profiles(uf_store *store, FILE *out, uf_error *err)
 {
     return finish(out, uf_store_scan_profiles(store, profile_line, out, err), err);
+}
+
+int uf_export_model(uf_store *store, FILE *out, uf_error *err)
+{
+    uf_buf model;
+    uf_buf_init(&model);
+    int rc = uf_store_read_model(store, &model, err);
+    if (rc == UF_OK && model.len == 0)
+        rc = uf_error_set(err, UF_ERR_NOT_FOUND,
+                          "the store holds no matching model: the run that wrote it did not score "
+                          "(no 'matching' section)");
+    if (rc == UF_OK) {
+        fwrite(model.data, 1, model.len, out);
+        fputc('\n', out);
+        rc = finish(out, UF_OK, err);
+    }
+    uf_buf_free(&model);
+    return rc;
 }

@@ -280,6 +280,9 @@ int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out
 int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id, uf_buf *links, uf_buf *model,
                           bool *have_links, uf_error *err);
 
+/* Append the generation's matching model JSON (empty when none) to *model. */
+int uf_store_read_model(uf_store *s, uf_buf *model, uf_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Shared helpers (store.c)                                            */
 /* ------------------------------------------------------------------ */

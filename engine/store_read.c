@@ -590,6 +590,24 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     return rc;
 }
 
+int uf_store_read_model(uf_store *s, uf_buf *model, uf_error *err)
+{
+    MDB_txn *txn;
+    int rc = read_begin(s, &txn, err);
+    if (rc != UF_OK)
+        return rc;
+    MDB_val k = {sizeof UF_STORE_MODEL_KEY - 1, (void *)UF_STORE_MODEL_KEY}, v;
+    int mrc = mdb_get(txn, s->dbi[UF_DB_META], &k, &v);
+    if (mrc == MDB_SUCCESS)
+        uf_buf_append(model, v.mv_data, v.mv_size);
+    else if (mrc != MDB_NOTFOUND)
+        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the matching model");
+    read_end(s, txn);
+    if (rc == UF_OK && model->failed)
+        rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Scans                                                               */
 /* ------------------------------------------------------------------ */

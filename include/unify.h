@@ -338,6 +338,14 @@ int uf_export_members(uf_store *store, FILE *out, uf_error *err);
 /* Write every golden record as one JSON object per line. */
 int uf_export_profiles(uf_store *store, FILE *out, uf_error *err);
 
+/*
+ * Write the scored-matching model the stored generation was linked with
+ * (JSON: lambda, and m and u per field and level), the file that
+ * `matching: {parameters: FILE}` reads to fix the parameters of later runs.
+ * UF_ERR_NOT_FOUND when the run that wrote the store did not score.
+ */
+int uf_export_model(uf_store *store, FILE *out, uf_error *err);
+
 typedef struct uf_eval_result {
     double precision, recall, f1;      /* pairwise */
     uint64_t correct_pairs;            /* record pairs together in the store and in the truth */

@@ -25,7 +25,7 @@ static int export_to(const char *path, uf_store *store, int (*fn)(uf_store *, FI
 
 int uf_cmd_export(int argc, char **argv)
 {
-    const char *config_path = NULL, *members = NULL, *profiles = NULL;
+    const char *config_path = NULL, *members = NULL, *profiles = NULL, *model = NULL;
     for (int i = 1; i < argc; i++) {
         int took = uf_cli_take_config(argc, argv, &i, &config_path);
         if (took < 0)
@@ -36,10 +36,13 @@ int uf_cmd_export(int argc, char **argv)
             members = argv[++i];
         } else if (strcmp(argv[i], "--profiles") == 0 && i + 1 < argc) {
             profiles = argv[++i];
+        } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+            model = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: unify export -c CONFIG [--members OUT.csv] [--profiles OUT.jsonl]\n\n"
+            puts("usage: unify export -c CONFIG [--members OUT.csv] [--profiles OUT.jsonl] [--model OUT.json]\n\n"
                  "  --members FILE   source,record_key,golden_id for every record (CSV)\n"
                  "  --profiles FILE  every golden record, one JSON object per line\n"
+                 "  --model FILE     the scored-matching model of the stored run (for matching.parameters)\n"
                  "FILE may be - for standard output.");
             return UF_EXIT_OK;
         } else {
@@ -47,8 +50,8 @@ int uf_cmd_export(int argc, char **argv)
             return UF_EXIT_USAGE;
         }
     }
-    if (!members && !profiles) {
-        fputs("unify export: give --members FILE and/or --profiles FILE\n", stderr);
+    if (!members && !profiles && !model) {
+        fputs("unify export: give --members FILE, --profiles FILE and/or --model FILE\n", stderr);
         return UF_EXIT_USAGE;
     }
     uf_config *config = NULL;
@@ -61,6 +64,8 @@ int uf_cmd_export(int argc, char **argv)
         rc = export_to(members, store, uf_export_members);
     if (rc == UF_EXIT_OK && profiles)
         rc = export_to(profiles, store, uf_export_profiles);
+    if (rc == UF_EXIT_OK && model)
+        rc = export_to(model, store, uf_export_model);
     uf_store_close(store);
     uf_config_free(config);
     return rc;
