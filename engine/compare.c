@@ -416,8 +416,15 @@ int uf_cmp_first_name(uf_slice a, uf_slice b)
         return UF_CMP_MISSING;
     if (slice_same(a, b))
         return UF_FIRST_EXACT;
-    const char *ca = uf_nickname_canonical(a.ptr, a.len);
-    const char *cb = uf_nickname_canonical(b.ptr, b.len);
+    return uf_cmp_first_name_canonical(a, b, uf_nickname_canonical(a.ptr, a.len), uf_nickname_canonical(b.ptr, b.len));
+}
+
+int uf_cmp_first_name_canonical(uf_slice a, uf_slice b, const char *ca, const char *cb)
+{
+    if (a.len == 0 || b.len == 0)
+        return UF_CMP_MISSING;
+    if (slice_same(a, b))
+        return UF_FIRST_EXACT;
     if (ca || cb) {
         uf_slice sa = ca ? uf_slice_cstr(ca) : a;
         uf_slice sb = cb ? uf_slice_cstr(cb) : b;

@@ -109,6 +109,8 @@ uint32_t uf_soundex(const char *name, size_t len);
  * UF_CMP_MISSING. Dates are YYYYMMDD numbers (uf_record_compare.dob).
  */
 int uf_cmp_first_name(uf_slice a, uf_slice b);
+/* The same with uf_nickname_canonical of each name already looked up (NULL: not a nickname). */
+int uf_cmp_first_name_canonical(uf_slice a, uf_slice b, const char *canonical_a, const char *canonical_b);
 int uf_cmp_last_name(uf_slice a, uf_slice b);
 int uf_cmp_dob(uint32_t a, uint32_t b);
 int uf_cmp_postcode(uf_slice a, uf_slice b);

@@ -24,6 +24,8 @@ const double uf_match_band_floor[UF_MATCH_BANDS] = {0.0, 0.999, 0.9999, 0.99999}
 #define MAX_THREADS 16
 /* A block above this many times max_block_size is not compared at all (see match.h). */
 #define JUNK_BLOCK_FACTOR 8
+/* Blocked pairs per rule EM trains on (a deterministic sample when there are more). */
+#define TRAIN_PAIRS_PER_RULE 300000u
 /* Seed of the random pairs u is estimated from: fixed, so a run is reproducible. */
 #define U_SAMPLE_SEED 0x756e696679u
 
@@ -100,8 +102,9 @@ void uf_match_values_of(const uf_record *record, uf_match_values *out)
     out->dob = dob_number(out->field[UF_CMP_DOB]);
 }
 
-/* 36 bytes per record: where the values sit in the blob (blobs are < 64 KiB). */
+/* 48 bytes per record: where the values sit in the blob (blobs are < 64 KiB). */
 typedef struct record_features {
+    const char *first_canonical; /* uf_nickname_canonical of the first name, looked up once */
     uint16_t offset[UF_CMP_TEXT_FIELDS];
     uint8_t len[UF_CMP_TEXT_FIELDS];
     uint32_t dob;
@@ -118,6 +121,8 @@ static void features_of(const uf_record *record, record_features *f)
     }
     f->dob = v.dob;
     memcpy(f->identifiers, v.identifiers, sizeof f->identifiers);
+    uf_slice first = v.field[UF_CMP_FIRST_NAME];
+    f->first_canonical = first.len ? uf_nickname_canonical(first.ptr, first.len) : NULL;
 }
 
 static void values_from_features(const uf_record *record, const record_features *f, uf_match_values *v)
@@ -128,9 +133,12 @@ static void values_from_features(const uf_record *record, const record_features 
     memcpy(v->identifiers, f->identifiers, sizeof v->identifiers);
 }
 
-void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out)
+/* ca, cb: the first names' nickname canonicals (NULL: none). */
+static void compare_values(const uf_match_values *a, const uf_match_values *b, const char *ca, const char *cb,
+                           uf_cmp_vector *out)
 {
-    out->level[UF_CMP_FIRST_NAME] = (uint8_t)uf_cmp_first_name(a->field[UF_CMP_FIRST_NAME], b->field[UF_CMP_FIRST_NAME]);
+    out->level[UF_CMP_FIRST_NAME] =
+        (uint8_t)uf_cmp_first_name_canonical(a->field[UF_CMP_FIRST_NAME], b->field[UF_CMP_FIRST_NAME], ca, cb);
     out->level[UF_CMP_LAST_NAME] = (uint8_t)uf_cmp_last_name(a->field[UF_CMP_LAST_NAME], b->field[UF_CMP_LAST_NAME]);
     out->level[UF_CMP_DOB] = (uint8_t)uf_cmp_dob(a->dob, b->dob);
     out->level[UF_CMP_POSTCODE] = (uint8_t)uf_cmp_postcode(a->field[UF_CMP_POSTCODE], b->field[UF_CMP_POSTCODE]);
@@ -139,6 +147,13 @@ void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp
     out->level[UF_CMP_PHONE] = (uint8_t)uf_cmp_phone(a->field[UF_CMP_PHONE], b->field[UF_CMP_PHONE]);
     out->level[UF_CMP_EMAIL] = (uint8_t)uf_cmp_email(a->field[UF_CMP_EMAIL], b->field[UF_CMP_EMAIL]);
     out->level[UF_CMP_IDENTIFIER] = (uint8_t)uf_cmp_identifier(a->identifiers, b->identifiers);
+}
+
+void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out)
+{
+    uf_slice fa = a->field[UF_CMP_FIRST_NAME], fb = b->field[UF_CMP_FIRST_NAME];
+    compare_values(a, b, fa.len ? uf_nickname_canonical(fa.ptr, fa.len) : NULL,
+                   fb.len ? uf_nickname_canonical(fb.ptr, fb.len) : NULL, out);
 }
 
 /* Levels are < 16 or UF_CMP_MISSING: four bits each (15 = missing), so a vector fits 64 bits. */
@@ -632,7 +647,8 @@ static void compare_records(const matcher *m, uint32_t a, uint32_t b, uf_cmp_vec
     uf_match_values va, vb;
     values_from_features(&m->table->records[a], &m->features[a], &va);
     values_from_features(&m->table->records[b], &m->features[b], &vb);
-    uf_match_compare(&va, &vb, out);
+    /* The nickname table was searched once per record, not twice per pair. */
+    compare_values(&va, &vb, m->features[a].first_canonical, m->features[b].first_canonical, out);
 }
 
 static void vectors_range(matcher *m, int thread, size_t from, size_t to)
@@ -832,26 +848,28 @@ static unsigned rule_fields(const uf_block_rule *rule)
 static int train_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err)
 {
     int threads = thread_count(m);
-    size_t n = 0;
+    size_t total = 0;
     for (int t = 0; t < threads; t++)
-        n += m->bt[t].pairs.count - m->bt[t].rule_start + m->bt[t].together_pairs.count;
-    uint64_t *pairs = malloc((n ? n : 1) * sizeof *pairs);
-    uf_cmp_vector *vectors = malloc((n ? n : 1) * sizeof *vectors);
-    size_t at = 0;
+        total += m->bt[t].pairs.count - m->bt[t].rule_start + m->bt[t].together_pairs.count;
+    /* EM needs a few hundred thousand pairs, not millions: a deterministic sample (by pair hash). */
+    uint64_t keep_below = total > TRAIN_PAIRS_PER_RULE ? TRAIN_PAIRS_PER_RULE : total;
+    uint64_t *pairs = malloc((keep_below ? keep_below * 2 : 1) * sizeof *pairs);
+    size_t n = 0, cap = keep_below ? keep_below * 2 : 1;
     for (int t = 0; pairs && t < threads; t++) {
         block_thread *bt = &m->bt[t];
-        size_t fresh = bt->pairs.count - bt->rule_start;
-        if (fresh)
-            memcpy(pairs + at, bt->pairs.items + bt->rule_start, fresh * sizeof *pairs);
-        at += fresh;
-        if (bt->together_pairs.count)
-            memcpy(pairs + at, bt->together_pairs.items, bt->together_pairs.count * sizeof *pairs);
-        at += bt->together_pairs.count;
+        for (int list = 0; list < 2; list++) {
+            const uint64_t *items = list ? bt->together_pairs.items : bt->pairs.items + bt->rule_start;
+            size_t count = list ? bt->together_pairs.count : bt->pairs.count - bt->rule_start;
+            for (size_t i = 0; i < count && n < cap; i++)
+                if (total <= TRAIN_PAIRS_PER_RULE || splitmix64(items[i]) % total < keep_below)
+                    pairs[n++] = items[i];
+        }
     }
     for (int t = 0; t < threads; t++) {
         free(m->bt[t].together_pairs.items);
         m->bt[t].together_pairs = (pair_list){NULL, 0, 0, false};
     }
+    uf_cmp_vector *vectors = pairs ? malloc((n ? n : 1) * sizeof *vectors) : NULL;
     if (!pairs || !vectors) {
         free(pairs);
         free(vectors);
@@ -876,7 +894,7 @@ static int train_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err
     if (pt.count)
         uf_fs_em(rm, pt.patterns, pt.counts, pt.count, m->config->matching.em_max_iterations,
                  m->config->matching.em_tolerance);
-    m->rule_matches[rule] = pt.count ? rm->lambda * (double)n : 0;
+    m->rule_matches[rule] = pt.count ? rm->lambda * (double)total : 0;
     stats->patterns += pt.count;
     patterns_free(&pt);
     return UF_OK;

@@ -395,20 +395,22 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
             rc = uf_store_put_schema(w, schema.data, schema.len, err);
         uf_buf_free(&schema);
     }
-    if (rc == UF_OK)
-        rc = write_identifiers(state, w, *gid_of_record, err);
-    if (rc == UF_OK)
-        rc = write_records(state, w, *gid_of_record, err);
+    /* The links first: their memory (32 bytes a link) goes before the
+     * indexes and profiles fill LMDB's dirty pages. */
     if (rc == UF_OK)
         rc = write_links(state, w, order, err);
     if (rc == UF_OK)
         rc = write_model(state, w, err);
     if (rc == UF_OK) {
-        /* Like the refs: written, so their memory goes before the profiles fill LMDB's dirty pages. */
         free(state->clustering.edges);
         state->clustering.edges = NULL;
         free(state->edge_start);
         state->edge_start = NULL;
+        rc = write_identifiers(state, w, *gid_of_record, err);
+    }
+    if (rc == UF_OK)
+        rc = write_records(state, w, *gid_of_record, err);
+    if (rc == UF_OK) {
         free(state->table.identifiers);
         state->table.identifiers = NULL;
         state->table.identifier_count = 0;
