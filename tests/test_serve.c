@@ -374,8 +374,8 @@ Test(serve, lookups_profiles_records_and_errors)
     expect_error(r, 405, "method_not_allowed", "POST");
     expect_error(http(port, "DELETE", "/v1/profiles/G1", NULL), 405, "method_not_allowed", "DELETE");
 
-    /* Limits: a long target is a JSON 414, headers over 8 KiB a JSON 431; up to the 64 KiB the
-     * connection may hold (beyond, libmicrohttpd answers 431 itself). */
+    /* Limits: a long target is a JSON 414, headers over 8 KiB a JSON 431; up to the 16 KiB a
+     * connection may hold (beyond, libmicrohttpd answers 431 itself, with an HTML body). */
     char *longq = malloc(3001);
     memset(longq, 'a', 3000);
     longq[3000] = '\0';
@@ -387,7 +387,9 @@ Test(serve, lookups_profiles_records_and_errors)
     free(mid);
     char *big = t_fmt("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s%s%s%s%s%s%s%s%s%s%s%s\r\n\r\n", longq, longq,
                       longq, longq, longq, longq, longq, longq, longq, longq, longq, longq);
-    expect_error(http_raw(port, big, strlen(big)), 431, "headers_too_large", "36 KB of headers");
+    r = http_raw(port, big, strlen(big));
+    cr_expect_eq(r.status, 431, "36 KB of headers: %d", r.status);
+    reply_free(&r);
     free(big);
     free(longq);
 
@@ -399,7 +401,7 @@ Test(serve, lookups_profiles_records_and_errors)
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"lookup\",status=\"200\"} "), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"lookup\",status=\"400\"} 8\n"), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"other\",status=\"404\"} 3\n"), "%s", r.body);
-    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"other\",status=\"431\"} 2\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"other\",status=\"431\"} 1\n"), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"profile\",status=\"405\"} 1\n"), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"healthz\",status=\"200\"} 2\n"), "%s", r.body);
     cr_expect(strstr(r.body, "# TYPE unify_http_request_duration_seconds histogram\n"), "%s", r.body);
