@@ -14,6 +14,7 @@
  *   method_not_allowed  only GET and HEAD are served
  *   unauthorized        missing or wrong bearer token
  *   uri_too_long        request target over UF_SERVE_MAX_URI bytes
+ *   headers_too_large   request line and headers over 8 KiB (serve_http.c)
  *   store_error         the store could not be read (HTTP 500)
  *   internal            out of memory (HTTP 500)
  */

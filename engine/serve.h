@@ -8,9 +8,11 @@
  *   /healthz                       store readable? (never needs the token)
  *   /metrics                       Prometheus text: requests by route and status,
  *                                  latency histogram, the store's last run id
- *   /v1/lookup?email=|phone=|id=KIND:VALUE
+ *   /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE (any: every identifier kind)
+|phone=|id=KIND:VALUE
  *   /v1/profiles/{golden_id}       follows redirects of merged ids
  *   /v1/records/{source}/{key}     percent-decoded segments
+ *   /                              the agent page (engine/serve_page.html; never needs the token)
  *
  * Errors are JSON: {"error":{"code":"not_found","message":"..."}} with the
  * stable codes listed in serve.c (uf_serve_error_codes).
@@ -46,7 +48,7 @@ typedef struct uf_serve_response {
 /*
  * A handler over `store` and `config` (borrowed). `token` (may be NULL or
  * empty: no authentication) is copied; when set, every route except
- * /healthz needs `Authorization: Bearer <token>`.
+ * /healthz and the page needs `Authorization: Bearer <token>`.
  */
 int uf_serve_new(uf_store *store, const uf_config *config, const char *token, uf_serve **out, uf_error *err);
 void uf_serve_free(uf_serve *s);
