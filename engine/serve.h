@@ -9,7 +9,6 @@
  *   /metrics                       Prometheus text: requests by route and status,
  *                                  latency histogram, the store's last run id
  *   /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE (any: every identifier kind)
-|phone=|id=KIND:VALUE
  *   /v1/profiles/{golden_id}       follows redirects of merged ids
  *   /v1/records/{source}/{key}     percent-decoded segments
  *   /                              the agent page (engine/serve_page.html; never needs the token)
