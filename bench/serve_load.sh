@@ -64,6 +64,9 @@ rm -rf "$dir/store"
 
 # Request targets: the first e-mail, phone, loyalty card and CRM id of every
 # profile, percent-encoded where needed ('+' would be a space in a query).
+# Values held by more than 50 profiles (max_records_per_identifier: shop phones)
+# are junk by frequency, never indexed, so a lookup of them is rightly a 404:
+# they are left out.
 "$unify" export -c "$dir/unify.yaml" --profiles "$dir/profiles.jsonl"
 paths=$dir/paths.txt
 {
