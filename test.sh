@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ./deps.sh
 jobs=$(nproc)
+# The browser test's playwright-core (pinned in tests/browser/package-lock.json).
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 rm -rf build/release build/sanitize
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -14,12 +14,15 @@
  *   method_not_allowed  only GET and HEAD are served
  *   unauthorized        missing or wrong bearer token
  *   uri_too_long        request target over UF_SERVE_MAX_URI bytes
+ *   headers_too_large   request line and headers over 8 KiB (serve_http.c)
  *   store_error         the store could not be read (HTTP 500)
  *   internal            out of memory (HTTP 500)
  */
 #include "serve.h"
 
+#include "config.h"
 #include "json_out.h"
+#include "store.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -37,14 +40,15 @@ enum route {
     ROUTE_RECORD,
     ROUTE_HEALTHZ,
     ROUTE_METRICS,
+    ROUTE_PAGE,
     ROUTE_OTHER,
     ROUTE_COUNT
 };
 
-static const char *const route_names[ROUTE_COUNT] = {"lookup", "profile", "record", "healthz", "metrics", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"lookup", "profile", "record", "healthz", "metrics", "page", "other"};
 
 /* Statuses counted one by one; anything else is counted as "other". */
-static const int counted_status[] = {200, 400, 401, 404, 405, 414, 500, 503};
+static const int counted_status[] = {200, 400, 401, 404, 405, 408, 414, 431, 500, 503};
 #define STATUS_COUNT (UF_ARRAY_LEN(counted_status) + 1)
 
 /* Latency histogram bounds in seconds (Prometheus `le`), +Inf implied. */
@@ -275,6 +279,60 @@ static int answer_ids(uf_serve *s, const uint64_t *ids, size_t count, size_t tot
     return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * ?any=VALUE: the value tried as every identifier kind of the configuration
+ * (what the page's search box sends for a bare value such as a loyalty card
+ * number). The golden ids found under all kinds, deduplicated; kinds the value
+ * does not normalize as are skipped. UF_ERR_NOT_FOUND when none holds it,
+ * UF_ERR_INVALID when it normalizes as no kind at all.
+ */
+static int lookup_any(uf_serve *s, const char *value, uint64_t *ids, size_t *count, size_t *total, uf_error *err)
+{
+    *count = *total = 0;
+    bool valid = false;
+    for (size_t k = 0; k < s->config->kind_count; k++) {
+        if (!s->config->kinds[k].is_identifier)
+            continue;
+        uint64_t found[MAX_MATCHES];
+        size_t n = 0;
+        uf_error kerr = {0};
+        int st = uf_lookup_identifier(s->store, s->config, s->config->kinds[k].name, value, found, MAX_MATCHES, &n,
+                                      &kerr);
+        if (st == UF_ERR_INVALID)
+            continue;
+        valid = true;
+        if (st == UF_ERR_NOT_FOUND)
+            continue;
+        if (st != UF_OK) {
+            *err = kerr;
+            return st;
+        }
+        *total += n > MAX_MATCHES ? n - MAX_MATCHES : 0; /* held beyond the cap: counted, not listed */
+        for (size_t i = 0; i < n && i < MAX_MATCHES; i++) {
+            bool dup = false;
+            for (size_t j = 0; j < *count && !dup; j++)
+                dup = ids[j] == found[i];
+            if (!dup && *count < MAX_MATCHES)
+                ids[(*count)++] = found[i];
+            else if (!dup)
+                (*total)++;
+        }
+    }
+    *total += *count;
+    if (*count == 0)
+        return uf_error_set(err, valid ? UF_ERR_NOT_FOUND : UF_ERR_INVALID,
+                            valid ? "no profile holds this value" : "'%.200s' is not a valid identifier of any kind",
+                            value);
+    qsort(ids, *count, sizeof ids[0], cmp_u64);
+    return UF_OK;
+}
+
 static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp)
 {
     char *kind = NULL, *value = NULL;
@@ -294,9 +352,10 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
         char *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - p), true) : strdup("");
         if (!k || !v) {
             msg = "malformed percent-encoding in the query";
-        } else if (strcmp(k, "email") == 0 || strcmp(k, "phone") == 0 || strcmp(k, "id") == 0) {
+        } else if (strcmp(k, "email") == 0 || strcmp(k, "phone") == 0 || strcmp(k, "id") == 0 ||
+                   strcmp(k, "any") == 0) {
             if (++selectors > 1) {
-                msg = "give exactly one of email, phone, id";
+                msg = "give exactly one of email, phone, id, any";
             } else if (strcmp(k, "id") == 0) {
                 char *colon = strchr(v, ':');
                 if (!colon || colon == v) {
@@ -315,7 +374,7 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
                 k = v = NULL;
             }
         } else {
-            snprintf(msgbuf, sizeof msgbuf, "unknown query parameter '%.100s' (expected email, phone or id)", k);
+            snprintf(msgbuf, sizeof msgbuf, "unknown query parameter '%.100s' (expected email, phone, id or any)", k);
             msg = msgbuf;
         }
         free(k);
@@ -323,7 +382,7 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
         p += n + (amp ? 1 : 0);
     }
     if (!msg && selectors == 0)
-        msg = "give one of email, phone, id (e.g. /v1/lookup?email=ann%40example.com)";
+        msg = "give one of email, phone, id, any (e.g. /v1/lookup?email=ann%40example.com)";
     if (msg) {
         error_response(resp, 400, "bad_request", msg);
         free(kind);
@@ -336,15 +395,24 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
     int st = UF_OK;
     /* Twice at most: a run may commit between finding the ids and reading the profiles. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        st = uf_lookup_identifier(s->store, s->config, kind, value, ids, MAX_MATCHES, &count, &err);
+        size_t total = 0;
+        if (strcmp(kind, "any") == 0) {
+            st = lookup_any(s, value, ids, &count, &total, &err);
+        } else {
+            st = uf_lookup_identifier(s->store, s->config, kind, value, ids, MAX_MATCHES, &count, &err);
+            total = count;
+        }
         if (st == UF_OK)
-            st = answer_ids(s, ids, count < MAX_MATCHES ? count : MAX_MATCHES, count, resp, NULL, &err);
+            st = answer_ids(s, ids, count < MAX_MATCHES ? count : MAX_MATCHES, total, resp, NULL, &err);
         if (st != UF_ERR_NOT_FOUND)
             break;
     }
     if (st != UF_OK) {
         char nf[512];
-        snprintf(nf, sizeof nf, "no profile holds %s '%.400s'", kind, value);
+        if (strcmp(kind, "any") == 0)
+            snprintf(nf, sizeof nf, "no profile holds '%.400s' (tried every identifier kind)", value);
+        else
+            snprintf(nf, sizeof nf, "no profile holds %s '%.400s'", kind, value);
         status_error(resp, st, &err, nf);
     }
     free(kind);
@@ -417,10 +485,8 @@ static void route_record(uf_serve *s, const char *rest, size_t n, uf_serve_respo
 static void route_healthz(uf_serve *s, uf_serve_response *resp)
 {
     uint64_t run_id = 0;
-    char *report = NULL;
     uf_error err = {0};
-    int st = uf_store_last_run(s->store, &run_id, &report, NULL, &err);
-    free(report);
+    int st = uf_store_last_run_id(s->store, &run_id, &err);
     uf_buf b;
     uf_buf_init(&b);
     if (st == UF_OK) {
@@ -432,6 +498,25 @@ static void route_healthz(uf_serve *s, uf_serve_response *resp)
         uf_buf_puts(&b, "}}\n");
         set_body(resp, 503, json_type, &b);
     }
+}
+
+/*
+ * The agent page (engine/serve_page.html, embedded at build time). It holds
+ * no data, so it is served without the token; every call it makes to the
+ * API carries the token the agent typed. The policy forbids everything the
+ * page does not do: no other origin, no frames, no plugins, no forms.
+ */
+static void route_page(uf_serve_response *resp)
+{
+    uf_buf b;
+    uf_buf_init(&b);
+    uf_buf_append(&b, (const char *)uf_serve_page, uf_serve_page_len);
+    set_body(resp, 200, "text/html; charset=utf-8", &b);
+    add_header(resp, "Content-Security-Policy",
+               "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+               "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    add_header(resp, "X-Frame-Options", "DENY");
+    add_header(resp, "Referrer-Policy", "no-referrer");
 }
 
 static void route_metrics(uf_serve *s, uf_serve_response *resp)
@@ -471,13 +556,12 @@ static void route_metrics(uf_serve *s, uf_serve_response *resp)
         uf_buf_printf(&b, "unify_http_request_duration_seconds_count{route=\"%s\"} %" PRIu64 "\n", route_names[r], cum);
     }
     uint64_t run_id = 0;
-    char *report = NULL;
-    if (uf_store_last_run(s->store, &run_id, &report, NULL, NULL) == UF_OK)
+    uf_error err = {0};
+    if (uf_store_last_run_id(s->store, &run_id, &err) == UF_OK)
         uf_buf_printf(&b, "# HELP unify_store_last_run_id Id of the last committed run in the store.\n"
                           "# TYPE unify_store_last_run_id gauge\n"
                           "unify_store_last_run_id %" PRIu64 "\n",
                       run_id);
-    free(report);
     set_body(resp, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
 }
 
@@ -544,6 +628,8 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
         r = ROUTE_HEALTHZ;
     } else if (uf_slice_equals(path, "/metrics")) {
         r = ROUTE_METRICS;
+    } else if (uf_slice_equals(path, "/") || uf_slice_equals(path, "/index.html")) {
+        r = ROUTE_PAGE;
     } else if (path_len > sizeof profiles - 1 && memcmp(target, profiles, sizeof profiles - 1) == 0 &&
                !memchr(target + sizeof profiles - 1, '/', path_len - (sizeof profiles - 1))) {
         r = ROUTE_PROFILE;
@@ -559,7 +645,7 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
         char msg[96];
         snprintf(msg, sizeof msg, "the request target is longer than %d bytes", UF_SERVE_MAX_URI);
         error_response(resp, 414, "uri_too_long", msg);
-    } else if (r != ROUTE_HEALTHZ && !authorized(s, authorization)) {
+    } else if (r != ROUTE_HEALTHZ && r != ROUTE_PAGE && !authorized(s, authorization)) {
         error_response(resp, 401, "unauthorized", "this service needs 'Authorization: Bearer <token>'");
         add_header(resp, "WWW-Authenticate", "Bearer realm=\"unify\"");
     } else if (r == ROUTE_OTHER) {
@@ -577,9 +663,19 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
         route_record(s, rest, rest_len, resp);
     } else if (r == ROUTE_HEALTHZ) {
         route_healthz(s, resp);
+    } else if (r == ROUTE_PAGE) {
+        route_page(resp);
     } else {
         route_metrics(s, resp);
     }
     add_header(resp, "Cache-Control", "no-store");
     count(s, r, resp->status, now_seconds() - t0);
+}
+
+void uf_serve_error(uf_serve *s, int status, const char *code, const char *message, uf_serve_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    error_response(resp, status, code, message);
+    add_header(resp, "Cache-Control", "no-store");
+    count(s, ROUTE_OTHER, resp->status, 0);
 }

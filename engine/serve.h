@@ -8,9 +8,10 @@
  *   /healthz                       store readable? (never needs the token)
  *   /metrics                       Prometheus text: requests by route and status,
  *                                  latency histogram, the store's last run id
- *   /v1/lookup?email=|phone=|id=KIND:VALUE
+ *   /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE (any: every identifier kind)
  *   /v1/profiles/{golden_id}       follows redirects of merged ids
  *   /v1/records/{source}/{key}     percent-decoded segments
+ *   /                              the agent page (engine/serve_page.html; never needs the token)
  *
  * Errors are JSON: {"error":{"code":"not_found","message":"..."}} with the
  * stable codes listed in serve.c (uf_serve_error_codes).
@@ -25,13 +26,13 @@
 #include "common.h"
 
 #define UF_SERVE_MAX_URI 2048      /* longer request targets get 414 uri_too_long */
-#define UF_SERVE_MAX_HEADERS 4
+#define UF_SERVE_MAX_HEADERS 8
 
 typedef struct uf_serve uf_serve;
 
 typedef struct uf_serve_header {
     const char *name;              /* static */
-    char value[160];
+    char value[256];
 } uf_serve_header;
 
 typedef struct uf_serve_response {
@@ -46,7 +47,7 @@ typedef struct uf_serve_response {
 /*
  * A handler over `store` and `config` (borrowed). `token` (may be NULL or
  * empty: no authentication) is copied; when set, every route except
- * /healthz needs `Authorization: Bearer <token>`.
+ * /healthz and the page needs `Authorization: Bearer <token>`.
  */
 int uf_serve_new(uf_store *store, const uf_config *config, const char *token, uf_serve **out, uf_error *err);
 void uf_serve_free(uf_serve *s);
@@ -61,7 +62,16 @@ void uf_serve_free(uf_serve *s);
 void uf_serve_handle(uf_serve *s, const char *method, const char *target, const char *authorization,
                      uf_serve_response *resp);
 
+/*
+ * An error answered by the HTTP layer itself (431 headers_too_large): the same JSON body and counting as uf_serve_handle.
+ */
+void uf_serve_error(uf_serve *s, int status, const char *code, const char *message, uf_serve_response *resp);
+
 void uf_serve_response_free(uf_serve_response *resp);
+
+/* The agent page served at / (engine/serve_page.html, turned into this array by CMake). */
+extern const unsigned char uf_serve_page[];
+extern const size_t uf_serve_page_len;
 
 /* Timing-safe equality of two byte strings (time depends on the lengths only). */
 bool uf_serve_token_equal(const char *a, size_t alen, const char *b, size_t blen);

@@ -351,4 +351,11 @@ typedef struct uf_store_meta {
 
 int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uf_store_meta *meta, const char *path, uf_error *err);
 
+/*
+ * The id of the last committed run (the key of the run log's last entry), read
+ * without copying its report: for /healthz and /metrics of `unify serve`.
+ * Errors: UF_ERR_NOT_FOUND when the run log is empty; UF_ERR_STORE.
+ */
+int uf_store_last_run_id(uf_store *s, uint64_t *run_id, uf_error *err);
+
 #endif /* UF_STORE_H */

@@ -590,6 +590,30 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     return rc;
 }
 
+/* The id of the last committed run only (no copy of its report): cheap enough for every /healthz. */
+int uf_store_last_run_id(uf_store *s, uint64_t *run_id, uf_error *err)
+{
+    *run_id = 0;
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    int rc = read_cursor(s, UF_DB_RUNS, "runs", &txn, &cursor, err);
+    if (rc != UF_OK)
+        return rc;
+    MDB_val k, v;
+    int mrc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    if (mrc == MDB_NOTFOUND)
+        rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: the run log of %s is empty", s->path);
+    else if (mrc != MDB_SUCCESS)
+        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the run log");
+    else if (k.mv_size != 8)
+        rc = corrupt(s, err, "runs");
+    else
+        *run_id = uf_be64_get(k.mv_data);
+    mdb_cursor_close(cursor);
+    read_end(s, txn);
+    return rc;
+}
+
 int uf_store_read_model(uf_store *s, uf_buf *model, uf_error *err)
 {
     MDB_txn *txn;

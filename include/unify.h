@@ -309,7 +309,8 @@ typedef struct uf_server_options {
     const char *listen;        /* "HOST:PORT" or "[IPV6]:PORT"; NULL: "127.0.0.1:8080"; port 0: any free port */
     const char *token;         /* bearer token every route but /healthz needs; NULL or "": none */
     unsigned threads;          /* worker threads answering requests (0: 2) */
-    unsigned timeout_seconds;  /* an idle connection is closed after this (0: 30) */
+    unsigned timeout_seconds;  /* each request head must arrive within this of the connection being accepted
+                                  or answered, and idle connections close after it (0: 10) */
 } uf_server_options;
 
 /*

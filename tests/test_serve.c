@@ -365,7 +365,7 @@ Test(serve, lookups_profiles_records_and_errors)
     expect_error(GET(port, "/v1/lookup?email=a%4"), 400, "bad_request", "bad escape");
     expect_error(GET(port, "/v1/lookup?email=a%00b"), 400, "bad_request", "NUL byte");
     expect_error(GET(port, "/v1/nothing"), 404, "route_not_found", "unknown route");
-    expect_error(GET(port, "/"), 404, "route_not_found", "root");
+    expect_error(GET(port, "/favicon.ico"), 404, "route_not_found", "favicon");
     expect_error(GET(port, "/v1/profiles/G1/extra"), 404, "route_not_found", "extra segment");
     expect_error(GET(port, "/v1/records/crm"), 404, "route_not_found", "record without key");
     r = http(port, "POST", "/v1/lookup?email=a%40b.org", NULL);
@@ -374,17 +374,21 @@ Test(serve, lookups_profiles_records_and_errors)
     expect_error(r, 405, "method_not_allowed", "POST");
     expect_error(http(port, "DELETE", "/v1/profiles/G1", NULL), 405, "method_not_allowed", "DELETE");
 
-    /* Limits: a long target is a JSON 414; oversized headers are refused by the HTTP layer. */
+    /* Limits: a long target is a JSON 414, headers over 8 KiB a JSON 431; up to the 16 KiB a
+     * connection may hold (beyond, libmicrohttpd answers 431 itself, with an HTML body). */
     char *longq = malloc(3001);
     memset(longq, 'a', 3000);
     longq[3000] = '\0';
     target = t_fmt("/v1/lookup?email=%s%%40b.org", longq);
     expect_error(GET(port, target), 414, "uri_too_long", "long target");
     free(target);
+    char *mid = t_fmt("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s%s%s\r\n\r\n", longq, longq, longq);
+    expect_error(http_raw(port, mid, strlen(mid)), 431, "headers_too_large", "9 KB of headers");
+    free(mid);
     char *big = t_fmt("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s%s%s%s%s%s%s%s%s%s%s%s\r\n\r\n", longq, longq,
                       longq, longq, longq, longq, longq, longq, longq, longq, longq, longq);
     r = http_raw(port, big, strlen(big));
-    cr_expect(r.status == 431 || r.status == 413, "36 KB of headers: status %d", r.status);
+    cr_expect_eq(r.status, 431, "36 KB of headers: %d", r.status);
     reply_free(&r);
     free(big);
     free(longq);
@@ -397,6 +401,7 @@ Test(serve, lookups_profiles_records_and_errors)
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"lookup\",status=\"200\"} "), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"lookup\",status=\"400\"} 8\n"), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"other\",status=\"404\"} 3\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"other\",status=\"431\"} 1\n"), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"profile\",status=\"405\"} 1\n"), "%s", r.body);
     cr_expect(strstr(r.body, "\nunify_http_requests_total{route=\"healthz\",status=\"200\"} 2\n"), "%s", r.body);
     cr_expect(strstr(r.body, "# TYPE unify_http_request_duration_seconds histogram\n"), "%s", r.body);
@@ -503,6 +508,11 @@ Test(serve, bearer_token_from_file_and_environment)
     reply r = GET(s.port, "/healthz");
     cr_expect_eq(r.status, 200, "/healthz needs no token: %d", r.status);
     reply_free(&r);
+    /* The page holds no data: it is served without the token (it asks for one when the API refuses). */
+    r = GET(s.port, "/");
+    cr_expect_eq(r.status, 200, "the page needs no token: %d", r.status);
+    cr_expect(strstr(r.body, "id=\"tokendlg\""), "the page has the token prompt");
+    reply_free(&r);
     const char *targets[] = {"/v1/lookup?email=a%40b.org", "/v1/profiles/G1", "/v1/records/crm/x", "/metrics",
                              "/nowhere"};
     for (size_t i = 0; i < 5; i++) {
@@ -608,4 +618,168 @@ Test(serve, handler_in_process)
     uf_serve_free(h);
     uf_store_close(s);
     uf_config_free(config);
+}
+
+/* Connect to the server on loopback (receive timeout 5 s). */
+static int connect_to(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
+    return fd;
+}
+
+/* Read one answer (head + Content-Length body) from a kept-alive connection; its head in *head. */
+static int read_one(int fd, char *head, size_t cap)
+{
+    size_t got = 0;
+    char *end = NULL;
+    while (!end && got + 1 < cap) {
+        ssize_t n = recv(fd, head + got, cap - 1 - got, 0);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+        head[got] = '\0';
+        end = strstr(head, "\r\n\r\n");
+    }
+    cr_assert_not_null(end, "no answer head");
+    const char *cl = strcasestr(head, "\r\nContent-Length:");
+    cr_assert_not_null(cl, "%s", head);
+    size_t body = strtoul(cl + 17, NULL, 10), have = got - (size_t)(end + 4 - head);
+    char sink[4096];
+    while (have < body) {
+        ssize_t n = recv(fd, sink, sizeof sink, 0);
+        if (n <= 0)
+            return -1;
+        have += (size_t)n;
+    }
+    return atoi(head + 9);
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds until the server closes fd (recv returns 0 or fails), at most `limit`. */
+static double seconds_until_closed(int fd, double limit, const char *dribble)
+{
+    double t0 = mono_seconds();
+    struct timeval tv = {0, 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    double next_send = t0;
+    char buf[512];
+    while (mono_seconds() - t0 < limit) {
+        if (dribble && mono_seconds() >= next_send) {
+            if (send(fd, dribble, strlen(dribble), MSG_NOSIGNAL) < 0)
+                return mono_seconds() - t0;
+            next_send += 0.2;
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return mono_seconds() - t0;
+    }
+    return limit;
+}
+
+Test(serve, keep_alive_page_and_slow_requests)
+{
+    server s;
+    server_start(&s, yaml, "--timeout", "1");
+
+    /* Two requests on one connection: the answer to a GET keeps it open. */
+    int fd = connect_to(s.port);
+    const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char head[4096];
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(send(fd, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)(sizeof req - 1));
+        cr_expect_eq(read_one(fd, head, sizeof head), 200, "request %d on one connection: %s", i, head);
+        cr_expect_null(strcasestr(head, "Connection: close"), "keep-alive: %s", head);
+    }
+    close(fd);
+
+    /* The page: HTML with a strict content policy. */
+    reply r = GET(s.port, "/");
+    cr_expect_eq(r.status, 200);
+    char type[512] = "";
+    cr_expect(header(&r, "Content-Type", type, sizeof type) && strcmp(type, "text/html; charset=utf-8") == 0, "%s", type);
+    cr_expect(header(&r, "Content-Security-Policy", type, sizeof type) && strstr(type, "default-src 'none'") &&
+                  strstr(type, "frame-ancestors 'none'"),
+              "%s", type);
+    cr_expect(strstr(r.body, "<input id=\"q\""), "the search box");
+    reply_free(&r);
+
+    /* Slowloris: a header line every 0.2 s never idles, but the whole head must arrive within 1 s. */
+    fd = connect_to(s.port);
+    cr_assert_eq(send(fd, "GET /healthz HTTP/1.1\r\n", 23, MSG_NOSIGNAL), 23);
+    double cut = seconds_until_closed(fd, 5, "X-Slow: a\r\n");
+    cr_expect(cut >= 0.7 && cut < 2.5, "a dribbled request head was cut after %.2f s (timeout 1 s)", cut);
+    close(fd);
+    /* A connection that never sends a byte, and one idle after an answer: closed the same way. */
+    fd = connect_to(s.port);
+    cut = seconds_until_closed(fd, 5, NULL);
+    cr_expect(cut >= 0.7 && cut < 2.5, "a silent connection was closed after %.2f s", cut);
+    close(fd);
+    fd = connect_to(s.port);
+    cr_assert_eq(send(fd, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)(sizeof req - 1));
+    cr_expect_eq(read_one(fd, head, sizeof head), 200);
+    cut = seconds_until_closed(fd, 5, NULL);
+    cr_expect(cut >= 0.7 && cut < 2.5, "an idle kept-alive connection was closed after %.2f s", cut);
+    close(fd);
+
+    /* And the server still answers. */
+    r = GET(s.port, "/healthz");
+    cr_expect_eq(r.status, 200);
+    reply_free(&r);
+    server_stop(&s);
+}
+
+/* ?any=VALUE: the value tried as every identifier kind (the page's search box for bare values). */
+Test(serve, lookup_any_kind)
+{
+    picked v = pick_values();
+    uf_config *config = NULL;
+    uf_store *s = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_config_load(yaml, &config, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_open(store, &s, &err), UF_OK, "%s", err.message);
+    uf_serve *h = NULL;
+    cr_assert_eq(uf_serve_new(s, config, NULL, &h, &err), UF_OK, "%s", err.message);
+    uf_serve_response r;
+    char gid[24];
+    uf_golden_id_format(v.golden, gid);
+    char *target = t_fmt("/v1/lookup?any=%s", v.key); /* a CRM customer number, no kind given */
+    uf_serve_handle(h, "GET", target, NULL, &r);
+    cr_expect_eq(r.status, 200, "%s: %s", target, r.body);
+    char *want = t_fmt("{\"golden_id\":\"%s\"", gid);
+    cr_expect(r.body && strncmp(r.body, want, strlen(want)) == 0, "%s: %s", target, r.body);
+    uf_serve_response_free(&r);
+    free(want);
+    free(target);
+    char *email = pct(v.email);
+    target = t_fmt("/v1/lookup?any=%s", email);
+    uf_serve_handle(h, "GET", target, NULL, &r);
+    cr_expect_eq(r.status, 200, "%s: %s", target, r.body);
+    uf_serve_response_free(&r);
+    free(target);
+    free(email);
+    uf_serve_handle(h, "GET", "/v1/lookup?any=ZZ-no-such-thing-42", NULL, &r);
+    cr_expect_eq(r.status, 404, "%s", r.body);
+    cr_expect(r.body && strstr(r.body, "\"code\":\"not_found\""), "%s", r.body);
+    uf_serve_response_free(&r);
+    uf_serve_handle(h, "GET", "/v1/lookup?any=a%40b.org&email=a%40b.org", NULL, &r);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    uf_serve_response_free(&r);
+    uf_serve_free(h);
+    uf_store_close(s);
+    uf_config_free(config);
+    free(v.profile);
 }

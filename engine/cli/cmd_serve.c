@@ -17,10 +17,13 @@
 static int usage(FILE *out)
 {
     fputs("usage: unify serve -c CONFIG [--listen HOST:PORT] [--token-file FILE] [--threads N] [--timeout SECONDS]\n\n"
-          "Answer lookups over HTTP (JSON): /v1/lookup?email=|phone=|id=KIND:VALUE, /v1/profiles/{golden_id},\n"
-          "/v1/records/{source}/{key}, /healthz, /metrics. Listens on 127.0.0.1:8080 by default (port 0: any\n"
-          "free port; the chosen one is printed). With --token-file FILE or the UNIFY_TOKEN environment\n"
-          "variable every route but /healthz needs 'Authorization: Bearer <token>'. Stops on SIGINT/SIGTERM.\n",
+          "Answer lookups over HTTP (JSON): /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE,\n"
+          "/v1/profiles/{golden_id}, /v1/records/{source}/{key}, /healthz, /metrics, and a search page for\n"
+          "agents at /. Listens on 127.0.0.1:8080 by default (port 0: any free port; the chosen one is\n"
+          "printed). With --token-file FILE or the UNIFY_TOKEN environment\n"
+          "variable every route but /healthz and the page needs 'Authorization: Bearer <token>'. A request must\n"
+          "arrive whole within --timeout seconds (default 10) of its connection opening or of the previous\n"
+          "answer; idle connections close after the same time. Stops on SIGINT/SIGTERM.\n",
           out);
     return out == stdout ? UF_EXIT_OK : UF_EXIT_USAGE;
 }
@@ -79,7 +82,7 @@ static int is_loopback(const char *listen)
 int uf_cmd_serve(int argc, char **argv)
 {
     const char *config_path = NULL, *token_file = NULL;
-    uf_server_options opt = {.listen = "127.0.0.1:8080", .threads = 2, .timeout_seconds = 30};
+    uf_server_options opt = {.listen = "127.0.0.1:8080", .threads = 2, .timeout_seconds = 10};
     for (int i = 1; i < argc; i++) {
         int took = uf_cli_take_config(argc, argv, &i, &config_path);
         if (took < 0)
