@@ -2,22 +2,27 @@
 # Benchmark the nightly run end to end on generated fixtures:
 # wall time and records/s per stage and in total, peak RSS, store size,
 # pairwise precision/recall/F1 against the truth, and in-process lookup
-# latency (p50/p99). One line per size, as a Markdown table.
+# latency (p50/p99). Two lines per size, as a Markdown table: identifiers
+# only (the fixture's unify.yaml) and with scored matching (the same plus a
+# `matching:` section); then FEBRL-style person data (100 000 people with
+# typo'd duplicates, fixtures/febrl/unify.yaml), scored.
 #
-# usage: bench/run.sh [--sizes "100000 1000000"] [--full] [--work DIR] [--build DIR]
+# usage: bench/run.sh [--sizes "100000 1000000"] [--full] [--no-febrl] [--work DIR] [--build DIR]
 #   --full   also run 10 000 000 customers (about 27 M records, ~5 GB of exports)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 sizes="100000 1000000"
 work=${TMPDIR:-/tmp}/unify-bench
 build=$root/build/release
+febrl=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes=$2; shift 2 ;;
     --full) sizes="$sizes 10000000"; shift ;;
+    --no-febrl) febrl=0; shift ;;
     --work) work=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [--sizes \"N ...\"] [--full] [--work DIR] [--build DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--sizes \"N ...\"] [--full] [--no-febrl] [--work DIR] [--build DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -32,8 +37,31 @@ stage() { grep -o "\"name\":\"$1\",\"seconds\":[0-9.]*" "$2" | cut -d: -f3; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
-echo "| customers | records | ingest s | link s | ids s | write s | total s | records/s | peak RSS MiB | store MiB | precision | recall | F1 | lookup p50 µs | lookup p99 µs |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| data | matching | records | ingest s | link s | ids s | write s | total s | records/s | peak RSS MiB | store MiB | precision | recall | F1 | lookup p50 µs | lookup p99 µs |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+
+# One run of config $1 (store in $2) scored against truth $3: one table row labelled $4 $5.
+# $6: exports file and kind for the lookup benchmark ("-" skips it).
+measure() {
+  local yaml=$1 store=$2 truth=$3 label=$4 mode=$5 lookup_src=$6
+  local r=${yaml%.yaml}.report.json e=${yaml%.yaml}.eval.json
+  rm -rf "$store"
+  sync
+  "$build/unify" run -c "$yaml" --quiet --report "$r"
+  "$build/unify" eval -c "$yaml" --truth "$truth" --json > "$e"
+  local lookup="p50 - p99 -"
+  [ "$lookup_src" != "-" ] && lookup=$("$build/bench_lookup" "$yaml" "$lookup_src" email 1000000)
+  local records total
+  records=$(grep -o '"clusters":{"records":[0-9]*' "$r" | grep -o '[0-9]*$')
+  total=$(field total_seconds "$r")
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %.0f | %.4f | %.4f | %.4f | %s | %s |\n" \
+    "$label" "$mode" "$records" "$(stage ingest "$r")" "$(stage link "$r")" "$(stage ids "$r")" "$(stage write "$r")" \
+    "$total" "$(echo "$records / $total" | bc -l)" "$(field peak_rss_mb "$r")" \
+    "$(du -sm "$store" | cut -f1)" "$(field precision "$e")" "$(field recall "$e")" \
+    "$(field f1 "$e")" "$(echo "$lookup" | grep -o 'p50 [0-9.-]*' | cut -d' ' -f2)" \
+    "$(echo "$lookup" | grep -o 'p99 [0-9.-]*' | cut -d' ' -f2)"
+}
+
 for n in $sizes; do
   dir=$work/c$n
   if [ ! -f "$dir/.generated" ]; then
@@ -43,18 +71,19 @@ for n in $sizes; do
   fi
   sed -e "s#../../var/small-store#$dir/store#" -e "s#../../var/small-rejects.txt#$dir/rejects.txt#" \
     "$root/fixtures/small/unify.yaml" > "$dir/unify.yaml"
-  rm -rf "$dir/store"
-  sync
-  "$build/unify" run -c "$dir/unify.yaml" --quiet --report "$dir/report.json"
-  "$build/unify" eval -c "$dir/unify.yaml" --truth "$dir/truth.csv" --json > "$dir/eval.json"
-  lookup=$("$build/bench_lookup" "$dir/unify.yaml" "$dir/web_accounts.jsonl" email 1000000)
-  r=$dir/report.json
-  records=$(grep -o '"clusters":{"records":[0-9]*' "$r" | grep -o '[0-9]*$')
-  total=$(field total_seconds "$r")
-  printf "| %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %.0f | %.4f | %.4f | %.4f | %s | %s |\n" \
-    "$n" "$records" "$(stage ingest "$r")" "$(stage link "$r")" "$(stage ids "$r")" "$(stage write "$r")" \
-    "$total" "$(echo "$records / $total" | bc -l)" "$(field peak_rss_mb "$r")" \
-    "$(du -sm "$dir/store" | cut -f1)" "$(field precision "$dir/eval.json")" "$(field recall "$dir/eval.json")" \
-    "$(field f1 "$dir/eval.json")" "$(echo "$lookup" | grep -o 'p50 [0-9.]*' | cut -d' ' -f2)" \
-    "$(echo "$lookup" | grep -o 'p99 [0-9.]*' | cut -d' ' -f2)"
+  sed -e "s#$dir/store#$dir/scored-store#" "$dir/unify.yaml" > "$dir/scored.yaml"
+  printf '\nmatching:\n  threshold: 0.99\n' >> "$dir/scored.yaml"
+  measure "$dir/unify.yaml" "$dir/store" "$dir/truth.csv" "$n customers" identifiers "$dir/web_accounts.jsonl"
+  measure "$dir/scored.yaml" "$dir/scored-store" "$dir/truth.csv" "$n customers" scored "$dir/web_accounts.jsonl"
 done
+
+if [ "$febrl" = 1 ]; then
+  dir=$work/febrl100000
+  if [ ! -f "$dir/.generated" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"
+    "$build/unify-fixtures" --customers 100000 --seed 7 --profile febrl --out "$dir" 2>/dev/null
+    touch "$dir/.generated"
+  fi
+  cp "$root/fixtures/febrl/unify.yaml" "$dir/unify.yaml"
+  measure "$dir/unify.yaml" "$dir/store" "$dir/febrl_truth.csv" "FEBRL 100000 people" scored -
+fi
