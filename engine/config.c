@@ -1350,7 +1350,7 @@ static int init_config(loader *ld, const char *path)
     cfg->guards.profile_limit_override = UF_AGREE_NAME_AND_DOB;
     uf_matching_config *m = &cfg->matching;
     m->threshold = 0.99;
-    m->rules[0] = (uf_block_rule){{UF_BLOCK_POSTCODE, UF_BLOCK_LAST_SOUNDEX}, 2};
+    m->rules[0] = (uf_block_rule){{UF_BLOCK_POSTCODE, UF_BLOCK_LAST_SOUNDEX, UF_BLOCK_FIRST_INITIAL}, 3};
     m->rules[1] = (uf_block_rule){{UF_BLOCK_DOB, UF_BLOCK_FIRST_INITIAL}, 2};
     m->rules[2] = (uf_block_rule){{UF_BLOCK_PHONE}, 1};
     m->rule_count = 3;

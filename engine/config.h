@@ -130,7 +130,7 @@ typedef struct uf_matching_config {
     bool enabled;
     double threshold;            /* match probability a scored link needs; default 0.99 */
     uf_block_rule rules[UF_MAX_BLOCK_RULES];
-    int rule_count;              /* default: postcode+last_soundex, dob+first_initial, phone */
+    int rule_count;              /* default: postcode+last_soundex+first_initial, dob+first_initial, phone */
     int max_block_size;          /* larger blocks are compared in a window of this size; default 64 */
     char *parameters_path;       /* a fixed model (fs_model.h JSON); NULL: trained every run */
     int em_max_iterations;       /* default 40 */

@@ -233,11 +233,16 @@ bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_reco
                 s = uf_slice_cstr(canonical);
             break;
         }
-        case UF_BLOCK_FIRST_INITIAL:
+        case UF_BLOCK_FIRST_INITIAL: {
+            /* Of the nickname-canonical name: Bob and Robert share R. */
             s = v->field[UF_CMP_FIRST_NAME];
+            const char *canonical = s.len ? uf_nickname_canonical(s.ptr, s.len) : NULL;
+            if (canonical)
+                s = uf_slice_cstr(canonical);
             if (s.len)
                 s.len = 1;
             break;
+        }
         case UF_BLOCK_LAST_NAME: s = v->field[UF_CMP_LAST_NAME]; break;
         case UF_BLOCK_LAST_SOUNDEX:
             number = v->field[UF_CMP_LAST_NAME].len
@@ -351,6 +356,8 @@ struct matcher {
     /* scoring */
     const uf_fs_model *base;  /* start values and u, for the per-rule EM */
     const uf_fs_model *model;
+    double prior_weight;
+    double level_weight[UF_CMP_FIELD_COUNT][UF_CMP_MAX_LEVELS]; /* log2(m/u), computed once */
     double threshold_weight;
     scored_list scored[MAX_THREADS];
 };
@@ -981,7 +988,10 @@ static int value_counts(matcher *m, int field, uint32_t *counts, uint64_t *holde
 
 static double pair_weight(const matcher *m, uint32_t a, const uf_cmp_vector *v)
 {
-    double w = uf_fs_vector_weight(m->model, v);
+    double w = m->prior_weight;
+    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
+        if (v->level[f] < UF_CMP_MAX_LEVELS)
+            w += m->level_weight[f][v->level[f]];
     if (m->tf_first && v->level[UF_CMP_FIRST_NAME] == UF_FIRST_EXACT && m->first_total)
         w += uf_fs_tf_adjustment(m->model, UF_CMP_FIRST_NAME, (double)m->tf_first[a] / (double)m->first_total);
     if (m->tf_last && v->level[UF_CMP_LAST_NAME] == UF_LAST_EXACT && m->last_total)
@@ -1197,6 +1207,10 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
     }
     if (rc == UF_OK) {
         m.threshold_weight = uf_fs_weight_of_probability(config->matching.threshold);
+        m.prior_weight = uf_fs_prior_weight(model);
+        for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
+            for (int l = 0; l < UF_CMP_MAX_LEVELS; l++)
+                m.level_weight[f][l] = uf_fs_level_weight(model, (uf_cmp_field)f, l);
         rc = score_and_link(&m, linker, stats, err);
     }
     stats->seconds_linking = now_seconds() - t;

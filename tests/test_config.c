@@ -565,6 +565,7 @@ Test(config, matching_is_off_without_its_section_and_has_defaults)
     cr_expect_eq(cfg->matching.rule_count, 3);
     cr_expect_eq(cfg->matching.rules[0].parts[0], UF_BLOCK_POSTCODE);
     cr_expect_eq(cfg->matching.rules[0].parts[1], UF_BLOCK_LAST_SOUNDEX);
+    cr_expect_eq(cfg->matching.rules[0].parts[2], UF_BLOCK_FIRST_INITIAL);
     cr_expect_eq(cfg->matching.max_block_size, 64);
     cr_expect_null(cfg->matching.parameters_path);
     uf_config_free(cfg);

@@ -76,7 +76,7 @@ Test(match, scored_matching_raises_recall_and_keeps_precision)
     cr_assert(t_json_valid(json, len), "report is not JSON");
     cr_expect_gt(t_json_u64_at(json, "\"matching\"", "candidate_pairs"), 1000);
     cr_expect_gt(t_json_u64_at(json, "\"by_rule\"", "scored"), 10);
-    cr_expect(strstr(json, "\"rule\":\"postcode+last_soundex\"") != NULL);
+    cr_expect(strstr(json, "\"rule\":\"postcode+last_soundex+first_initial\"") != NULL);
     cr_expect(strstr(json, "\"source\":\"trained\"") != NULL);
     cr_expect(strstr(json, "\"refused_disagree\":") && strstr(json, "\"links_by_probability\":{"));
     free(json);
