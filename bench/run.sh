@@ -69,10 +69,11 @@ for n in $sizes; do
     "$build/unify-fixtures" --customers "$n" --seed 7 --out "$dir" 2>/dev/null
     touch "$dir/.generated"
   fi
+  # the fixture's config without its matching section, and with it (u from the default number of pairs)
   sed -e "s#../../var/small-store#$dir/store#" -e "s#../../var/small-rejects.txt#$dir/rejects.txt#" \
-    "$root/fixtures/small/unify.yaml" > "$dir/unify.yaml"
-  sed -e "s#$dir/store#$dir/scored-store#" "$dir/unify.yaml" > "$dir/scored.yaml"
-  printf '\nmatching:\n  threshold: 0.99\n' >> "$dir/scored.yaml"
+    -e '/^matching:/,$d' "$root/fixtures/small/unify.yaml" > "$dir/unify.yaml"
+  sed -e "s#../../var/small-store#$dir/scored-store#" -e "s#../../var/small-rejects.txt#$dir/rejects.txt#" \
+    -e '/u_sample_pairs:/d' "$root/fixtures/small/unify.yaml" > "$dir/scored.yaml"
   measure "$dir/unify.yaml" "$dir/store" "$dir/truth.csv" "$n customers" identifiers "$dir/web_accounts.jsonl"
   measure "$dir/scored.yaml" "$dir/scored-store" "$dir/truth.csv" "$n customers" scored "$dir/web_accounts.jsonl"
 done

@@ -24,17 +24,27 @@ static void teardown(void)
 
 TestSuite(match, .init = setup, .fini = teardown, .timeout = 240);
 
-/* The small fixture in `d` with scored matching switched on (extra lines appended to its config). */
-static char *fixture_with_matching(const char *d, const char *extra)
+/* The small fixture in `d`: its unify.yaml ends with the `matching:` section. */
+static char *fixture_with_matching(const char *d)
 {
     t_fixture_small(d);
     char *yaml = t_fmt("%s/unify.yaml", d);
     size_t len;
     char *text = t_read_file(yaml, &len);
-    char *more = t_fmt("%s\nmatching:\n  threshold: 0.99\n%s", text, extra ? extra : "");
-    t_write_text(yaml, more);
+    cr_assert(strstr(text, "\nmatching:") != NULL, "fixtures/small/unify.yaml has no matching section");
     free(text);
-    free(more);
+    return yaml;
+}
+
+/* The same fixture with identifiers only: the `matching:` section cut off. */
+static char *fixture_without_matching(const char *d)
+{
+    char *yaml = fixture_with_matching(d);
+    size_t len;
+    char *text = t_read_file(yaml, &len);
+    *strstr(text, "\nmatching:") = '\0';
+    t_write_text(yaml, text);
+    free(text);
     return yaml;
 }
 
@@ -52,9 +62,8 @@ Test(match, scored_matching_raises_recall_and_keeps_precision)
     char *plain = t_fmt("%s/plain", dir), *scored = t_fmt("%s/scored", dir);
     cr_assert_eq(mkdir(plain, 0700), 0);
     cr_assert_eq(mkdir(scored, 0700), 0);
-    t_fixture_small(plain);
-    char *yaml_plain = t_fmt("%s/unify.yaml", plain), *truth = t_fmt("%s/truth.csv", plain);
-    char *yaml = fixture_with_matching(scored, NULL);
+    char *yaml_plain = fixture_without_matching(plain), *truth = t_fmt("%s/truth.csv", plain);
+    char *yaml = fixture_with_matching(scored);
     char *report = t_fmt("%s/report.json", scored);
 
     t_proc p = t_unify("run", "-c", yaml_plain, "--quiet");
@@ -93,8 +102,8 @@ Test(match, same_links_whatever_the_threads_and_with_fixed_parameters)
     char *a = t_fmt("%s/a", dir), *b = t_fmt("%s/b", dir);
     cr_assert_eq(mkdir(a, 0700), 0);
     cr_assert_eq(mkdir(b, 0700), 0);
-    char *yaml_a = fixture_with_matching(a, NULL);
-    char *yaml_b = fixture_with_matching(b, NULL);
+    char *yaml_a = fixture_with_matching(a);
+    char *yaml_b = fixture_with_matching(b);
     t_file_replace(yaml_b, "threads: 2", "threads: 1");
 
     t_proc p = t_unify("run", "-c", yaml_a, "--quiet");
@@ -112,7 +121,7 @@ Test(match, same_links_whatever_the_threads_and_with_fixed_parameters)
     p = t_unify("export", "-c", yaml_a, "--model", model);
     t_assert_ok(p, "export --model");
     t_proc_free(&p);
-    t_file_replace(yaml_b, "  threshold: 0.99\n", "  threshold: 0.99\n  parameters: ../a/model.json\n");
+    t_file_replace(yaml_b, "  threshold: 0.99 ", "  parameters: ../a/model.json\n  threshold: 0.99 ");
     char *report = t_fmt("%s/report.json", b);
     p = t_unify("run", "-c", yaml_b, "--quiet", "--report", report);
     t_assert_ok(p, "run with fixed parameters");
@@ -180,7 +189,7 @@ static void member_at(const char *json, int m, char *out, size_t cap)
 
 Test(match, explain_answers_from_the_store)
 {
-    char *yaml = fixture_with_matching(dir, NULL);
+    char *yaml = fixture_with_matching(dir);
     t_proc p = t_unify("run", "-c", yaml, "--quiet");
     t_assert_ok(p, "unify run");
     t_proc_free(&p);
