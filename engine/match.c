@@ -7,7 +7,7 @@
  * so results never depend on the thread count. The linking itself is one
  * thread: the linker is not thread-safe and links are few.
  */
-#include "match.h"
+#include "match_internal.h"
 
 #include "sort.h"
 
@@ -34,247 +34,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- values of a record ------------------------------------------------- */
-
-/* The compared field an attribute kind feeds, or -1. */
-static int field_of_kind(int kind)
-{
-    switch (kind) {
-    case UF_KIND_FIRST_NAME: return UF_CMP_FIRST_NAME;
-    case UF_KIND_LAST_NAME: return UF_CMP_LAST_NAME;
-    case UF_KIND_DOB: return UF_CMP_DOB;
-    case UF_KIND_POSTCODE: return UF_CMP_POSTCODE;
-    case UF_KIND_ADDRESS: return UF_CMP_ADDRESS;
-    case UF_KIND_CITY: return UF_CMP_CITY;
-    case UF_KIND_PHONE: return UF_CMP_PHONE;
-    case UF_KIND_EMAIL: return UF_CMP_EMAIL;
-    default: return -1;
-    }
-}
-
-static uint32_t dob_number(uf_slice s)
-{
-    if (s.len != 10)
-        return 0;
-    uint32_t v = 0;
-    for (size_t i = 0; i < 10; i++) {
-        if (i == 4 || i == 7)
-            continue;
-        if (s.ptr[i] < '0' || s.ptr[i] > '9')
-            return 0;
-        v = v * 10 + (uint32_t)(s.ptr[i] - '0');
-    }
-    return v;
-}
-
-/*
- * Walk the blob's attributes (layout in records.h) without rebuilding raw
- * texts: the first value of every compared kind wins.
- */
-/* A nonzero 32-bit hash of (kind, value): a collision only adds weak evidence. */
-static uint32_t identifier_hash(int kind, const char *value, size_t len)
-{
-    uint32_t h = (uint32_t)XXH3_64bits_withSeed(value, len, (uint64_t)kind);
-    return h ? h : 1;
-}
-
-void uf_match_values_of(const uf_record *record, uf_match_values *out)
-{
-    memset(out, 0, sizeof *out);
-    int ids = 0;
-    const unsigned char *p = record->blob + 1 + record->blob[0];
-    unsigned count = *p++;
-    for (unsigned i = 0; i < count; i++) {
-        unsigned form = *p >> 6;
-        int kind = *p++ & 63;
-        size_t vlen = *p++;
-        int f = field_of_kind(kind);
-        if (f >= 0 && out->field[f].len == 0)
-            out->field[f] = uf_slice_make((const char *)p, vlen);
-        else if (kind >= UF_KIND_BUILTIN_COUNT && ids < UF_CMP_MAX_IDENTIFIERS && vlen)
-            out->identifiers[ids++] = identifier_hash(kind, (const char *)p, vlen);
-        p += vlen;
-        if (form == UF_RAW_STORED)
-            p += 1 + *p;
-    }
-    out->dob = dob_number(out->field[UF_CMP_DOB]);
-}
-
-/* 48 bytes per record: where the values sit in the blob (blobs are < 64 KiB). */
-typedef struct record_features {
-    const char *first_canonical; /* uf_nickname_canonical of the first name, looked up once */
-    uint16_t offset[UF_CMP_TEXT_FIELDS];
-    uint8_t len[UF_CMP_TEXT_FIELDS];
-    uint32_t dob;
-    uint32_t identifiers[UF_CMP_MAX_IDENTIFIERS];
-} record_features;
-
-static void features_of(const uf_record *record, record_features *f)
-{
-    uf_match_values v;
-    uf_match_values_of(record, &v);
-    for (int i = 0; i < UF_CMP_TEXT_FIELDS; i++) {
-        f->offset[i] = v.field[i].len ? (uint16_t)((const unsigned char *)v.field[i].ptr - record->blob) : 0;
-        f->len[i] = (uint8_t)v.field[i].len;
-    }
-    f->dob = v.dob;
-    memcpy(f->identifiers, v.identifiers, sizeof f->identifiers);
-    uf_slice first = v.field[UF_CMP_FIRST_NAME];
-    f->first_canonical = first.len ? uf_nickname_canonical(first.ptr, first.len) : NULL;
-}
-
-static void values_from_features(const uf_record *record, const record_features *f, uf_match_values *v)
-{
-    for (int i = 0; i < UF_CMP_TEXT_FIELDS; i++)
-        v->field[i] = uf_slice_make((const char *)record->blob + f->offset[i], f->len[i]);
-    v->dob = f->dob;
-    memcpy(v->identifiers, f->identifiers, sizeof v->identifiers);
-}
-
-/* ca, cb: the first names' nickname canonicals (NULL: none). */
-static void compare_values(const uf_match_values *a, const uf_match_values *b, const char *ca, const char *cb,
-                           uf_cmp_vector *out)
-{
-    out->level[UF_CMP_FIRST_NAME] =
-        (uint8_t)uf_cmp_first_name_canonical(a->field[UF_CMP_FIRST_NAME], b->field[UF_CMP_FIRST_NAME], ca, cb);
-    out->level[UF_CMP_LAST_NAME] = (uint8_t)uf_cmp_last_name(a->field[UF_CMP_LAST_NAME], b->field[UF_CMP_LAST_NAME]);
-    out->level[UF_CMP_DOB] = (uint8_t)uf_cmp_dob(a->dob, b->dob);
-    out->level[UF_CMP_POSTCODE] = (uint8_t)uf_cmp_postcode(a->field[UF_CMP_POSTCODE], b->field[UF_CMP_POSTCODE]);
-    out->level[UF_CMP_ADDRESS] = (uint8_t)uf_cmp_address(a->field[UF_CMP_ADDRESS], b->field[UF_CMP_ADDRESS]);
-    out->level[UF_CMP_CITY] = (uint8_t)uf_cmp_city(a->field[UF_CMP_CITY], b->field[UF_CMP_CITY]);
-    out->level[UF_CMP_PHONE] = (uint8_t)uf_cmp_phone(a->field[UF_CMP_PHONE], b->field[UF_CMP_PHONE]);
-    out->level[UF_CMP_EMAIL] = (uint8_t)uf_cmp_email(a->field[UF_CMP_EMAIL], b->field[UF_CMP_EMAIL]);
-    out->level[UF_CMP_IDENTIFIER] = (uint8_t)uf_cmp_identifier(a->identifiers, b->identifiers);
-}
-
-void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out)
-{
-    uf_slice fa = a->field[UF_CMP_FIRST_NAME], fb = b->field[UF_CMP_FIRST_NAME];
-    compare_values(a, b, fa.len ? uf_nickname_canonical(fa.ptr, fa.len) : NULL,
-                   fb.len ? uf_nickname_canonical(fb.ptr, fb.len) : NULL, out);
-}
-
-/* Levels are < 16 or UF_CMP_MISSING: four bits each (15 = missing), so a vector fits 64 bits. */
-_Static_assert(UF_CMP_FIELD_COUNT * 4 <= 64, "a comparison vector must pack into 64 bits");
-_Static_assert(UF_CMP_MAX_LEVELS < 15, "levels must fit in four bits");
-
-static uint64_t vector_bits(const uf_cmp_vector *v)
-{
-    uint64_t x = 0;
-    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++)
-        x |= (uint64_t)(v->level[f] == UF_CMP_MISSING ? 15 : v->level[f] & 15) << (4 * f);
-    return x;
-}
-
-static uf_cmp_vector vector_of_bits(uint64_t x)
-{
-    uf_cmp_vector v;
-    for (int f = 0; f < UF_CMP_FIELD_COUNT; f++) {
-        unsigned level = (x >> (4 * f)) & 15;
-        v.level[f] = (uint8_t)(level == 15 ? UF_CMP_MISSING : level);
-    }
-    return v;
-}
-
-uf_key uf_match_vector_key(const uf_cmp_vector *v)
-{
-    uf_key key = {0, vector_bits(v)};
-    return key;
-}
-
-uf_cmp_vector uf_match_key_vector(uf_key key)
-{
-    return vector_of_bits(key.lo);
-}
-
-/* ---- blocking keys ------------------------------------------------------ */
-
-static size_t append_part(unsigned char *buf, size_t n, uf_slice s)
-{
-    buf[n++] = (unsigned char)s.len;
-    memcpy(buf + n, s.ptr, s.len);
-    return n + s.len;
-}
-
-/* The first value of attribute kind `kind` in the record's blob (empty when none). */
-static uf_slice first_value_of_kind(const uf_record *record, int kind)
-{
-    const unsigned char *p = record->blob + 1 + record->blob[0];
-    unsigned count = *p++;
-    for (unsigned i = 0; i < count; i++) {
-        unsigned form = *p >> 6;
-        int k = *p++ & 63;
-        size_t vlen = *p++;
-        if (k == kind)
-            return uf_slice_make((const char *)p, vlen);
-        p += vlen;
-        if (form == UF_RAW_STORED)
-            p += 1 + *p;
-    }
-    return uf_slice_make(NULL, 0);
-}
-
-bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_record *record, const uf_match_values *v,
-                        uint64_t *key)
-{
-    unsigned char buf[1 + UF_MAX_BLOCK_PARTS * 256];
-    size_t n = 0;
-    buf[n++] = (unsigned char)rule_index;
-    for (int i = 0; i < rule->part_count; i++) {
-        uf_slice s = {NULL, 0};
-        uint32_t number = 0;
-        switch (rule->parts[i]) {
-        case UF_BLOCK_FIRST_NAME: {
-            s = v->field[UF_CMP_FIRST_NAME];
-            const char *canonical = s.len ? uf_nickname_canonical(s.ptr, s.len) : NULL;
-            if (canonical)
-                s = uf_slice_cstr(canonical);
-            break;
-        }
-        case UF_BLOCK_FIRST_INITIAL: {
-            /* Of the nickname-canonical name: Bob and Robert share R. */
-            s = v->field[UF_CMP_FIRST_NAME];
-            const char *canonical = s.len ? uf_nickname_canonical(s.ptr, s.len) : NULL;
-            if (canonical)
-                s = uf_slice_cstr(canonical);
-            if (s.len)
-                s.len = 1;
-            break;
-        }
-        case UF_BLOCK_LAST_NAME: s = v->field[UF_CMP_LAST_NAME]; break;
-        case UF_BLOCK_LAST_SOUNDEX:
-            number = v->field[UF_CMP_LAST_NAME].len
-                         ? uf_soundex(v->field[UF_CMP_LAST_NAME].ptr, v->field[UF_CMP_LAST_NAME].len)
-                         : 0;
-            break;
-        case UF_BLOCK_DOB: number = v->dob; break;
-        case UF_BLOCK_DOB_YEAR: number = v->dob / 10000; break;
-        case UF_BLOCK_POSTCODE: s = v->field[UF_CMP_POSTCODE]; break;
-        case UF_BLOCK_CITY: s = v->field[UF_CMP_CITY]; break;
-        case UF_BLOCK_PHONE: s = v->field[UF_CMP_PHONE]; break;
-        default:
-            if ((unsigned)rule->parts[i] < UF_BLOCK_IDENTIFIER)
-                return false;
-            s = first_value_of_kind(record, (int)rule->parts[i] - UF_BLOCK_IDENTIFIER);
-            break;
-        }
-        bool numeric = rule->parts[i] == UF_BLOCK_LAST_SOUNDEX || rule->parts[i] == UF_BLOCK_DOB ||
-                       rule->parts[i] == UF_BLOCK_DOB_YEAR;
-        if (numeric) {
-            if (!number)
-                return false;
-            memcpy(buf + n, &number, sizeof number);
-            n += sizeof number;
-        } else {
-            if (!s.len)
-                return false;
-            n = append_part(buf, n, s);
-        }
-    }
-    *key = XXH3_64bits(buf, n);
-    return true;
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -329,7 +88,7 @@ struct matcher {
     const uf_config *config;
     const uf_record_table *table;
     int threads;
-    record_features *features;
+    uf_match_features *features;
     uint32_t *roots;
     /* blocking pass */
     int rule;
@@ -421,7 +180,7 @@ static void features_range(matcher *m, int thread, size_t from, size_t to)
 {
     (void)thread;
     for (size_t r = from; r < to; r++)
-        features_of(&m->table->records[r], &m->features[r]);
+        uf_match_features_of(&m->table->records[r], &m->features[r]);
 }
 
 /* ---- step 2: blocking --------------------------------------------------- */
@@ -432,7 +191,7 @@ static void block_keys_range(matcher *m, int thread, size_t from, size_t to)
     const uf_block_rule *rule = &m->config->matching.rules[m->rule];
     for (size_t r = from; r < to; r++) {
         uf_match_values v;
-        values_from_features(&m->table->records[r], &m->features[r], &v);
+        uf_match_values_from_features(&m->table->records[r], &m->features[r], &v);
         uint64_t key;
         /* A record without every part gets key 0 and the record id UF_RECORD_NONE: dropped below. */
         if (uf_match_block_key(rule, m->rule, &m->table->records[r], &v, &key))
@@ -444,7 +203,7 @@ static void block_keys_range(matcher *m, int thread, size_t from, size_t to)
 
 static uint64_t name_hash(const matcher *m, uint32_t r)
 {
-    const record_features *f = &m->features[r];
+    const uf_match_features *f = &m->features[r];
     const unsigned char *blob = m->table->records[r].blob;
     uint64_t h = XXH3_64bits(blob + f->offset[UF_CMP_LAST_NAME], f->len[UF_CMP_LAST_NAME]);
     return XXH3_64bits_withSeed(blob + f->offset[UF_CMP_FIRST_NAME], f->len[UF_CMP_FIRST_NAME], h);
@@ -652,10 +411,10 @@ static int block_all(matcher *m, uf_match_stats *stats, uf_error *err)
 static void compare_records(const matcher *m, uint32_t a, uint32_t b, uf_cmp_vector *out)
 {
     uf_match_values va, vb;
-    values_from_features(&m->table->records[a], &m->features[a], &va);
-    values_from_features(&m->table->records[b], &m->features[b], &vb);
+    uf_match_values_from_features(&m->table->records[a], &m->features[a], &va);
+    uf_match_values_from_features(&m->table->records[b], &m->features[b], &vb);
     /* The nickname table was searched once per record, not twice per pair. */
-    compare_values(&va, &vb, m->features[a].first_canonical, m->features[b].first_canonical, out);
+    uf_match_compare_values(&va, &vb, m->features[a].first_canonical, m->features[b].first_canonical, out);
 }
 
 static void vectors_range(matcher *m, int thread, size_t from, size_t to)
@@ -710,7 +469,7 @@ static int patterns_of(const uf_cmp_vector *vectors, size_t n, pattern_table *ou
     if (!bits)
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
     for (size_t i = 0; i < n; i++)
-        bits[i] = vector_bits(&vectors[i]);
+        bits[i] = uf_match_vector_bits(&vectors[i]);
     if (!sort_u64(bits, n)) {
         free(bits);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
@@ -730,7 +489,7 @@ static int patterns_of(const uf_cmp_vector *vectors, size_t n, pattern_table *ou
     }
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || bits[i] != bits[i - 1]) {
-            out->patterns[out->count] = vector_of_bits(bits[i]);
+            out->patterns[out->count] = uf_match_vector_of_bits(bits[i]);
             out->counts[out->count++] = 0;
         }
         out->counts[out->count - 1]++;
@@ -962,7 +721,7 @@ static int value_counts(matcher *m, int field, uint32_t *counts, uint64_t *holde
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting names");
     for (size_t r = 0; r < n; r++) {
         counts[r] = 0;
-        const record_features *f = &m->features[r];
+        const uf_match_features *f = &m->features[r];
         if (f->len[field])
             v[k++] = (uf_sort_pair){XXH3_64bits(m->table->records[r].blob + f->offset[field], f->len[field]),
                                     (uint32_t)r};
@@ -1058,8 +817,8 @@ static bool disagrees(const matcher *m, uf_agreement requires, const scored_pair
     if (requires == UF_AGREE_NONE)
         return false;
     uf_match_values va, vb;
-    values_from_features(&m->table->records[p->a], &m->features[p->a], &va);
-    values_from_features(&m->table->records[p->b], &m->features[p->b], &vb);
+    uf_match_values_from_features(&m->table->records[p->a], &m->features[p->a], &va);
+    uf_match_values_from_features(&m->table->records[p->b], &m->features[p->b], &vb);
     if (names_disagree(va.field[UF_CMP_FIRST_NAME], vb.field[UF_CMP_FIRST_NAME]) &&
         p->vector.level[UF_CMP_FIRST_NAME] != UF_FIRST_NICKNAME)
         return true;
