@@ -91,6 +91,7 @@ typedef struct uf_match_values {
     uint32_t dob;                       /* YYYYMMDD, 0 when missing */
     uint32_t identifiers[UF_CMP_MAX_IDENTIFIERS]; /* hashes of the first identifiers of namespace
                                                      kinds (not e-mail or phone); 0 = none */
+    const char *first_canonical;        /* uf_nickname_canonical of the first name (NULL: none) */
 } uf_match_values;
 
 void uf_match_values_of(const uf_record *record, uf_match_values *out);

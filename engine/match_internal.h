@@ -28,6 +28,7 @@ static inline void uf_match_values_from_features(const uf_record *record, const 
         v->field[i] = uf_slice_make((const char *)record->blob + f->offset[i], f->len[i]);
     v->dob = f->dob;
     memcpy(v->identifiers, f->identifiers, sizeof v->identifiers);
+    v->first_canonical = f->first_canonical;
 }
 
 /*

@@ -72,6 +72,8 @@ void uf_match_values_of(const uf_record *record, uf_match_values *out)
             p += 1 + *p;
     }
     out->dob = dob_number(out->field[UF_CMP_DOB]);
+    uf_slice first = out->field[UF_CMP_FIRST_NAME];
+    out->first_canonical = first.len ? uf_nickname_canonical(first.ptr, first.len) : NULL;
 }
 
 void uf_match_features_of(const uf_record *record, uf_match_features *f)
@@ -84,8 +86,7 @@ void uf_match_features_of(const uf_record *record, uf_match_features *f)
     }
     f->dob = v.dob;
     memcpy(f->identifiers, v.identifiers, sizeof f->identifiers);
-    uf_slice first = v.field[UF_CMP_FIRST_NAME];
-    f->first_canonical = first.len ? uf_nickname_canonical(first.ptr, first.len) : NULL;
+    f->first_canonical = v.first_canonical;
 }
 
 void uf_match_compare_values(const uf_match_values *a, const uf_match_values *b, const char *ca, const char *cb,
@@ -105,9 +106,7 @@ void uf_match_compare_values(const uf_match_values *a, const uf_match_values *b,
 
 void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp_vector *out)
 {
-    uf_slice fa = a->field[UF_CMP_FIRST_NAME], fb = b->field[UF_CMP_FIRST_NAME];
-    uf_match_compare_values(a, b, fa.len ? uf_nickname_canonical(fa.ptr, fa.len) : NULL,
-                   fb.len ? uf_nickname_canonical(fb.ptr, fb.len) : NULL, out);
+    uf_match_compare_values(a, b, a->first_canonical, b->first_canonical, out);
 }
 
 /* Levels are < 16 or UF_CMP_MISSING: four bits each (15 = missing), so a vector fits 64 bits. */
@@ -180,19 +179,12 @@ bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_reco
         uf_slice s = {NULL, 0};
         uint32_t number = 0;
         switch (rule->parts[i]) {
-        case UF_BLOCK_FIRST_NAME: {
-            s = v->field[UF_CMP_FIRST_NAME];
-            const char *canonical = s.len ? uf_nickname_canonical(s.ptr, s.len) : NULL;
-            if (canonical)
-                s = uf_slice_cstr(canonical);
+        case UF_BLOCK_FIRST_NAME:
+            s = v->first_canonical ? uf_slice_cstr(v->first_canonical) : v->field[UF_CMP_FIRST_NAME];
             break;
-        }
         case UF_BLOCK_FIRST_INITIAL: {
             /* Of the nickname-canonical name: Bob and Robert share R. */
-            s = v->field[UF_CMP_FIRST_NAME];
-            const char *canonical = s.len ? uf_nickname_canonical(s.ptr, s.len) : NULL;
-            if (canonical)
-                s = uf_slice_cstr(canonical);
+            s = v->first_canonical ? uf_slice_cstr(v->first_canonical) : v->field[UF_CMP_FIRST_NAME];
             if (s.len)
                 s.len = 1;
             break;
