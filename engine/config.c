@@ -262,11 +262,14 @@ static int check_keys(loader *ld, const uf_yaml_node *map, const char *const *al
     return UF_OK;
 }
 
-/* The value under `key` (keys already checked by check_pair_keys), or NULL. */
+/*
+ * The value under `key`, or NULL. A non-scalar key (`{a: b}: c`) matches
+ * nothing: callers may look a key up before check_pair_keys has reported it.
+ */
 static const uf_yaml_node *find(const uf_yaml_node *map, const char *key)
 {
     for (size_t i = 0; i < map->count; i++)
-        if (strcmp(map->pairs[i].key->text, key) == 0)
+        if (map->pairs[i].key->type == UF_YAML_SCALAR && strcmp(map->pairs[i].key->text, key) == 0)
             return map->pairs[i].value;
     return NULL;
 }
@@ -275,7 +278,7 @@ static const uf_yaml_node *find(const uf_yaml_node *map, const char *key)
 static const uf_yaml_node *find_key(const uf_yaml_node *map, const char *key)
 {
     for (size_t i = 0; i < map->count; i++)
-        if (strcmp(map->pairs[i].key->text, key) == 0)
+        if (map->pairs[i].key->type == UF_YAML_SCALAR && strcmp(map->pairs[i].key->text, key) == 0)
             return map->pairs[i].key;
     return map;
 }
