@@ -48,7 +48,7 @@ static const char *const top_keys[] = {
     "store", "threads", "rejects", "defaults", "identifiers", "guards", "blocklist", "survivorship", "sources",
     NULL,
 };
-static const char *const store_keys[] = {"path", "map_size", NULL};
+static const char *const store_keys[] = {"path", "map_size", "max_map_size", NULL};
 static const char *const defaults_keys[] = {"country", "date_order", NULL};
 static const char *const builtin_identifier_keys[] = {
     "strength", "max_per_profile", "max_records", NULL,
@@ -614,8 +614,15 @@ static int load_store(loader *ld, const uf_yaml_node *node)
     size_t len = strlen(ld->cfg->store_path);
     while (len > 1 && ld->cfg->store_path[len - 1] == '/')
         ld->cfg->store_path[--len] = '\0';
-    if ((v = find(node, "map_size")))
-        return expect_size(ld, v, "'map_size' in 'store'", &ld->cfg->map_size);
+    if ((v = find(node, "map_size")) && (rc = expect_size(ld, v, "'map_size' in 'store'", &ld->cfg->map_size)) != UF_OK)
+        return rc;
+    if ((v = find(node, "max_map_size"))) {
+        if ((rc = expect_size(ld, v, "'max_map_size' in 'store'", &ld->cfg->max_map_size)) != UF_OK)
+            return rc;
+        if (ld->cfg->max_map_size < ld->cfg->map_size)
+            return fail(ld, v, "'max_map_size' in 'store' (%zu bytes) is smaller than 'map_size' (%zu bytes)",
+                        ld->cfg->max_map_size, ld->cfg->map_size);
+    }
     return UF_OK;
 }
 

@@ -169,6 +169,13 @@ int uf_store_writer_open(const char *path, size_t map_size, uf_store_writer **ou
 int uf_store_writer_open_flags(const char *path, size_t map_size, unsigned flags,
                                uf_store_writer **out, uf_error *err);
 
+/*
+ * Never grow the map beyond `bytes` (0: no limit, the default). A run that
+ * needs more fails with UF_ERR_STORE saying so (store.max_map_size), and the
+ * previous generation stays as it was.
+ */
+void uf_store_writer_set_max_map_size(uf_store_writer *w, size_t bytes);
+
 /* next_golden_id of the committed generation (1 for a new store). */
 uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w);
 /* Id of the last committed run (0 for a new store). */

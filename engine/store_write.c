@@ -64,6 +64,7 @@ struct uf_store_writer {
     int failed;                  /* sticky status of the transaction */
     char failure[sizeof(((uf_error *)0)->message)];
     bool map_full;
+    size_t max_map_size;         /* 0: the map may grow without limit */
 
     /* order state of the transaction */
     uint64_t last_profile, last_redirect, max_id;
@@ -281,6 +282,11 @@ uint64_t uf_store_writer_last_run_id(const uf_store_writer *w)
     return w->last_run_id;
 }
 
+void uf_store_writer_set_max_map_size(uf_store_writer *w, size_t bytes)
+{
+    w->max_map_size = bytes;
+}
+
 bool uf_store_writer_map_full(const uf_store_writer *w)
 {
     return w->map_full;
@@ -493,6 +499,15 @@ static int grow_map(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err)
         return UF_OK;
     const uint64_t step = (uint64_t)1 << 20;
     want = (want + step - 1) / step * step;
+    if (w->max_map_size && want > w->max_map_size) {
+        if (info.me_mapsize >= w->max_map_size)
+            return uf_error_set(err, UF_ERR_STORE,
+                                "STORE: %s: the run needs a map larger than store.max_map_size (%zu bytes; "
+                                "the store holds %" PRIu64 " bytes of pages); raise store.max_map_size "
+                                "or free disk space. The previous generation is unchanged",
+                                w->path, w->max_map_size, used);
+        want = w->max_map_size; /* as far as allowed: the data may still fit */
+    }
     if (want > SIZE_MAX)
         return uf_error_set(err, UF_ERR_STORE, "STORE: %s: map of %" PRIu64 " bytes is too large", w->path, want);
     int rc = mdb_env_set_mapsize(w->env, (size_t)want);
