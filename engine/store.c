@@ -65,6 +65,50 @@ int uf_store_mdb_error(uf_error *err, int mdb_rc, const char *path, const char *
 }
 
 /* ------------------------------------------------------------------ */
+/* Truncated files                                                     */
+/* ------------------------------------------------------------------ */
+
+static int truncated(uf_error *err, const char *path, long long size, long long needed)
+{
+    return uf_error_set(err, UF_ERR_STORE,
+                        "STORE: %s/data.mdb is truncated (%lld bytes; the store needs at least %lld); "
+                        "not touching it: restore it from a backup or run into a fresh folder",
+                        path, size, needed);
+}
+
+int uf_store_check_not_truncated_before_open(const char *path, uf_error *err)
+{
+    char file[4096];
+    snprintf(file, sizeof file, "%s/data.mdb", path);
+    struct stat st;
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return UF_OK; /* missing or empty: LMDB creates (writer) or the caller reports "no store here" */
+    long page = sysconf(_SC_PAGESIZE);
+    if (page < 4096)
+        page = 4096;
+    if (st.st_size < 2 * page)
+        return truncated(err, path, (long long)st.st_size, 2LL * page);
+    return UF_OK;
+}
+
+int uf_store_check_not_truncated(MDB_env *env, const char *path, uf_error *err)
+{
+    mdb_filehandle_t fd;
+    struct stat st;
+    MDB_envinfo info;
+    MDB_stat ms;
+    if (mdb_env_get_fd(env, &fd) != MDB_SUCCESS || fstat(fd, &st) != 0 || mdb_env_info(env, &info) != MDB_SUCCESS ||
+        mdb_env_stat(env, &ms) != MDB_SUCCESS)
+        return UF_OK; /* nothing to compare: LMDB reports its own errors later */
+    if (st.st_size == 0)
+        return UF_OK; /* a new environment: nothing written yet */
+    long long needed = ((long long)info.me_last_pgno + 1) * (long long)ms.ms_psize;
+    if ((long long)st.st_size < needed)
+        return truncated(err, path, (long long)st.st_size, needed);
+    return UF_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* One environment handle per process                                  */
 /* ------------------------------------------------------------------ */
 

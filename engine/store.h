@@ -313,6 +313,19 @@ int uf_store_mdb_error(uf_error *err, int mdb_rc, const char *path, const char *
 int uf_store_check_not_open_here(const char *path, uf_error *err);
 
 /*
+ * A truncated data.mdb must be refused before LMDB touches it: LMDB maps
+ * the file and trusts its meta page, so a page past the end of a short file
+ * is a SIGBUS, not an error. uf_store_check_not_truncated_before_open
+ * refuses a file too short to hold the two meta pages (an empty file is a
+ * store not yet written: allowed); uf_store_check_not_truncated, after
+ * mdb_env_open, refuses a file shorter than the pages its newest meta page
+ * says are in use. Both return UF_ERR_STORE naming the file and both
+ * sizes; the file is not modified.
+ */
+int uf_store_check_not_truncated_before_open(const char *path, uf_error *err);
+int uf_store_check_not_truncated(MDB_env *env, const char *path, uf_error *err);
+
+/*
  * Check the meta database of an open environment in `txn`: UF_OK with the
  * values when it holds format_version UF_STORE_FORMAT_VERSION; UF_ERR_NOT_FOUND when the
  * environment has no meta database and an empty main database (nothing ever

@@ -163,7 +163,10 @@ static int take_writer_lock(uf_store_writer *w, uf_error *err)
 
 static int open_environment(uf_store_writer *w, size_t map_size, unsigned flags, uf_error *err)
 {
-    int rc = mdb_env_create(&w->env);
+    int rc = uf_store_check_not_truncated_before_open(w->path, err);
+    if (rc != UF_OK)
+        return rc;
+    rc = mdb_env_create(&w->env);
     if (rc != MDB_SUCCESS) {
         w->env = NULL;
         return uf_store_mdb_error(err, rc, w->path, "cannot create the environment");
@@ -182,6 +185,8 @@ static int open_environment(uf_store_writer *w, size_t map_size, unsigned flags,
                                 mdb_strerror(rc));
         return uf_store_mdb_error(err, rc, w->path, "cannot open the store");
     }
+    if ((rc = uf_store_check_not_truncated(w->env, w->path, err)) != UF_OK)
+        return rc;
     /* An existing store keeps its (larger) map; a small request only sets a floor. */
     MDB_envinfo info;
     mdb_env_info(w->env, &info);
