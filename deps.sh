@@ -2,7 +2,8 @@
 # Install the Debian packages unify needs to build and test (idempotent; needs root or sudo).
 set -euo pipefail
 packages=(build-essential cmake pkg-config liblmdb-dev libxxhash-dev zlib1g-dev libutf8proc-dev
-          libyaml-dev libmicrohttpd-dev libcriterion-dev lmdb-utils)
+          libyaml-dev libmicrohttpd-dev libcriterion-dev lmdb-utils
+          clang libclang-rt-14-dev valgrind)   # fuzzing (libFuzzer) and the memcheck pass of test.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine and pass the tests: installs what is missing,
 # builds the release and the sanitizer (ASan + UBSan) builds from scratch and
-# runs the whole Criterion suite in both.
+# runs the whole Criterion suite in both, then again under valgrind memcheck
+# (no leaks), then every libFuzzer harness for a few seconds (fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 ./deps.sh
@@ -18,3 +19,10 @@ cmake --build build/sanitize -j"$jobs"
 echo "== sanitizer build (AddressSanitizer + UndefinedBehaviorSanitizer): tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/sanitize --output-on-failure -j"$jobs"
+
+echo "== valgrind memcheck (release build; UF_TEST_SMALL=1: smaller generated fixtures)"
+scripts/valgrind-tests.sh build/release
+
+echo "== fuzzing: every harness for ${UF_FUZZ_SECONDS:-8} s (clang, libFuzzer + ASan + UBSan)"
+rm -rf build/fuzz
+fuzz/run.sh "${UF_FUZZ_SECONDS:-8}"

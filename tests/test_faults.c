@@ -175,9 +175,12 @@ Test(faults, kill_9_at_random_moments_keeps_a_whole_generation)
             const char *stage = "start-up or ingest", *at = r.err;
             static const char *const stages[] = {"ingest", "link", "ids", "write"};
             static const char *const next[] = {"link", "ids", "write", "commit"};
-            for (size_t s = 0; s < 4; s++)
-                if ((at = strstr(r.err, stages[s])) && strstr(r.err, "unify: "))
-                    stage = next[s];
+            for (size_t k = 0; k < 4; k++) {
+                char line[32];
+                snprintf(line, sizeof line, "unify: %s ", stages[k]);
+                if ((at = strstr(r.err, line)))
+                    stage = next[k];
+            }
             cr_log_info("kill %u at %.1f ms, in %s: generation %d whole", i, delay, stage, gen);
         } else {
             cr_assert_eq(r.exit_code, 0, "kill %u: exit %d signal %d\n%s", i, r.exit_code, r.signal, r.err);
@@ -306,7 +309,9 @@ Test(faults, enospc_on_a_small_tmpfs_fails_clearly_and_keeps_the_old_generation)
 {
     char *mnt = t_fmt("%s/tmpfs", dir);
     mkdir(mnt, 0700);
-    off_t size = file_size(t_fmt("%s/data.mdb", store)); /* small leak in a test: fine */
+    char *data = t_fmt("%s/data.mdb", store);
+    off_t size = file_size(data);
+    free(data);
     /* Room for the store and its lock file, not for a second generation next to it. */
     char *opts = t_fmt("size=%lldk", ((long long)size * 5 / 4 + 256 * 1024) / 1024);
     if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
@@ -317,7 +322,9 @@ Test(faults, enospc_on_a_small_tmpfs_fails_clearly_and_keeps_the_old_generation)
     }
     char *mstore = t_fmt("%s/store", mnt);
     copy_store(store, mstore);
-    t_config_set_paths(yaml, mstore, t_fmt("%s/rejects.txt", dir));
+    char *rejects = t_fmt("%s/rejects.txt", dir);
+    t_config_set_paths(yaml, mstore, rejects);
+    free(rejects);
     change_exports_for_generation_2();
     t_proc p = t_unify("run", "-c", yaml, "--quiet");
     expect_clean_exit(p, "run on a full tmpfs");
@@ -458,8 +465,12 @@ static void damage_values(const char *store_path, uint64_t seed)
                 len = len > 8 ? len : 64;
                 break;
             }
-            MDB_val nv = {len, copy};
-            cr_assert_eq(mdb_cursor_put(cur, &k, &nv, MDB_CURRENT), 0);
+            /* The key must not point into the page being rewritten (LMDB copies it over itself). */
+            unsigned char *key = malloc(k.mv_size ? k.mv_size : 1);
+            memcpy(key, k.mv_data, k.mv_size);
+            MDB_val nk = {k.mv_size, key}, nv = {len, copy};
+            cr_assert_eq(mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT), 0);
+            free(key);
             free(copy);
             damaged++;
         }
