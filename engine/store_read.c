@@ -123,8 +123,10 @@ static int open_env(uf_store *s, uint64_t map_reserve, uf_error *err)
         }
         mdb_env_close(s->env);
         s->env = NULL;
-        if (rc == ENOMEM && map_reserve) {
-            map_reserve = 0; /* address space limited (ulimit -v): map just the store */
+        if ((rc == ENOMEM || rc == EINVAL) && map_reserve) {
+            /* Address space limited (ulimit -v: ENOMEM; valgrind refuses a 1 TiB mapping with
+             * EINVAL): map just the store. */
+            map_reserve = 0;
             continue;
         }
         if (rc == MDB_INVALID)
