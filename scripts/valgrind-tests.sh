@@ -4,7 +4,7 @@
 # test process, in Criterion's forked test workers and in every `unify` child
 # they start (--trace-children=yes).
 #
-#   scripts/valgrind-tests.sh [BUILD_DIR]        default build/release
+#   scripts/valgrind-tests.sh [BUILD_DIR] [TEST...]   default build/release, every test_* program
 #
 # UF_TEST_SMALL=1 is set: tests that generate fixtures use smaller ones and
 # fewer repetitions (see tests/test_faults.c, tests/test_run_crash.c), since
@@ -13,8 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/release}
+shift || true
 logs="$build/valgrind"
-rm -rf "$logs"
 mkdir -p "$logs"
 export UF_TEST_SMALL=1
 supp="$PWD/scripts/valgrind.supp"
@@ -23,6 +23,7 @@ run_one() {
   local t=$1 name
   name=$(basename "$t")
   local start=$SECONDS rc=0
+  rm -f "$logs/$name".*
   valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
     --error-exitcode=99 --trace-children=yes --child-silent-after-fork=no --suppressions="$supp" \
     --log-file="$logs/$name.%p.log" "$t" --jobs=1 --short-filename >"$logs/$name.out" 2>&1 || rc=$?
@@ -39,7 +40,11 @@ run_one() {
 export -f run_one
 export logs supp
 
-tests=$(find "$build" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort)
+if [ $# -gt 0 ]; then
+  tests=$(for t in "$@"; do echo "$build/$t"; done)
+else
+  tests=$(find "$build" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort)
+fi
 [ -n "$tests" ] || { echo "no test programs in $build" >&2; exit 1; }
 echo "== valgrind memcheck ($build, UF_TEST_SMALL=1)"
 status=0

@@ -346,16 +346,28 @@ Test(faults, enospc_on_a_small_tmpfs_fails_clearly_and_keeps_the_old_generation)
 
 Test(faults, map_that_may_not_grow_fails_clearly_and_keeps_the_old_generation)
 {
-    /* store.max_map_size at the size of the store now: the new generation cannot fit beside the old. */
-    char *data = t_fmt("%s/data.mdb", store);
-    long long mib = ((long long)file_size(data) + (1 << 20) - 1) >> 20;
+    /*
+     * Generation 1 again, in a map grown only as far as it needed (the fixture's 64 MiB floor
+     * would leave room to spare); then store.max_map_size at the size of the store: the new
+     * generation, written beside the old one, cannot fit.
+     */
     char *text = t_read_file(yaml, NULL), *line = strstr(text, "map_size:");
     cr_assert_not_null(line);
     char *eol = strchr(line, '\n');
+    char *floor = t_fmt("%.*smap_size: 1MiB%s", (int)(line - text), text, eol);
+    t_write_text(yaml, floor);
+    t_rmtree(store);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "generation 1 in a small map");
+    t_proc_free(&p);
+    expect_generation_1("generation 1 in a small map");
+    char *data = t_fmt("%s/data.mdb", store);
+    long long mib = ((long long)file_size(data) + (1 << 20) - 1) >> 20;
     char *changed = t_fmt("%.*smap_size: 1MiB\n  max_map_size: %lldMiB%s", (int)(line - text), text, mib, eol);
     t_write_text(yaml, changed);
+    free(floor);
     change_exports_for_generation_2();
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    p = t_unify("run", "-c", yaml, "--quiet");
     expect_clean_exit(p, "run with a full map");
     cr_assert_eq(p.exit_code, 1, "a run that needs a bigger map than allowed must fail: exit %d\n%s", p.exit_code,
                  p.err);
