@@ -20,8 +20,17 @@ echo "== sanitizer build (AddressSanitizer + UndefinedBehaviorSanitizer): tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/sanitize --output-on-failure -j"$jobs"
 
+# Under valgrind every Criterion test is a fresh process (~1 CPU-second of valgrind start-up
+# each, ~280 tests): the default set is the end-to-end programs, which run every stage, the
+# CLI and the HTTP handler, plus the replay of every fuzz seed and regression (all readers,
+# normalizers, the config loader). UF_VALGRIND_ALL=1 runs every test program (~6 more
+# minutes on 2 quiet cores).
 echo "== valgrind memcheck (release build; UF_TEST_SMALL=1: smaller generated fixtures)"
-scripts/valgrind-tests.sh build/release
+if [ "${UF_VALGRIND_ALL:-0}" = 1 ]; then
+  scripts/valgrind-tests.sh build/release
+else
+  scripts/valgrind-tests.sh build/release test_fuzz_replay test_faults test_run test_serve test_ingest test_stream
+fi
 
 echo "== fuzzing: every harness for ${UF_FUZZ_SECONDS:-8} s (clang, libFuzzer + ASan + UBSan)"
 rm -rf build/fuzz
