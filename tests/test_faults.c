@@ -758,7 +758,11 @@ Test(faults, second_concurrent_run_refuses_with_a_clear_message)
     t_child_start(&first, (char *const[]){(char *)T_UNIFY, "run", "-c", yaml, "--progress", NULL});
     /* The lock is taken before reading starts: by the first stage line the first run holds it. */
     bool started = t_child_wait_line(&first, "unify: ingest", 300);
+    /* Hold the first run where it is (it keeps its lock), so the second surely meets it. */
+    if (started)
+        kill(first.pid, SIGSTOP);
     t_proc second = t_unify("run", "-c", yaml, "--quiet");
+    kill(first.pid, SIGCONT);
     t_proc r = t_child_wait(&first);
     cr_assert(started, "the first run never finished its ingest stage: %s", r.err);
     t_assert_ok(r, "the first run");
