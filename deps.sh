@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config liblmdb-dev libxxhash-dev zlib1g-dev libutf8proc-dev
           libyaml-dev libmicrohttpd-dev libcriterion-dev lmdb-utils
-          chromium)  # chromium: the browser test of the agent page (tests/browser)
+          chromium                              # the browser test of the agent page (tests/browser)
+          clang libclang-rt-14-dev valgrind)   # fuzzing (libFuzzer) and the memcheck pass of test.sh
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do

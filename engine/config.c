@@ -48,7 +48,7 @@ static const char *const top_keys[] = {
     "store", "threads", "rejects", "defaults", "identifiers", "guards", "blocklist", "survivorship", "sources",
     "matching", NULL,
 };
-static const char *const store_keys[] = {"path", "map_size", NULL};
+static const char *const store_keys[] = {"path", "map_size", "max_map_size", NULL};
 static const char *const defaults_keys[] = {"country", "date_order", NULL};
 static const char *const builtin_identifier_keys[] = {
     "strength", "max_per_profile", "max_records", NULL,
@@ -273,11 +273,14 @@ static int check_keys(loader *ld, const uf_yaml_node *map, const char *const *al
     return UF_OK;
 }
 
-/* The value under `key` (keys already checked by check_pair_keys), or NULL. */
+/*
+ * The value under `key`, or NULL. A non-scalar key (`{a: b}: c`) matches
+ * nothing: callers may look a key up before check_pair_keys has reported it.
+ */
 static const uf_yaml_node *find(const uf_yaml_node *map, const char *key)
 {
     for (size_t i = 0; i < map->count; i++)
-        if (strcmp(map->pairs[i].key->text, key) == 0)
+        if (map->pairs[i].key->type == UF_YAML_SCALAR && strcmp(map->pairs[i].key->text, key) == 0)
             return map->pairs[i].value;
     return NULL;
 }
@@ -286,7 +289,7 @@ static const uf_yaml_node *find(const uf_yaml_node *map, const char *key)
 static const uf_yaml_node *find_key(const uf_yaml_node *map, const char *key)
 {
     for (size_t i = 0; i < map->count; i++)
-        if (strcmp(map->pairs[i].key->text, key) == 0)
+        if (map->pairs[i].key->type == UF_YAML_SCALAR && strcmp(map->pairs[i].key->text, key) == 0)
             return map->pairs[i].key;
     return map;
 }
@@ -622,8 +625,15 @@ static int load_store(loader *ld, const uf_yaml_node *node)
     size_t len = strlen(ld->cfg->store_path);
     while (len > 1 && ld->cfg->store_path[len - 1] == '/')
         ld->cfg->store_path[--len] = '\0';
-    if ((v = find(node, "map_size")))
-        return expect_size(ld, v, "'map_size' in 'store'", &ld->cfg->map_size);
+    if ((v = find(node, "map_size")) && (rc = expect_size(ld, v, "'map_size' in 'store'", &ld->cfg->map_size)) != UF_OK)
+        return rc;
+    if ((v = find(node, "max_map_size"))) {
+        if ((rc = expect_size(ld, v, "'max_map_size' in 'store'", &ld->cfg->max_map_size)) != UF_OK)
+            return rc;
+        if (ld->cfg->max_map_size < ld->cfg->map_size)
+            return fail(ld, v, "'max_map_size' in 'store' (%zu bytes) is smaller than 'map_size' (%zu bytes)",
+                        ld->cfg->max_map_size, ld->cfg->map_size);
+    }
     return UF_OK;
 }
 

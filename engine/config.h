@@ -145,6 +145,7 @@ struct uf_config {
     char *dir;                /* its folder; relative paths are resolved against it */
     char *store_path;         /* LMDB environment directory */
     size_t map_size;          /* initial LMDB map size in bytes; default 1 GiB */
+    size_t max_map_size;      /* the map never grows beyond this (bytes); 0: no limit */
     int threads;              /* default: number of online CPUs */
     char *rejects_path;       /* rejects file; default <store_path>.rejects */
     char default_country[3];  /* default "US" */

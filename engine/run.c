@@ -163,6 +163,8 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
         return rc;
     uf_store_writer *writer = NULL;
     rc = uf_store_writer_open(config->store_path, config->map_size, &writer, err);
+    if (rc == UF_OK)
+        uf_store_writer_set_max_map_size(writer, config->max_map_size);
     if (rc != UF_OK) {
         if (report_created)
             unlink(options->report_path);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -50,6 +51,7 @@ int uf_store_mdb_error(uf_error *err, int mdb_rc, const char *path, const char *
     case EPERM:
     case EROFS:
     case EDQUOT:
+    case EFBIG:
         code = UF_ERR_IO;
         break;
     case MDB_VERSION_MISMATCH:
@@ -62,7 +64,73 @@ int uf_store_mdb_error(uf_error *err, int mdb_rc, const char *path, const char *
         code = UF_ERR_STORE;
         break;
     }
+    /*
+     * LMDB reports a short write as EIO, and a full disk usually shows up as
+     * one (the last pwrite is cut short): say so, with the free space.
+     */
+    struct statvfs fs;
+    if ((mdb_rc == EIO || mdb_rc == ENOSPC || mdb_rc == EFBIG || mdb_rc == EDQUOT) && path && statvfs(path, &fs) == 0)
+        return uf_error_set(err, code,
+                            "STORE: %s (%s): %s: a write failed; is the disk full? (%.1f MiB free there, or a "
+                            "file size limit)",
+                            what, path, mdb_strerror(mdb_rc),
+                            (double)fs.f_bavail * (double)fs.f_frsize / (1024.0 * 1024.0));
     return uf_error_set(err, code, "STORE: %s (%s): %s", what, path ? path : "?", mdb_strerror(mdb_rc));
+}
+
+/* ------------------------------------------------------------------ */
+/* Truncated files                                                     */
+/* ------------------------------------------------------------------ */
+
+static int truncated(uf_error *err, const char *path, long long size, long long needed)
+{
+    return uf_error_set(err, UF_ERR_STORE,
+                        "STORE: %s/data.mdb is truncated (%lld bytes; the store needs at least %lld); "
+                        "not touching it: restore it from a backup or run into a fresh folder",
+                        path, size, needed);
+}
+
+int uf_store_check_not_truncated_before_open(const char *path, uf_error *err)
+{
+    char file[4096];
+    snprintf(file, sizeof file, "%s/data.mdb", path);
+    struct stat st;
+    if (stat(file, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return UF_OK; /* missing or empty: LMDB creates (writer) or the caller reports "no store here" */
+    long page = sysconf(_SC_PAGESIZE);
+    if (page < 4096)
+        page = 4096;
+    if (st.st_size >= 2 * page)
+        return UF_OK;
+    /* Too short for LMDB's two meta pages: truncated if it starts like LMDB, else not LMDB at all. */
+    unsigned char head[20] = {0};
+    FILE *f = fopen(file, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+        fclose(f);
+    const uint32_t lmdb_magic = 0xBEEFC0DE; /* MDB_meta.mm_magic, after the 16-byte page header */
+    uint32_t magic = (uint32_t)head[16] | (uint32_t)head[17] << 8 | (uint32_t)head[18] << 16 | (uint32_t)head[19] << 24;
+    if (got < sizeof head || magic != lmdb_magic)
+        return uf_error_set(err, UF_ERR_STORE, "STORE: %s/data.mdb is not an LMDB store file (%lld bytes, no LMDB "
+                            "header); not touching it", path, (long long)st.st_size);
+    return truncated(err, path, (long long)st.st_size, 2LL * page);
+}
+
+int uf_store_check_not_truncated(MDB_env *env, const char *path, uf_error *err)
+{
+    mdb_filehandle_t fd;
+    struct stat st;
+    MDB_envinfo info;
+    MDB_stat ms;
+    if (mdb_env_get_fd(env, &fd) != MDB_SUCCESS || fstat(fd, &st) != 0 || mdb_env_info(env, &info) != MDB_SUCCESS ||
+        mdb_env_stat(env, &ms) != MDB_SUCCESS)
+        return UF_OK; /* nothing to compare: LMDB reports its own errors later */
+    if (st.st_size == 0)
+        return UF_OK; /* a new environment: nothing written yet */
+    long long needed = ((long long)info.me_last_pgno + 1) * (long long)ms.ms_psize;
+    if ((long long)st.st_size < needed)
+        return truncated(err, path, (long long)st.st_size, needed);
+    return UF_OK;
 }
 
 /* ------------------------------------------------------------------ */

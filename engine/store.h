@@ -181,6 +181,13 @@ int uf_store_writer_open(const char *path, size_t map_size, uf_store_writer **ou
 int uf_store_writer_open_flags(const char *path, size_t map_size, unsigned flags,
                                uf_store_writer **out, uf_error *err);
 
+/*
+ * Never grow the map beyond `bytes` (0: no limit, the default). A run that
+ * needs more fails with UF_ERR_STORE saying so (store.max_map_size), and the
+ * previous generation stays as it was.
+ */
+void uf_store_writer_set_max_map_size(uf_store_writer *w, size_t bytes);
+
 /* next_golden_id of the committed generation (1 for a new store). */
 uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w);
 /* Id of the last committed run (0 for a new store). */
@@ -334,6 +341,19 @@ int uf_store_mdb_error(uf_error *err, int mdb_rc, const char *path, const char *
  * /proc/locks cannot be read).
  */
 int uf_store_check_not_open_here(const char *path, uf_error *err);
+
+/*
+ * A truncated data.mdb must be refused before LMDB touches it: LMDB maps
+ * the file and trusts its meta page, so a page past the end of a short file
+ * is a SIGBUS, not an error. uf_store_check_not_truncated_before_open
+ * refuses a file too short to hold the two meta pages (an empty file is a
+ * store not yet written: allowed); uf_store_check_not_truncated, after
+ * mdb_env_open, refuses a file shorter than the pages its newest meta page
+ * says are in use. Both return UF_ERR_STORE naming the file and both
+ * sizes; the file is not modified.
+ */
+int uf_store_check_not_truncated_before_open(const char *path, uf_error *err);
+int uf_store_check_not_truncated(MDB_env *env, const char *path, uf_error *err);
 
 /*
  * Check the meta database of an open environment in `txn`: UF_OK with the

@@ -98,6 +98,9 @@ static int check_folder(const char *path, uf_error *err)
 
 static int open_env(uf_store *s, uint64_t map_reserve, uf_error *err)
 {
+    int checked = uf_store_check_not_truncated_before_open(s->path, err);
+    if (checked != UF_OK)
+        return checked;
     for (int attempt = 0; attempt < 2; attempt++) {
         int rc = mdb_env_create(&s->env);
         if (rc != MDB_SUCCESS) {
@@ -109,6 +112,11 @@ static int open_env(uf_store *s, uint64_t map_reserve, uf_error *err)
         if (map_reserve && map_reserve <= SIZE_MAX)
             mdb_env_set_mapsize(s->env, (size_t)map_reserve);
         rc = mdb_env_open(s->env, s->path, MDB_RDONLY | MDB_NOTLS, 0600);
+        if (rc == MDB_SUCCESS && (checked = uf_store_check_not_truncated(s->env, s->path, err)) != UF_OK) {
+            mdb_env_close(s->env);
+            s->env = NULL;
+            return checked;
+        }
         if (rc == MDB_SUCCESS) {
             int dead = 0;
             mdb_reader_check(s->env, &dead);
@@ -116,8 +124,10 @@ static int open_env(uf_store *s, uint64_t map_reserve, uf_error *err)
         }
         mdb_env_close(s->env);
         s->env = NULL;
-        if (rc == ENOMEM && map_reserve) {
-            map_reserve = 0; /* address space limited (ulimit -v): map just the store */
+        if ((rc == ENOMEM || rc == EINVAL) && map_reserve) {
+            /* Address space limited (ulimit -v: ENOMEM; valgrind refuses a 1 TiB mapping with
+             * EINVAL): map just the store. */
+            map_reserve = 0;
             continue;
         }
         if (rc == MDB_INVALID)

@@ -64,6 +64,7 @@ struct uf_store_writer {
     int failed;                  /* sticky status of the transaction */
     char failure[sizeof(((uf_error *)0)->message)];
     bool map_full;
+    size_t max_map_size;         /* 0: the map may grow without limit */
 
     /* order state of the transaction */
     uint64_t last_profile, last_redirect, last_links, max_id;
@@ -162,7 +163,10 @@ static int take_writer_lock(uf_store_writer *w, uf_error *err)
 
 static int open_environment(uf_store_writer *w, size_t map_size, unsigned flags, uf_error *err)
 {
-    int rc = mdb_env_create(&w->env);
+    int rc = uf_store_check_not_truncated_before_open(w->path, err);
+    if (rc != UF_OK)
+        return rc;
+    rc = mdb_env_create(&w->env);
     if (rc != MDB_SUCCESS) {
         w->env = NULL;
         return uf_store_mdb_error(err, rc, w->path, "cannot create the environment");
@@ -181,6 +185,8 @@ static int open_environment(uf_store_writer *w, size_t map_size, unsigned flags,
                                 mdb_strerror(rc));
         return uf_store_mdb_error(err, rc, w->path, "cannot open the store");
     }
+    if ((rc = uf_store_check_not_truncated(w->env, w->path, err)) != UF_OK)
+        return rc;
     /* An existing store keeps its (larger) map; a small request only sets a floor. */
     MDB_envinfo info;
     mdb_env_info(w->env, &info);
@@ -284,6 +290,11 @@ uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w)
 uint64_t uf_store_writer_last_run_id(const uf_store_writer *w)
 {
     return w->last_run_id;
+}
+
+void uf_store_writer_set_max_map_size(uf_store_writer *w, size_t bytes)
+{
+    w->max_map_size = bytes;
 }
 
 bool uf_store_writer_map_full(const uf_store_writer *w)
@@ -498,6 +509,15 @@ static int grow_map(uf_store_writer *w, uint64_t estimated_bytes, uf_error *err)
         return UF_OK;
     const uint64_t step = (uint64_t)1 << 20;
     want = (want + step - 1) / step * step;
+    if (w->max_map_size && want > w->max_map_size) {
+        if (info.me_mapsize >= w->max_map_size)
+            return uf_error_set(err, UF_ERR_STORE,
+                                "STORE: %s: the run needs a map larger than store.max_map_size (%zu bytes; "
+                                "the store holds %" PRIu64 " bytes of pages); raise store.max_map_size "
+                                "or free disk space. The previous generation is unchanged",
+                                w->path, w->max_map_size, used);
+        want = w->max_map_size; /* as far as allowed: the data may still fit */
+    }
     if (want > SIZE_MAX)
         return uf_error_set(err, UF_ERR_STORE, "STORE: %s: map of %" PRIu64 " bytes is too large", w->path, want);
     int rc = mdb_env_set_mapsize(w->env, (size_t)want);

@@ -19,11 +19,20 @@
  *    data, because the fix differs (re-copy the file vs re-export it).
  *  - Errors are sticky: after one, every read fails the same way.
  *  - open/read instead of stdio: stdio would add a second buffer and a copy.
+ *  - An export that changes while it is read (another system still writing
+ *    it, or rewriting it in place) would give a run a mix of two versions or
+ *    a silently short file. At the end of a regular file the size and mtime
+ *    are compared with those seen at open, and with the bytes actually read;
+ *    any difference is an error naming the file, so the run stops and the
+ *    store keeps the previous generation. A file *replaced* by rename(2)
+ *    during the read is not a change: the open descriptor keeps reading the
+ *    complete version it opened.
  */
 #include "stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +48,12 @@ struct uf_stream {
     bool failed;          /* sticky error, see `error` */
     uf_error error;
     uint64_t file_bytes;  /* bytes read from the file so far */
+
+    /* A regular file's identity at open, checked again at its end. */
+    bool regular;
+    bool end_checked;
+    off_t opened_size;
+    struct timespec opened_mtime;
 
     /* Plain files: bytes peeked while sniffing the magic, served first. */
     unsigned char head[2];
@@ -102,6 +117,9 @@ uf_stream *uf_stream_open(const char *path, uf_error *err)
         uf_error_set(err, UF_ERR_IO, "%s: %s", path, strerror(EISDIR));
         goto fail;
     }
+    s->regular = S_ISREG(st.st_mode);
+    s->opened_size = st.st_size;
+    s->opened_mtime = st.st_mtim;
     /* Exports are read once, front to back: let the kernel read ahead. */
     (void)posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
@@ -213,6 +231,30 @@ static ssize_t read_gzip(uf_stream *s, unsigned char *out, size_t cap, uf_error 
     return (ssize_t)(cap - s->z.avail_out);
 }
 
+/*
+ * At the end of the content: was the file the same from open to end? Returns
+ * 0 (the end) or -1 with a sticky error. Not for pipes and devices, which
+ * have no size to compare.
+ */
+static ssize_t check_unchanged(uf_stream *s, uf_error *err)
+{
+    s->end_checked = true;
+    if (!s->regular)
+        return 0;
+    struct stat st;
+    if (fstat(s->fd, &st) != 0)
+        return fail(s, err, UF_ERR_IO, "cannot check the file after reading it", strerror(errno));
+    bool same = st.st_size == s->opened_size && s->file_bytes == (uint64_t)s->opened_size &&
+                st.st_mtim.tv_sec == s->opened_mtime.tv_sec && st.st_mtim.tv_nsec == s->opened_mtime.tv_nsec;
+    if (same)
+        return 0;
+    char detail[200];
+    snprintf(detail, sizeof detail, "%lld bytes when opened, %lld now, %llu read%s; run again once the export is "
+             "complete", (long long)s->opened_size, (long long)st.st_size, (unsigned long long)s->file_bytes,
+             st.st_size == s->opened_size && s->file_bytes == (uint64_t)s->opened_size ? ", rewritten in place" : "");
+    return fail(s, err, UF_ERR_IO, "the file changed while it was being read", detail);
+}
+
 ssize_t uf_stream_read(uf_stream *s, void *buf, size_t cap, uf_error *err)
 {
     if (s->failed) {
@@ -222,7 +264,10 @@ ssize_t uf_stream_read(uf_stream *s, void *buf, size_t cap, uf_error *err)
     }
     if (cap == 0)
         return 0;
-    return s->gzip ? read_gzip(s, buf, cap, err) : read_plain(s, buf, cap, err);
+    ssize_t n = s->gzip ? read_gzip(s, buf, cap, err) : read_plain(s, buf, cap, err);
+    if (n == 0 && !s->end_checked)
+        return check_unchanged(s, err);
+    return n;
 }
 
 const char *uf_stream_path(const uf_stream *s)

@@ -663,7 +663,7 @@ ParameterizedTestParameters(config, bad_configurations)
          "key, updated_at, priority, date_order, country, fields, context); did you mean "
          "'delimiter'?"},
         {"unknown store key", "store: {path: s, size: 1GiB}\n" SOURCE_HEAD FIELDS, UF_ERR_CONFIG,
-         "1:18", "unknown key 'size' in 'store' (expected one of: path, map_size)"},
+         "1:18", "unknown key 'size' in 'store' (expected one of: path, map_size, max_map_size)"},
         {"string for int", STORE SOURCE_HEAD "    priority: high\n" FIELDS, UF_ERR_CONFIG, "7:15",
          "'priority' in source 'crm' must be an integer, got 'high'"},
         {"list for int", "threads: [1, 2]\n" MINIMAL, UF_ERR_CONFIG, "1:10",

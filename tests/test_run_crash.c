@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #define CRASH_CUSTOMERS 20000
+#define CRASH_CUSTOMERS_SMALL 2000 /* UF_TEST_SMALL=1: the valgrind pass, where every run is ~30x slower */
 #define CRASH_SEED 20240917u
 #define KILL_ATTEMPTS 8
 #define KILL_BUDGET_SECONDS 40.0 /* stop starting attempts after this (sanitizer builds are slow) */
@@ -30,7 +31,9 @@ static char *dir, *yaml, *store;
 static void setup(void)
 {
     dir = t_mkdtemp("crash");
-    t_fixture_generated(dir, CRASH_CUSTOMERS, CRASH_SEED);
+    const char *small = getenv("UF_TEST_SMALL");
+    t_fixture_generated(dir, small && *small && strcmp(small, "0") != 0 ? CRASH_CUSTOMERS_SMALL : CRASH_CUSTOMERS,
+                        CRASH_SEED);
     yaml = t_fmt("%s/unify.yaml", dir);
     store = t_fmt("%s/store", dir);
 }

@@ -961,7 +961,7 @@ static void *reader_thread(void *arg)
         else if (c.mixed || c.count != CONCURRENT_PROFILES || c.gen < 1 || c.gen > CONCURRENT_LAST_GEN)
             r->torn++;
         else
-            r->gens_seen |= 1u << c.gen;
+            __atomic_fetch_or(&r->gens_seen, 1u << c.gen, __ATOMIC_RELAXED);
         /* Point lookups: each sees some whole generation. */
         for (int i = 0; i < 200; i++) {
             r->seed = r->seed * 1103515245u + 12345u;
@@ -1041,7 +1041,16 @@ Test(store, readers_never_fail_while_another_process_commits, .timeout = 240)
     cr_assert_eq(write(go[1], "g", 1), 1);
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
-    usleep(50000);
+    /* Give the readers time to meet the last generation: 50 ms normally, up to 10 s when
+     * they crawl (valgrind runs one thread at a time). */
+    for (int wait = 0; wait < 200; wait++) {
+        usleep(50000);
+        unsigned now = 0;
+        for (int i = 0; i < 3; i++)
+            now |= __atomic_load_n(&readers[i].gens_seen, __ATOMIC_RELAXED);
+        if (now & (1u << CONCURRENT_LAST_GEN))
+            break;
+    }
     atomic_store(&stop, true);
     unsigned seen = 0;
     long reads = 0;
