@@ -16,6 +16,9 @@
  *   uri_too_long        request target over UF_SERVE_MAX_URI bytes
  *   headers_too_large   request line and headers over 8 KiB (serve_http.c)
  *   store_error         the store could not be read (HTTP 500)
+ *   export_error        /v1/explain?a=&b=: an export could not be read (HTTP 500)
+ *   busy                /v1/explain?a=&b=: another such question is being
+ *                       answered (HTTP 503, Retry-After: 1)
  *   internal            out of memory (HTTP 500)
  */
 #include "serve.h"
@@ -41,11 +44,14 @@ enum route {
     ROUTE_HEALTHZ,
     ROUTE_METRICS,
     ROUTE_PAGE,
+    ROUTE_EXPLAIN,
+    ROUTE_EXPLAIN_PAIR,
     ROUTE_OTHER,
     ROUTE_COUNT
 };
 
-static const char *const route_names[ROUTE_COUNT] = {"lookup", "profile", "record", "healthz", "metrics", "page", "other"};
+static const char *const route_names[ROUTE_COUNT] = {"lookup", "profile", "record", "healthz", "metrics", "page",
+                                                       "explain", "explain_pair", "other"};
 
 /* Statuses counted one by one; anything else is counted as "other". */
 static const int counted_status[] = {200, 400, 401, 404, 405, 408, 414, 431, 500, 503};
@@ -63,6 +69,7 @@ struct uf_serve {
     _Atomic uint64_t requests[ROUTE_COUNT][STATUS_COUNT];
     _Atomic uint64_t buckets[ROUTE_COUNT][BUCKET_COUNT]; /* not cumulative; summed when rendered */
     _Atomic uint64_t nanos[ROUTE_COUNT];
+    atomic_flag pair_running; /* one /v1/explain?a=&b= at a time: it reads the exports */
 };
 
 int uf_serve_new(uf_store *store, const uf_config *config, const char *token, uf_serve **out, uf_error *err)
@@ -88,6 +95,7 @@ int uf_serve_new(uf_store *store, const uf_config *config, const char *token, uf
             atomic_init(&s->buckets[r][i], 0);
         atomic_init(&s->nanos[r], 0);
     }
+    atomic_flag_clear(&s->pair_running);
     *out = s;
     return UF_OK;
 }
@@ -482,6 +490,154 @@ static void route_record(uf_serve *s, const char *rest, size_t n, uf_serve_respo
     free(key);
 }
 
+/*
+ * /v1/explain/{golden_id}: why the records of a profile are together, from
+ * the store (uf_store_explain, JSON). A merged id is explained as its
+ * surviving profile, with the same headers as /v1/profiles/{id}.
+ */
+static void route_explain(uf_serve *s, const char *segment, size_t seglen, uf_serve_response *resp)
+{
+    char *text = decode(segment, seglen, false);
+    uint64_t id = 0;
+    if (!text || uf_golden_id_parse(text, &id) != UF_OK) {
+        error_response(resp, 400, "invalid_golden_id", "not a golden id (expected e.g. G000000042)");
+        free(text);
+        return;
+    }
+    free(text);
+    char *json = NULL;
+    size_t len = 0;
+    uf_error err = {0};
+    int st = uf_store_explain(s->store, id, UF_EXPLAIN_JSON, &json, &len, &err);
+    if (st != UF_OK) {
+        char g[24], nf[64];
+        uf_golden_id_format(id, g);
+        snprintf(nf, sizeof nf, "no profile has golden id %s", g);
+        status_error(resp, st, &err, nf);
+        return;
+    }
+    /* The explanation names the profile it explains: {"golden_id":"G…",… */
+    static const char lead[] = "{\"golden_id\":\"";
+    uint64_t resolved = id;
+    if (len > sizeof lead - 1 && memcmp(json, lead, sizeof lead - 1) == 0) {
+        char g[24];
+        size_t i = 0;
+        const char *p = json + sizeof lead - 1;
+        while (i + 1 < sizeof g && p + i < json + len && p[i] != '"') {
+            g[i] = p[i];
+            i++;
+        }
+        g[i] = '\0';
+        if (uf_golden_id_parse(g, &resolved) != UF_OK)
+            resolved = id;
+    }
+    uf_buf b;
+    uf_buf_init(&b);
+    uf_buf_append(&b, json, len);
+    uf_buf_putc(&b, '\n');
+    free(json);
+    set_body(resp, 200, json_type, &b);
+    if (resp->status == 200 && resolved != id) {
+        char to[24];
+        uf_golden_id_format(resolved, to);
+        add_header(resp, "X-Unify-Merged-Into", "%s", to);
+        add_header(resp, "Content-Location", "/v1/explain/%s", to);
+    }
+}
+
+/* "crm:C0001" → source "crm" (1..255 bytes) and key; false when malformed. */
+static bool split_record_ref(char *ref, char **source, char **key)
+{
+    char *colon = strchr(ref, ':');
+    if (!colon || colon == ref || !colon[1] || (size_t)(colon - ref) > 255)
+        return false;
+    *colon = '\0';
+    *source = ref;
+    *key = colon + 1;
+    return true;
+}
+
+/*
+ * /v1/explain?a=SOURCE:KEY&b=SOURCE:KEY: why two records are, or are not,
+ * in one profile (uf_explain_records). Apart, both records are read again
+ * from the exports: seconds on a large export, so one such question is
+ * answered at a time and another gets 503 busy rather than taking a second
+ * server thread away from the lookups.
+ */
+static void route_explain_pair(uf_serve *s, const char *query, uf_serve_response *resp)
+{
+    char *ref[2] = {NULL, NULL};
+    const char *msg = NULL;
+    char msgbuf[200];
+    const char *p = query ? query : "";
+    while (*p && !msg) {
+        const char *amp = strchr(p, '&');
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (n == 0) {
+            p += amp ? 1 : 0;
+            continue;
+        }
+        char *k = decode(p, eq ? (size_t)(eq - p) : n, true);
+        char *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - p), true) : strdup("");
+        if (!k || !v) {
+            msg = "malformed percent-encoding in the query";
+        } else if (strcmp(k, "a") == 0 || strcmp(k, "b") == 0) {
+            int i = k[0] == 'b';
+            if (ref[i]) {
+                msg = "give each of a and b once";
+            } else {
+                ref[i] = v;
+                v = NULL;
+            }
+        } else {
+            snprintf(msgbuf, sizeof msgbuf, "unknown query parameter '%.100s' (expected a and b)", k);
+            msg = msgbuf;
+        }
+        free(k);
+        free(v);
+        p += n + (amp ? 1 : 0);
+    }
+    char *source[2] = {NULL, NULL}, *key[2] = {NULL, NULL};
+    if (!msg && (!ref[0] || !ref[1]))
+        msg = "give two records: /v1/explain?a=SOURCE:KEY&b=SOURCE:KEY (e.g. a=crm:C1&b=pos:P2)";
+    for (int i = 0; i < 2 && !msg; i++)
+        if (!split_record_ref(ref[i], &source[i], &key[i]))
+            msg = "a record is SOURCE:KEY, e.g. crm:C0001234";
+    if (msg) {
+        error_response(resp, 400, "bad_request", msg);
+    } else if (atomic_flag_test_and_set(&s->pair_running)) {
+        error_response(resp, 503, "busy", "another explanation of two records is being answered; retry in a second");
+        add_header(resp, "Retry-After", "1");
+    } else {
+        char *json = NULL;
+        size_t len = 0;
+        uf_error err = {0};
+        int st = uf_explain_records(s->config, s->store, source[0], key[0], source[1], key[1], UF_EXPLAIN_JSON, &json,
+                                    &len, &err);
+        atomic_flag_clear(&s->pair_running);
+        const char *m = err.message[0] ? err.message : uf_strerror(st);
+        if (st == UF_OK) {
+            uf_buf b;
+            uf_buf_init(&b);
+            uf_buf_append(&b, json, len);
+            uf_buf_putc(&b, '\n');
+            set_body(resp, 200, json_type, &b);
+        } else if (st == UF_ERR_NOT_FOUND) {
+            error_response(resp, 404, "not_found", m);
+        } else if (st == UF_ERR_INVALID) {
+            error_response(resp, 400, "bad_request", m);
+        } else if (st == UF_ERR_IO || st == UF_ERR_FORMAT) {
+            error_response(resp, 500, "export_error", m);
+        } else {
+            status_error(resp, st, &err, NULL);
+        }
+        free(json);
+    }
+    free(ref[0]);
+    free(ref[1]);
+}
+
 static void route_healthz(uf_serve *s, uf_serve_response *resp)
 {
     uint64_t run_id = 0;
@@ -621,9 +777,16 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
     enum route r = ROUTE_OTHER;
     const char *rest = NULL;
     size_t rest_len = 0;
-    static const char profiles[] = "/v1/profiles/", records[] = "/v1/records/";
+    static const char profiles[] = "/v1/profiles/", records[] = "/v1/records/", explain[] = "/v1/explain/";
     if (uf_slice_equals(path, "/v1/lookup")) {
         r = ROUTE_LOOKUP;
+    } else if (uf_slice_equals(path, "/v1/explain")) {
+        r = ROUTE_EXPLAIN_PAIR;
+    } else if (path_len > sizeof explain - 1 && memcmp(target, explain, sizeof explain - 1) == 0 &&
+               !memchr(target + sizeof explain - 1, '/', path_len - (sizeof explain - 1))) {
+        r = ROUTE_EXPLAIN;
+        rest = target + sizeof explain - 1;
+        rest_len = path_len - (sizeof explain - 1);
     } else if (uf_slice_equals(path, "/healthz")) {
         r = ROUTE_HEALTHZ;
     } else if (uf_slice_equals(path, "/metrics")) {
@@ -650,8 +813,8 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
         add_header(resp, "WWW-Authenticate", "Bearer realm=\"unify\"");
     } else if (r == ROUTE_OTHER) {
         error_response(resp, 404, "route_not_found",
-                       "no such route (GET /v1/lookup, /v1/profiles/{id}, /v1/records/{source}/{key}, /healthz, "
-                       "/metrics)");
+                       "no such route (GET /v1/lookup, /v1/profiles/{id}, /v1/records/{source}/{key}, "
+                       "/v1/explain/{id}, /v1/explain?a=&b=, /healthz, /metrics)");
     } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         error_response(resp, 405, "method_not_allowed", "only GET and HEAD are served");
         add_header(resp, "Allow", "GET, HEAD");
@@ -661,6 +824,10 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
         route_profile(s, rest, rest_len, resp);
     } else if (r == ROUTE_RECORD) {
         route_record(s, rest, rest_len, resp);
+    } else if (r == ROUTE_EXPLAIN) {
+        route_explain(s, rest, rest_len, resp);
+    } else if (r == ROUTE_EXPLAIN_PAIR) {
+        route_explain_pair(s, q ? q + 1 : NULL, resp);
     } else if (r == ROUTE_HEALTHZ) {
         route_healthz(s, resp);
     } else if (r == ROUTE_PAGE) {

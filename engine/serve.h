@@ -11,6 +11,9 @@
  *   /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE (any: every identifier kind)
  *   /v1/profiles/{golden_id}       follows redirects of merged ids
  *   /v1/records/{source}/{key}     percent-decoded segments
+ *   /v1/explain/{golden_id}        why a profile's records are together (uf_store_explain)
+ *   /v1/explain?a=SRC:KEY&b=SRC:KEY  why two records are or are not together
+ *                                  (uf_explain_records; reads the exports when apart)
  *   /                              the agent page (engine/serve_page.html; never needs the token)
  *
  * Errors are JSON: {"error":{"code":"not_found","message":"..."}} with the

@@ -10,9 +10,18 @@
  *
  * Trade-offs:
  *  - MDB_NOTLS ties reader slots to transactions, not threads, so any
- *    thread may call any function and there is no per-thread setup; a
- *    transaction begin costs a slot search under LMDB's reader mutex, well
- *    under a microsecond (bench/bench_store.c measures the lookup).
+ *    thread may call any function and there is no per-thread setup.
+ *  - Ended read transactions are kept in a small per-store pool, reset
+ *    (mdb_txn_reset), and the next call renews one (mdb_txn_renew) instead
+ *    of beginning a new one: no allocation, no reader-slot search under
+ *    LMDB's shared reader mutex (with MDB_NOTLS a reset transaction keeps
+ *    its slot). A reset transaction marks its slot as reading nothing, so
+ *    it pins no generation; a renewed one reads the latest committed
+ *    generation exactly as a fresh one would (a run is never half-seen).
+ *    The pool is a mutex-guarded stack, not thread-local storage, so that
+ *    closing the store can abort every pooled transaction before the
+ *    environment goes; at most READ_POOL_MAX are kept (more concurrent
+ *    calls than that simply begin and abort their own).
  *  - When a run grows the map beyond what this process has mapped, LMDB
  *    answers MDB_MAP_RESIZED and the map must be re-established, which is
  *    only legal while no transaction of this process is open. A rwlock
@@ -44,6 +53,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+/* Reset read transactions kept for reuse (see the top of the file). */
+#define READ_POOL_MAX 16
+
 /* A parsed schema; refs = callers using it + 1 while it is the store's current one. */
 typedef struct schema_entry {
     uf_profile_schema *schema;
@@ -58,6 +70,9 @@ struct uf_store {
     pthread_rwlock_t remap; /* shared: a transaction is open; exclusive: the map is being resized */
     pthread_mutex_t schema_lock;
     schema_entry *schema;   /* the last schema seen (NULL: none yet) */
+    pthread_mutex_t pool_lock;
+    MDB_txn *pool[READ_POOL_MAX]; /* reset read transactions, ready to renew */
+    size_t pool_count;
 };
 
 static int not_found_here(uf_error *err, const char *path)
@@ -206,6 +221,13 @@ int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out
         free(s);
         return uf_error_set(err, UF_ERR_NOMEM, "STORE: cannot create a lock");
     }
+    if (pthread_mutex_init(&s->pool_lock, NULL) != 0) {
+        pthread_mutex_destroy(&s->schema_lock);
+        pthread_rwlock_destroy(&s->remap);
+        free(s->path);
+        free(s);
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: cannot create a lock");
+    }
     rc = open_env(s, map_reserve, err);
     if (rc == UF_OK)
         rc = open_databases(s, err);
@@ -222,16 +244,20 @@ int uf_store_open(const char *path, uf_store **out, uf_error *err)
     return uf_store_open_reserve(path, UF_STORE_READER_MAP_RESERVE, out, err);
 }
 
+static void pool_drain(uf_store *s);
+
 void uf_store_close(uf_store *s)
 {
     if (!s)
         return;
+    pool_drain(s); /* pooled transactions belong to the environment: abort them first */
     if (s->env)
         mdb_env_close(s->env);
     if (s->schema) {
         uf_profile_schema_free(s->schema->schema);
         free(s->schema);
     }
+    pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->schema_lock);
     pthread_rwlock_destroy(&s->remap);
     free(s->path);
@@ -242,19 +268,61 @@ void uf_store_close(uf_store *s)
 /* Read transactions                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Begin a read transaction; on success the remap lock is held shared until read_end. */
+/* Abort every pooled transaction (closing, or the map is being resized). */
+static void pool_drain(uf_store *s)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    while (s->pool_count)
+        mdb_txn_abort(s->pool[--s->pool_count]);
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+static MDB_txn *pool_take(uf_store *s)
+{
+    MDB_txn *txn = NULL;
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->pool_count)
+        txn = s->pool[--s->pool_count];
+    pthread_mutex_unlock(&s->pool_lock);
+    return txn;
+}
+
+/* Keep a reset transaction for the next call; false when the pool is full. */
+static bool pool_put(uf_store *s, MDB_txn *txn)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    bool kept = s->pool_count < READ_POOL_MAX;
+    if (kept)
+        s->pool[s->pool_count++] = txn;
+    pthread_mutex_unlock(&s->pool_lock);
+    return kept;
+}
+
+/*
+ * Begin a read transaction (a pooled one renewed, else a new one); on
+ * success the remap lock is held shared until read_end.
+ */
 static int read_begin(uf_store *s, MDB_txn **txn, uf_error *err)
 {
     for (int attempt = 0;; attempt++) {
         pthread_rwlock_rdlock(&s->remap);
+        MDB_txn *reused = pool_take(s);
+        if (reused) {
+            if (mdb_txn_renew(reused) == MDB_SUCCESS) {
+                *txn = reused;
+                return UF_OK;
+            }
+            mdb_txn_abort(reused); /* MDB_MAP_RESIZED among others: a fresh begin says which */
+        }
         int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
         if (rc == MDB_SUCCESS)
             return UF_OK;
         pthread_rwlock_unlock(&s->remap);
         if (rc != MDB_MAP_RESIZED || attempt == 8)
             return uf_store_mdb_error(err, rc, s->path, "cannot begin a read transaction");
-        /* A run grew the map: adopt its size once no read of ours is open. */
+        /* A run grew the map: adopt its size once no read of ours is open (pooled ones are dropped). */
         pthread_rwlock_wrlock(&s->remap);
+        pool_drain(s);
         rc = mdb_env_set_mapsize(s->env, 0);
         pthread_rwlock_unlock(&s->remap);
         if (rc != MDB_SUCCESS)
@@ -264,7 +332,9 @@ static int read_begin(uf_store *s, MDB_txn **txn, uf_error *err)
 
 static void read_end(uf_store *s, MDB_txn *txn)
 {
-    mdb_txn_abort(txn);
+    mdb_txn_reset(txn); /* its snapshot is released here: nothing stays pinned */
+    if (!pool_put(s, txn))
+        mdb_txn_abort(txn);
     pthread_rwlock_unlock(&s->remap);
 }
 

@@ -488,6 +488,18 @@ Test(serve, redirects_and_encoded_keys_across_a_new_run)
     free(want_loc);
     reply_free(&r);
     free(target);
+    /* The explanation of a merged-away id is the surviving profile's, with the same headers. */
+    target = t_fmt("/v1/explain/%s", y);
+    r = GET(s.port, target);
+    cr_expect_eq(r.status, 200, "%s", r.body);
+    char *lead = t_fmt("{\"golden_id\":\"%s\",", x);
+    cr_expect_eq(strncmp(r.body, lead, strlen(lead)), 0, "explain %s: %.300s", y, r.body);
+    cr_expect(strstr(r.body, "\"links\":["), "%.300s", r.body);
+    into[0] = '\0';
+    cr_expect(header(&r, "X-Unify-Merged-Into", into, sizeof into) && strcmp(into, x) == 0, "%s", r.head);
+    free(lead);
+    reply_free(&r);
+    free(target);
     r = GET(s.port, "/healthz");
     cr_expect_str_eq(r.body, "{\"status\":\"ok\",\"last_run_id\":2}\n", "the server sees the new run");
     reply_free(&r);
@@ -514,8 +526,8 @@ Test(serve, bearer_token_from_file_and_environment)
     cr_expect(strstr(r.body, "id=\"tokendlg\""), "the page has the token prompt");
     reply_free(&r);
     const char *targets[] = {"/v1/lookup?email=a%40b.org", "/v1/profiles/G1", "/v1/records/crm/x", "/metrics",
-                             "/nowhere"};
-    for (size_t i = 0; i < 5; i++) {
+                             "/nowhere", "/v1/explain/G1", "/v1/explain?a=crm:x&b=crm:y"};
+    for (size_t i = 0; i < UF_ARRAY_LEN(targets); i++) {
         r = GET(s.port, targets[i]);
         char www[64] = "";
         cr_expect(header(&r, "WWW-Authenticate", www, sizeof www) && strncmp(www, "Bearer", 6) == 0, "%s", r.head);
@@ -526,6 +538,9 @@ Test(serve, bearer_token_from_file_and_environment)
     }
     r = http(s.port, "GET", "/v1/profiles/G1", "Bearer s3cret-Token_42");
     cr_expect_eq(r.status, 200, "right token: %d %s", r.status, r.body);
+    reply_free(&r);
+    r = http(s.port, "GET", "/v1/explain/G1", "Bearer s3cret-Token_42");
+    cr_expect_eq(r.status, 200, "explain with the right token: %d %s", r.status, r.body);
     reply_free(&r);
     r = http(s.port, "GET", "/metrics", "bearer s3cret-Token_42");
     cr_expect_eq(r.status, 200, "the scheme is case-insensitive: %d", r.status);
@@ -782,4 +797,196 @@ Test(serve, lookup_any_kind)
     uf_store_close(s);
     uf_config_free(config);
     free(v.profile);
+}
+
+/*
+ * /v1/explain/{id} and /v1/explain?a=&b= on the fixture with scored matching
+ * on (threshold 0.99, so scored links exist): the answers are the library's
+ * (uf_store_explain, uf_explain_records) byte for byte, a scored link shows
+ * its comparisons, unknown ids and records are 404, malformed requests 400,
+ * and both routes are counted under their own names in /metrics.
+ */
+Test(serve, explain_routes)
+{
+    size_t ylen;
+    char *text = t_read_file(yaml, &ylen);
+    char *scored_yaml = t_fmt("%s\nmatching:\n  threshold: 0.99\n", text);
+    t_write_text(yaml, scored_yaml);
+    free(text);
+    free(scored_yaml);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "unify run with scored matching");
+    t_proc_free(&p);
+
+    /* In-process: a profile with a scored link, its explanation, two of its records, and a record elsewhere. */
+    uf_config *config = NULL;
+    uf_store *st = NULL;
+    uf_error err = {0};
+    cr_assert_eq(uf_config_load(yaml, &config, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_open(store, &st, &err), UF_OK, "%s", err.message);
+    uint64_t scored = 0;
+    char *want = NULL;
+    size_t want_len = 0;
+    for (uint64_t id = 1; id < 3000 && !scored; id++) {
+        char *json = NULL;
+        if (uf_store_explain(st, id, UF_EXPLAIN_JSON, &json, &want_len, &err) != UF_OK)
+            continue;
+        if (strstr(json, "\"rule\":\"scored\"")) {
+            scored = id;
+            want = json;
+        } else {
+            free(json);
+        }
+    }
+    cr_assert(scored, "no profile with a scored link in the fixture (threshold 0.99)");
+    /* The records of the scored link: "a":I,"b":J index the "records" array. */
+    const char *link = strstr(want, "\"rule\":\"scored\"");
+    const char *ab = link;
+    while (ab > want && strncmp(ab, "{\"a\":", 5) != 0)
+        ab--;
+    unsigned ia = 0, ib = 0;
+    cr_assert_eq(sscanf(ab, "{\"a\":%u,\"b\":%u", &ia, &ib), 2, "%.200s", ab);
+    char src[2][64], key[2][128];
+    const char *rec = strstr(want, "\"records\":[");
+    cr_assert_not_null(rec);
+    const unsigned index[2] = {ia, ib};
+    for (unsigned k = 0; k < 2; k++) {
+        const char *r = rec;
+        for (unsigned i = 0; i <= index[k]; i++)
+            r = strstr(r + 1, "{\"source\":\"");
+        cr_assert_not_null(r);
+        cr_assert_eq(sscanf(r, "{\"source\":\"%63[^\"]\",\"key\":\"%127[^\"]\"", src[k], key[k]), 2, "%.200s", r);
+    }
+    char *pair_want = NULL;
+    size_t pair_len = 0;
+    cr_assert_eq(uf_explain_records(config, st, src[0], key[0], src[1], key[1], UF_EXPLAIN_JSON, &pair_want,
+                                    &pair_len, &err),
+                 UF_OK, "%s", err.message);
+    /* A record of another profile (the first CRM record not in this one). */
+    uint64_t other_golden = scored == 1 ? 2 : 1;
+    char *other_json = NULL;
+    cr_assert_eq(uf_store_explain(st, other_golden, UF_EXPLAIN_JSON, &other_json, NULL, &err), UF_OK, "%s",
+                 err.message);
+    char osrc[64], okey[128];
+    cr_assert_eq(sscanf(strstr(other_json, "{\"source\":\""), "{\"source\":\"%63[^\"]\",\"key\":\"%127[^\"]\"", osrc,
+                        okey),
+                 2);
+    free(other_json);
+    uf_store_close(st);
+    uf_config_free(config);
+
+    server s;
+    server_start(&s, yaml, NULL, NULL);
+    char g[24];
+    uf_golden_id_format(scored, g);
+    char *target = t_fmt("/v1/explain/%s", g);
+    reply r = GET(s.port, target);
+    cr_expect_eq(r.status, 200, "%s: %s", target, r.body);
+    cr_expect(t_json_valid(r.body, r.body_len), "%.300s", r.body);
+    cr_expect(strstr(r.body, "\"links\":[") && strstr(r.body, "\"comparisons\":[") && strstr(r.body, "\"probability\":"),
+              "%.500s", r.body);
+    cr_expect(r.body_len == want_len + 1 && memcmp(r.body, want, want_len) == 0 && r.body[want_len] == '\n',
+              "the answer is uf_store_explain's JSON:\n%.400s\n%.400s", r.body, want);
+    char type[128] = "";
+    cr_expect(header(&r, "Content-Type", type, sizeof type) && strncmp(type, "application/json", 16) == 0);
+    cr_expect_not(header(&r, "X-Unify-Merged-Into", type, sizeof type), "not a merged id: %s", r.head);
+    reply_free(&r);
+    free(target);
+    /* The bare number works as for /v1/profiles. */
+    target = t_fmt("/v1/explain/%" PRIu64, scored);
+    r = GET(s.port, target);
+    cr_expect_eq(r.status, 200);
+    reply_free(&r);
+    free(target);
+
+    expect_error(GET(s.port, "/v1/explain/G999999999"), 404, "not_found", "unknown golden id");
+    expect_error(GET(s.port, "/v1/explain/nonsense"), 400, "invalid_golden_id", "not a golden id");
+    expect_error(GET(s.port, "/v1/explain/G1/more"), 404, "route_not_found", "extra segment");
+
+    /* Two records of the scored link: together, the library's JSON. */
+    char *qa = pct(src[0]), *qka = pct(key[0]), *qb = pct(src[1]), *qkb = pct(key[1]);
+    target = t_fmt("/v1/explain?a=%s%%3A%s&b=%s:%s", qa, qka, qb, qkb);
+    r = GET(s.port, target);
+    cr_expect_eq(r.status, 200, "%s: %s", target, r.body);
+    cr_expect_eq(strncmp(r.body, "{\"together\":true,", 17), 0, "%.300s", r.body);
+    cr_expect(r.body_len == pair_len + 1 && memcmp(r.body, pair_want, pair_len) == 0,
+              "the answer is uf_explain_records' JSON:\n%.400s\n%.400s", r.body, pair_want);
+    reply_free(&r);
+    free(target);
+    /* A record of another profile: apart, judged from the exports. */
+    char *qo = pct(osrc), *qko = pct(okey);
+    target = t_fmt("/v1/explain?a=%s:%s&b=%s:%s", qa, qka, qo, qko);
+    r = GET(s.port, target);
+    cr_expect_eq(r.status, 200, "%s: %s", target, r.body);
+    cr_expect_eq(strncmp(r.body, "{\"together\":false,", 18), 0, "%.300s", r.body);
+    cr_expect(t_json_valid(r.body, r.body_len), "%.300s", r.body);
+    reply_free(&r);
+    free(target);
+
+    target = t_fmt("/v1/explain?a=%s:%s&b=%s:no-such-key", qa, qka, qa);
+    expect_error(GET(s.port, target), 404, "not_found", "unknown record");
+    free(target);
+    target = t_fmt("/v1/explain?a=%s:%s", qa, qka);
+    expect_error(GET(s.port, target), 400, "bad_request", "only a");
+    free(target);
+    expect_error(GET(s.port, "/v1/explain?a=crm:1&b=crm:2&a=crm:3"), 400, "bad_request", "a twice");
+    expect_error(GET(s.port, "/v1/explain?a=crm&b=crm:2"), 400, "bad_request", "no key");
+    expect_error(GET(s.port, "/v1/explain?a=crm:1&b=crm:2&c=3"), 400, "bad_request", "unknown parameter");
+    expect_error(GET(s.port, "/v1/explain?a=crm:%zz&b=crm:2"), 400, "bad_request", "bad escape");
+
+    r = GET(s.port, "/metrics");
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"explain\",status=\"200\"} 2\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"explain\",status=\"404\"} 1\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"explain_pair\",status=\"200\"} 2\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "unify_http_requests_total{route=\"explain_pair\",status=\"400\"} 5\n"), "%s", r.body);
+    cr_expect(strstr(r.body, "unify_http_request_duration_seconds_count{route=\"explain_pair\"} 8\n"), "%s", r.body);
+    reply_free(&r);
+    server_stop(&s);
+    free(qa);
+    free(qka);
+    free(qb);
+    free(qkb);
+    free(qo);
+    free(qko);
+    free(want);
+    free(pair_want);
+}
+
+/*
+ * The server reuses reset read transactions (engine/store_read.c): between
+ * requests they must pin no generation, or every run would have to leave the
+ * space of the generation before untouched and the store would grow run
+ * after run. A server answering between eight runs: each answer sees the run
+ * just committed, and the store stays the size of two generations.
+ */
+Test(serve, pooled_read_transactions_pin_nothing)
+{
+    server s;
+    server_start(&s, yaml, NULL, NULL);
+    char *data = t_fmt("%s/data.mdb", store);
+    struct stat st;
+    off_t settled = 0;
+    for (int run = 2; run <= 9; run++) {
+        reply r = GET(s.port, "/v1/profiles/G1");
+        cr_expect_eq(r.status, 200, "%s", r.body);
+        reply_free(&r);
+        r = GET(s.port, "/v1/lookup?any=nobody-at-all");
+        reply_free(&r);
+        t_proc p = t_unify("run", "-c", yaml, "--quiet");
+        t_assert_ok(p, "unify run");
+        t_proc_free(&p);
+        r = GET(s.port, "/healthz");
+        char *want = t_fmt("{\"status\":\"ok\",\"last_run_id\":%d}\n", run);
+        cr_expect_str_eq(r.body, want, "the answer after run %d", run);
+        free(want);
+        reply_free(&r);
+        cr_assert_eq(stat(data, &st), 0);
+        if (run == 3)
+            settled = st.st_size;
+    }
+    /* A page or two per run for the run log; a pinned generation would add ~1.4 MB per run. */
+    cr_expect_leq(st.st_size, settled + settled / 8, "the store grew from %lld to %lld bytes in six runs",
+                  (long long)settled, (long long)st.st_size);
+    server_stop(&s);
+    free(data);
 }

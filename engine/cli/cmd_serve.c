@@ -18,12 +18,13 @@ static int usage(FILE *out)
 {
     fputs("usage: unify serve -c CONFIG [--listen HOST:PORT] [--token-file FILE] [--threads N] [--timeout SECONDS]\n\n"
           "Answer lookups over HTTP (JSON): /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE,\n"
-          "/v1/profiles/{golden_id}, /v1/records/{source}/{key}, /healthz, /metrics, and a search page for\n"
-          "agents at /. Listens on 127.0.0.1:8080 by default (port 0: any free port; the chosen one is\n"
-          "printed). With --token-file FILE or the UNIFY_TOKEN environment\n"
-          "variable every route but /healthz and the page needs 'Authorization: Bearer <token>'. A request must\n"
-          "arrive whole within --timeout seconds (default 10) of its connection opening or of the previous\n"
-          "answer; idle connections close after the same time. Stops on SIGINT/SIGTERM.\n",
+          "/v1/profiles/{golden_id}, /v1/records/{source}/{key}, /v1/explain/{golden_id} (why a profile's\n"
+          "records are together), /v1/explain?a=SOURCE:KEY&b=SOURCE:KEY (why two records are or are not),\n"
+          "/healthz, /metrics, and a search page for agents at /. Listens on 127.0.0.1:8080 by default\n"
+          "(port 0: any free port; the chosen one is printed). With --token-file FILE or the UNIFY_TOKEN\n"
+          "environment variable every route but /healthz and the page needs 'Authorization: Bearer <token>'.\n"
+          "A request must arrive whole within --timeout seconds (default 10) of its connection opening or of\n"
+          "the previous answer; idle connections close after the same time. Stops on SIGINT/SIGTERM.\n",
           out);
     return out == stdout ? UF_EXIT_OK : UF_EXIT_USAGE;
 }

@@ -10,6 +10,9 @@
 // loyalty card, by an unknown value (the not-found state), by a value full of
 // HTML (shown as text, never as markup); the card's fields are checked
 // against what `unify lookup` prints for the same customer. A second server
+// The card's "Why together?" toggle lists each link of the profile (checked
+// against `unify explain --json`), a scored one with its probability and
+// field weights (the store is built with scored matching on). A second server
 // with a token checks that the API refuses the page, the page asks for the
 // token, refuses a wrong one and shows the card with the right one.
 // Every server started here is stopped in `after`, whatever happened.
@@ -35,6 +38,20 @@ const servers = [];
 function lookup(...args) {
   const out = execFileSync(UNIFY, ['lookup', '-c', config, ...args], { encoding: 'utf8' });
   return JSON.parse(out);
+}
+
+function explain(goldenId) {
+  return JSON.parse(execFileSync(UNIFY, ['explain', '-c', config, '--golden', goldenId, '--json'], { encoding: 'utf8' }));
+}
+
+/* The first profile (by id) with a scored link, as `unify explain --json` prints it. */
+function findScored() {
+  for (let id = 1; id <= 2000; id++) {
+    let e;
+    try { e = explain('G' + id); } catch (err) { continue; }
+    if ((e.links || []).some((l) => l.rule === 'scored')) return e;
+  }
+  return null;
 }
 
 /* Start `unify serve` on a free port; resolves with its base URL once /healthz answers. */
@@ -106,7 +123,8 @@ before(async () => {
   const yaml = fs.readFileSync(config, 'utf8')
     .replace(/^(\s+path:\s*)\S+/m, '$1store')
     .replace(/^rejects:\s*\S+/m, 'rejects: rejects.txt');
-  fs.writeFileSync(config, yaml);
+  // Scored matching on, so that some profile is held together by a scored link.
+  fs.writeFileSync(config, yaml + '\nmatching:\n  threshold: 0.99\n');
   execFileSync(UNIFY, ['run', '-c', config, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -163,6 +181,41 @@ test('open service: search by phone, e-mail, loyalty card; not found; values sho
   const records = await page.$$eval('.records tr.record', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
   assert.deepEqual(records.map((r) => r[0] + ':' + r[1]), want.records.map((r) => r.source + ':' + r.key));
   assert.equal(await page.isVisible('#status'), false, 'no status line next to a card');
+
+  // "Why together?": one line per link of `unify explain --golden ID --json`.
+  const why = explain(want.golden_id);
+  await page.click('.card .explain button.why');
+  if (why.links.length) {
+    await page.waitForSelector('.card .why-panel li.link');
+    const lines = await texts(page, '.card .why-panel li.link');
+    assert.equal(lines.length, why.links.length, 'one line per link: ' + lines.join(' | '));
+    lines.forEach((line, i) => {
+      const l = why.links[i];
+      const pair = `${why.records[l.a].source}:${why.records[l.a].key} + ${why.records[l.b].source}:${why.records[l.b].key} — `;
+      assert.ok(line.startsWith(pair), `link ${i}: ${line}`);
+      if (l.rule !== 'scored') assert.ok(line.includes(`share ${l.kind} ${l.value}`), line);
+    });
+  } else {
+    await page.waitForSelector('.card .why-panel .hint:not(:empty)');
+  }
+  await page.click('.card .explain button.why'); // the toggle hides it again
+  assert.equal(await page.isVisible('.card .why-panel'), false);
+
+  // A profile held together by a scored link: its line shows the probability and the field weights.
+  const scored = findScored();
+  assert.ok(scored, 'a profile with a scored link (threshold 0.99)');
+  await search(page, scored.golden_id);
+  await page.waitForFunction((g) => {
+    const c = document.querySelector('.card.profile');
+    return c && c.getAttribute('data-golden-id') === g;
+  }, scored.golden_id);
+  await page.click('.card .explain button.why');
+  await page.waitForSelector('.card .why-panel li.link.scored');
+  const line = await page.textContent('.card .why-panel li.link.scored');
+  const sl = scored.links.find((l) => l.rule === 'scored');
+  const exact = sl.comparisons.find((c) => c.level !== 'missing');
+  assert.match(line, /— scored, probability 0\.\d{4}, weight [+-]\d+\.\d/, line);
+  assert.ok(line.includes(`${exact.field} ${exact.level} ${exact.weight >= 0 ? '+' : ''}${exact.weight.toFixed(1)}`), line);
 
   // By e-mail, upper-cased: the same customer.
   await search(page, emails[0].toUpperCase());
