@@ -31,7 +31,7 @@ echo "== valgrind memcheck (release build; UF_TEST_SMALL=1: smaller generated fi
 if [ "${UF_VALGRIND_ALL:-0}" = 1 ]; then
   scripts/valgrind-tests.sh build/release
 else
-  scripts/valgrind-tests.sh build/release test_fuzz_replay test_faults test_run test_serve test_ingest test_stream
+  scripts/valgrind-tests.sh build/release test_fuzz_replay test_faults test_run test_match test_serve test_ingest test_stream
 fi
 
 echo "== fuzzing: every harness for ${UF_FUZZ_SECONDS:-8} s (clang, libFuzzer + ASan + UBSan)"
