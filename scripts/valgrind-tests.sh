@@ -17,6 +17,7 @@ shift || true
 logs="$build/valgrind"
 mkdir -p "$logs"
 export UF_TEST_SMALL=1
+export UF_UNDER_VALGRIND=1
 supp="$PWD/scripts/valgrind.supp"
 
 run_one() {
