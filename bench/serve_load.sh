@@ -20,7 +20,8 @@
 # agent application's connection pool; --connections 64 gives the old figure.
 #
 # usage: bench/serve_load.sh [--customers N] [--seconds S] [--connections C]
-#                            [--threads T] [--server-threads T] [--work DIR] [--build DIR]
+#                            [--threads T] [--server-threads T] [--run-nice N] [--work DIR] [--build DIR]
+#   --run-nice N  run phase 2's `unify run` loop under `nice -n N` (default 0)
 # Loopback only; everything it starts it stops.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +30,7 @@ seconds=20
 connections=16
 threads=2
 server_threads=2
+run_nice=0
 work=${TMPDIR:-/tmp}/unify-serve-bench
 build=$root/build/release
 while [ $# -gt 0 ]; do
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --server-threads) server_threads=$2; shift 2 ;;
+    --run-nice) run_nice=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     *) echo "usage: $0 [--customers N] [--seconds S] [--connections C] [--threads T] [--server-threads T] [--work DIR] [--build DIR]" >&2; exit 2 ;;
@@ -146,10 +149,10 @@ cat "$dir/wrk1.txt"
 echo "phase 1: $(summary "$dir/wrk1.txt")"
 
 echo
-echo "== phase 2: while unify run commits new generations"
+echo "== phase 2: while unify run commits new generations (nice $run_nice)"
 runs_file=$dir/runs.txt
 : > "$runs_file"
-( while true; do "$unify" run -c "$dir/unify.yaml" --quiet && echo ok >> "$runs_file"; done ) &
+( while true; do nice -n "$run_nice" "$unify" run -c "$dir/unify.yaml" --quiet && echo ok >> "$runs_file"; done ) &
 runner_pid=$!
 sleep 0.5
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/lookups.lua" "$url" > "$dir/wrk2.txt"
