@@ -226,34 +226,50 @@ static int member_of(const explanation *e, const char *source, const char *key)
 }
 
 /*
- * The links on the tree path from member a to member b (BFS over the
- * spanning tree). Writes the link indices in path order to `path`, returns
- * how many, or -1 when there is no path (a store written otherwise).
+ * The links on the tree path from member a to member b (breadth-first over
+ * the spanning tree, through an adjacency list: members + links steps).
+ * Writes the link indices in path order to `path`, returns how many, -1
+ * when there is no path (a store written otherwise), -2 when out of memory.
  */
 static int tree_path(const explanation *e, int a, int b, size_t *path)
 {
-    size_t n = e->view.member_count;
-    int *via = malloc(n * sizeof *via);      /* link that reached the member, -1: none */
+    size_t n = e->view.member_count, links = e->view.link_count;
+    size_t *start = calloc(n + 1, sizeof *start);    /* adjacency: member -> its links */
+    size_t *adjacent = malloc((2 * links + 1) * sizeof *adjacent);
+    int *via = malloc(n * sizeof *via);               /* link that reached the member */
     size_t *queue = malloc(n * sizeof *queue);
     bool *seen = calloc(n, sizeof *seen);
-    int count = -1;
-    if (via && queue && seen) {
+    int count = -2;
+    if (start && adjacent && via && queue && seen) {
+        for (size_t i = 0; i < links; i++) {
+            start[e->view.links[i].a + 1]++;
+            start[e->view.links[i].b + 1]++;
+        }
+        for (size_t m = 0; m < n; m++)
+            start[m + 1] += start[m];
+        size_t *fill = queue; /* borrowed as the fill cursor before the search */
+        memcpy(fill, start, n * sizeof *fill);
+        for (size_t i = 0; i < links; i++) {
+            adjacent[fill[e->view.links[i].a]++] = i;
+            adjacent[fill[e->view.links[i].b]++] = i;
+        }
         size_t head = 0, tail = 0;
         queue[tail++] = (size_t)a;
         seen[a] = true;
         via[a] = -1;
         while (head < tail && !seen[b]) {
             size_t x = queue[head++];
-            for (size_t i = 0; i < e->view.link_count; i++) {
-                const uf_links_link *l = &e->view.links[i];
-                size_t y = l->a == x ? l->b : l->b == x ? l->a : n;
-                if (y < n && !seen[y]) {
+            for (size_t k = start[x]; k < start[x + 1]; k++) {
+                const uf_links_link *l = &e->view.links[adjacent[k]];
+                size_t y = l->a == x ? l->b : l->a;
+                if (!seen[y]) {
                     seen[y] = true;
-                    via[y] = (int)i;
+                    via[y] = (int)adjacent[k];
                     queue[tail++] = y;
                 }
             }
         }
+        count = -1;
         if (seen[b]) {
             /* Walk back from b, then reverse into a-to-b order. */
             count = 0;
@@ -269,6 +285,8 @@ static int tree_path(const explanation *e, int a, int b, size_t *path)
             }
         }
     }
+    free(start);
+    free(adjacent);
     free(via);
     free(queue);
     free(seen);
@@ -458,22 +476,21 @@ static int explain_apart(const uf_config *config, uf_store *s, const char *sa, c
     uf_match_values_of(&rb, &vb);
     uf_cmp_vector v;
     uf_match_compare(&va, &vb, &v);
-    char rules[256] = "";
-    size_t rules_len = 0;
+    uf_buf rules; /* the blocking rules that put both in one block, "a+b, c" */
+    uf_buf_init(&rules);
     for (int r = 0; r < mc->rule_count; r++) {
         uint64_t k1, k2;
         if (uf_match_block_key(&mc->rules[r], r, &ra, &va, &k1) && uf_match_block_key(&mc->rules[r], r, &rb, &vb, &k2) &&
             k1 == k2) {
-            for (int p = 0; p < mc->rules[r].part_count && rules_len + 32 < sizeof rules; p++)
-                rules_len += (size_t)snprintf(rules + rules_len, sizeof rules - rules_len, "%s%s",
-                                              p ? "+" : (rules_len ? ", " : ""), uf_block_part_name(config, mc->rules[r].parts[p]));
+            for (int p = 0; p < mc->rules[r].part_count; p++)
+                uf_buf_printf(&rules, "%s%s", p ? "+" : (rules.len ? ", " : ""),
+                              uf_block_part_name(config, mc->rules[r].parts[p]));
         }
     }
+    size_t rules_len = rules.len;
     double weight = ea.have_model ? uf_fs_vector_weight(&ea.model, &v) : 0;
     double probability = ea.have_model ? uf_fs_probability(weight) : 0;
-    bool vetoed = config->guards.weak_link_requires != UF_AGREE_NONE &&
-                  (v.level[UF_CMP_FIRST_NAME] == UF_FIRST_ELSE || v.level[UF_CMP_LAST_NAME] == UF_LAST_ELSE ||
-                   (config->guards.weak_link_requires == UF_AGREE_NAME_AND_DOB && v.level[UF_CMP_DOB] == UF_DOB_ELSE));
+    bool vetoed = uf_match_disagree(&va, &vb, &v, config->guards.weak_link_requires);
     const char *verdict;
     if (!mc->enabled)
         verdict = "scored matching is off (no 'matching' section in the configuration)";
@@ -482,14 +499,16 @@ static int explain_apart(const uf_config *config, uf_store *s, const char *sa, c
     else if (!ea.have_model)
         verdict = "the store holds no matching model (the run that wrote it did not score)";
     else if (probability < mc->threshold)
-        verdict = "below the match threshold";
+        verdict = "below the match threshold (before the name-frequency adjustment, which the run adds "
+                  "for exact names and this cannot recompute)";
     else if (vetoed)
         verdict = "above the threshold, but names or dates of birth disagree (guards.weak_link_requires)";
     else
-        verdict = "above the threshold: the link was refused by a per-profile limit, or the exports changed since the run";
+        verdict = "above the threshold: the link was refused by a per-profile limit, their shared block was capped "
+                  "(max_block_size), or the exports changed since the run";
     if (json) {
         uf_buf_puts(b, "],\"scored\":{\"blocking_rules\":");
-        uf_json_string(b, uf_slice_make(rules, rules_len));
+        uf_json_string(b, uf_slice_make(uf_buf_cstr(&rules), rules_len));
         if (ea.have_model)
             uf_buf_printf(b, ",\"weight\":%.3f,\"probability\":%.9g,\"threshold\":%g", weight, probability,
                           mc->threshold);
@@ -499,16 +518,18 @@ static int explain_apart(const uf_config *config, uf_store *s, const char *sa, c
         uf_buf_puts(b, "}}");
     } else {
         uf_buf_printf(b, "  scored matching: %s\n", verdict);
-        uf_buf_printf(b, "    blocking rules pairing them: %s\n", rules_len ? rules : "none");
+        uf_buf_printf(b, "    blocking rules pairing them: %s\n", rules_len ? uf_buf_cstr(&rules) : "none");
         if (ea.have_model)
             uf_buf_printf(b, "    weight %.2f, match probability %.6f (threshold %g), without name frequency adjustment\n",
                           weight, probability, mc->threshold);
         render_comparisons(b, &ea.model, ea.have_model, &v, weight, false);
     }
+    bool failed = rules.failed;
+    uf_buf_free(&rules);
     explanation_free(&ea);
     free(xa.blob);
     free(xb.blob);
-    return UF_OK;
+    return failed ? uf_error_set(err, UF_ERR_NOMEM, "out of memory explaining") : UF_OK;
 }
 
 int uf_explain_records(const uf_config *config, uf_store *s, const char *source_a, const char *key_a,
@@ -543,7 +564,13 @@ int uf_explain_records(const uf_config *config, uf_store *s, const char *source_
     uf_golden_id_format(e.golden_id, id);
     int ma = member_of(&e, source_a, key_a), mb = member_of(&e, source_b, key_b);
     size_t *path = malloc((e.view.link_count + 1) * sizeof *path);
-    int n = path && ma >= 0 && mb >= 0 ? tree_path(&e, ma, mb, path) : -1;
+    int n = !path ? -2 : ma >= 0 && mb >= 0 ? tree_path(&e, ma, mb, path) : -1;
+    if (n == -2) {
+        free(path);
+        explanation_free(&e);
+        uf_buf_free(&b);
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory explaining");
+    }
     if (json) {
         uf_buf_printf(&b, "{\"together\":true,\"golden_id\":\"%s\",\"path\":[", id);
         for (int i = 0; i < n; i++) {

@@ -201,12 +201,21 @@ static void block_keys_range(matcher *m, int thread, size_t from, size_t to)
     }
 }
 
-static uint64_t name_hash(const matcher *m, uint32_t r)
+/*
+ * A sort key in name order: the first 6 bytes of the last name and 2 of the
+ * first, big-endian, so that "smith jon" and "smith john" sit side by side
+ * in a capped block's window (record ids break ties).
+ */
+static uint64_t name_order_key(const matcher *m, uint32_t r)
 {
     const uf_match_features *f = &m->features[r];
     const unsigned char *blob = m->table->records[r].blob;
-    uint64_t h = XXH3_64bits(blob + f->offset[UF_CMP_LAST_NAME], f->len[UF_CMP_LAST_NAME]);
-    return XXH3_64bits_withSeed(blob + f->offset[UF_CMP_FIRST_NAME], f->len[UF_CMP_FIRST_NAME], h);
+    uint64_t key = 0;
+    for (unsigned i = 0; i < 6; i++)
+        key = key << 8 | (i < f->len[UF_CMP_LAST_NAME] ? blob[f->offset[UF_CMP_LAST_NAME] + i] : 0);
+    for (unsigned i = 0; i < 2; i++)
+        key = key << 8 | (i < f->len[UF_CMP_FIRST_NAME] ? blob[f->offset[UF_CMP_FIRST_NAME] + i] : 0);
+    return key;
 }
 
 static int compare_sort_pair(const void *x, const void *y)
@@ -257,7 +266,7 @@ static void block_pairs_range(matcher *m, int thread, size_t from, size_t to)
             return;
         }
         for (size_t i = 0; i < n; i++)
-            bt->window[i] = (uf_sort_pair){name_hash(m, block[i].value), block[i].value};
+            bt->window[i] = (uf_sort_pair){name_order_key(m, block[i].value), block[i].value};
         qsort(bt->window, n, sizeof *bt->window, compare_sort_pair);
         uint64_t compared = 0;
         for (size_t i = 0; i < n; i++)
@@ -599,7 +608,12 @@ static unsigned rule_fields(const uf_block_rule *rule)
         case UF_BLOCK_POSTCODE:
         case UF_BLOCK_CITY: mask |= 1u << UF_CMP_POSTCODE | 1u << UF_CMP_CITY; break;
         case UF_BLOCK_PHONE: mask |= 1u << UF_CMP_PHONE; break;
-        default: break;
+        default:
+            /* An identifier kind: e-mail is its own field, the others are "identifier". */
+            if ((unsigned)rule->parts[i] >= UF_BLOCK_IDENTIFIER)
+                mask |= (int)rule->parts[i] - UF_BLOCK_IDENTIFIER == UF_KIND_EMAIL ? 1u << UF_CMP_EMAIL
+                                                                                  : 1u << UF_CMP_IDENTIFIER;
+            break;
         }
     }
     return mask;
@@ -794,24 +808,7 @@ static int band_of(double probability)
     return band;
 }
 
-/*
- * The disagreement guard, on the pair's values: the rule
- * guards.weak_link_requires sets for weak identifiers holds for scored
- * links too. Names disagree when both are present and their Jaro–Winkler
- * similarity is below NAME_DISAGREE_JW — lower than the comparison levels,
- * because a typo-ridden spelling ("wagnwj") is weak evidence for a match
- * but no evidence of another person, while "john" and "mary" are. Dates of
- * birth disagree at level ELSE (not a typo, not day and month swapped). A
- * household — same surname, address, postcode and phone, other first names
- * — scores high on correlated fields; this keeps it apart.
- */
-#define NAME_DISAGREE_JW 0.75
-
-static bool names_disagree(uf_slice a, uf_slice b)
-{
-    return a.len && b.len && uf_jaro_winkler(a.ptr, a.len, b.ptr, b.len) < NAME_DISAGREE_JW;
-}
-
+/* The disagreement guard (uf_match_disagree) on a pair above the threshold. */
 static bool disagrees(const matcher *m, uf_agreement requires, const scored_pair *p)
 {
     if (requires == UF_AGREE_NONE)
@@ -819,12 +816,7 @@ static bool disagrees(const matcher *m, uf_agreement requires, const scored_pair
     uf_match_values va, vb;
     uf_match_values_from_features(&m->table->records[p->a], &m->features[p->a], &va);
     uf_match_values_from_features(&m->table->records[p->b], &m->features[p->b], &vb);
-    if (names_disagree(va.field[UF_CMP_FIRST_NAME], vb.field[UF_CMP_FIRST_NAME]) &&
-        p->vector.level[UF_CMP_FIRST_NAME] != UF_FIRST_NICKNAME)
-        return true;
-    if (names_disagree(va.field[UF_CMP_LAST_NAME], vb.field[UF_CMP_LAST_NAME]))
-        return true;
-    return requires == UF_AGREE_NAME_AND_DOB && p->vector.level[UF_CMP_DOB] == UF_DOB_ELSE;
+    return uf_match_disagree(&va, &vb, &p->vector, requires);
 }
 
 static int score_and_link(matcher *m, uf_linker *linker, uf_match_stats *stats, uf_error *err)
@@ -878,7 +870,7 @@ static double pairs_inside_clusters(const uint32_t *roots, size_t n)
     uint32_t *size = calloc(n ? n : 1, sizeof *size);
     double pairs = 0;
     if (!size)
-        return 0;
+        return -1; /* out of memory */
     for (size_t r = 0; r < n; r++)
         size[roots[r]]++;
     for (size_t r = 0; r < n; r++)
@@ -930,7 +922,8 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
     if (rc == UF_OK) {
         parallel(&m, n, features_range);
         together = pairs_inside_clusters(m.roots, n);
-        rc = prepare_model(&m, model, stats, err);
+        rc = together < 0 ? uf_error_set(err, UF_ERR_NOMEM, "out of memory counting cluster pairs")
+                          : prepare_model(&m, model, stats, err);
     }
     stats->seconds_training = now_seconds() - t;
     t = now_seconds();

@@ -17,7 +17,8 @@
  *     memory and time stay linear, nothing explodes silently. Pairs already
  *     in one cluster are dropped on the spot (the identifiers said it);
  *     the rest are deduplicated across rules by sorting.
- *  3. comparison vectors (compare.h) for every candidate pair, two threads.
+ *  3. comparison vectors (compare.h) for every candidate pair, on the
+ *     configured threads.
  *  4. the model: u from random record pairs, then m and lambda by EM over
  *     the candidate pairs' distinct vectors — or read from
  *     matching.parameters, which fixes them.
@@ -32,10 +33,11 @@
  * the link order depend only on the records, so the same input gives the
  * same links whatever the thread count.
  *
- * Memory (per record, freed before the call returns): features 28 bytes,
- * cluster roots 4, name frequencies 8; per blocking pass 32 bytes per
- * blocked record; per candidate pair 8 bytes (16 while deduplicating) plus
- * 8 for its vector.
+ * Memory (per record, freed before the call returns): features 48 bytes
+ * (match_internal.h), cluster roots 4, name frequencies 8; per blocking pass
+ * 32 bytes per blocked record; per candidate pair 8 bytes (16 while
+ * deduplicating) plus 9 for its vector; the random pairs for u 9 bytes each
+ * plus 16 while counting them (u_sample_pairs; 400 000 by default).
  */
 #ifndef UF_MATCH_H
 #define UF_MATCH_H
@@ -73,7 +75,8 @@ typedef struct uf_match_stats {
  * Run scored matching on `linker` after uf_linker_link_identifiers (steps
  * above). `table->cmp` must still be present. *model receives the model used
  * (trained or read). Returns UF_OK, UF_ERR_NOMEM, UF_ERR_IO / UF_ERR_FORMAT
- * for a parameters file that cannot be read, or the linker's error.
+ * for a parameters file that cannot be read, UF_ERR_INVALID when the linker
+ * has already failed or finished, or the linker's error.
  */
 int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linker *linker, int threads,
                  uf_fs_model *model, uf_match_stats *stats, uf_error *err);
@@ -106,5 +109,19 @@ void uf_match_compare(const uf_match_values *a, const uf_match_values *b, uf_cmp
  */
 bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_record *record, const uf_match_values *v,
                         uint64_t *key);
+
+/*
+ * The disagreement guard of scored links: guards.weak_link_requires, which
+ * keeps a weak identifier from joining people whose names or dates of birth
+ * disagree, holds for scored pairs too, judged on their values: first names
+ * (unless nicknames of one another) or last names with Jaro–Winkler below
+ * UF_MATCH_NAME_DISAGREE_JW, and with NAME_AND_DOB dates of birth at level
+ * ELSE. A household — same surname, address, postcode and phone, other first
+ * names — scores high on correlated fields; this keeps it apart. The run and
+ * `explain` both ask this function.
+ */
+#define UF_MATCH_NAME_DISAGREE_JW 0.75
+bool uf_match_disagree(const uf_match_values *a, const uf_match_values *b, const uf_cmp_vector *v,
+                       uf_agreement requires);
 
 #endif /* UF_MATCH_H */

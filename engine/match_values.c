@@ -223,3 +223,27 @@ bool uf_match_block_key(const uf_block_rule *rule, int rule_index, const uf_reco
     return true;
 }
 
+
+/*
+ * Names disagree when both are present and their Jaro–Winkler similarity is
+ * below UF_MATCH_NAME_DISAGREE_JW — lower than the comparison levels, because
+ * a typo-ridden spelling ("wagnwj") is weak evidence for a match but no
+ * evidence of another person, while "john" and "mary" are.
+ */
+static bool names_disagree(uf_slice a, uf_slice b)
+{
+    return a.len && b.len && uf_jaro_winkler(a.ptr, a.len, b.ptr, b.len) < UF_MATCH_NAME_DISAGREE_JW;
+}
+
+bool uf_match_disagree(const uf_match_values *a, const uf_match_values *b, const uf_cmp_vector *v,
+                       uf_agreement requires)
+{
+    if (requires == UF_AGREE_NONE)
+        return false;
+    if (names_disagree(a->field[UF_CMP_FIRST_NAME], b->field[UF_CMP_FIRST_NAME]) &&
+        v->level[UF_CMP_FIRST_NAME] != UF_FIRST_NICKNAME)
+        return true;
+    if (names_disagree(a->field[UF_CMP_LAST_NAME], b->field[UF_CMP_LAST_NAME]))
+        return true;
+    return requires == UF_AGREE_NAME_AND_DOB && v->level[UF_CMP_DOB] == UF_DOB_ELSE;
+}

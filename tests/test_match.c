@@ -374,3 +374,46 @@ Test(match, links_value_rejects_corrupt_bytes)
     bad[1] = 0x7f; /* 127 members in 25 bytes */
     cr_expect_eq(uf_links_decode(bad, sizeof good, &v, &err), UF_ERR_STORE);
 }
+
+Test(match, disagreement_guard_is_one_function_for_run_and_explain)
+{
+    uf_match_values a, b;
+    uf_cmp_vector v;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    struct {
+        const char *first_a, *last_a, *first_b, *last_b;
+        bool disagree;
+    } cases[] = {
+        {"jo", "smith", "bo", "smith", true},            /* one edit, but Jaro-Winkler 0.67 */
+        {"mary", "smith", "john", "smith", true},         /* a household */
+        {"ann", "catherine", "ann", "kathryn", false},    /* JW 0.76: a spelling, not another person */
+        {"bob", "smith", "robert", "smith", false},       /* nicknames */
+        {"jon", "smith", "john", "smith", false},
+        {"", "smith", "mary", "smith", false},            /* missing is neutral */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        a.field[UF_CMP_FIRST_NAME] = uf_slice_cstr(cases[i].first_a);
+        a.field[UF_CMP_LAST_NAME] = uf_slice_cstr(cases[i].last_a);
+        b.field[UF_CMP_FIRST_NAME] = uf_slice_cstr(cases[i].first_b);
+        b.field[UF_CMP_LAST_NAME] = uf_slice_cstr(cases[i].last_b);
+        a.first_canonical = a.field[UF_CMP_FIRST_NAME].len ? uf_nickname_canonical(cases[i].first_a, strlen(cases[i].first_a)) : NULL;
+        b.first_canonical = b.field[UF_CMP_FIRST_NAME].len ? uf_nickname_canonical(cases[i].first_b, strlen(cases[i].first_b)) : NULL;
+        uf_match_compare(&a, &b, &v);
+        cr_expect_eq(uf_match_disagree(&a, &b, &v, UF_AGREE_NAME), cases[i].disagree, "case %zu (%s %s / %s %s)", i,
+                     cases[i].first_a, cases[i].last_a, cases[i].first_b, cases[i].last_b);
+        cr_expect(!uf_match_disagree(&a, &b, &v, UF_AGREE_NONE));
+    }
+    /* Dates of birth count only under name_and_dob, and only at level ELSE. */
+    a.field[UF_CMP_FIRST_NAME] = b.field[UF_CMP_FIRST_NAME] = uf_slice_cstr("ann");
+    a.field[UF_CMP_LAST_NAME] = b.field[UF_CMP_LAST_NAME] = uf_slice_cstr("lee");
+    a.first_canonical = b.first_canonical = NULL;
+    a.dob = 19800102;
+    b.dob = 19751230;
+    uf_match_compare(&a, &b, &v);
+    cr_expect(!uf_match_disagree(&a, &b, &v, UF_AGREE_NAME));
+    cr_expect(uf_match_disagree(&a, &b, &v, UF_AGREE_NAME_AND_DOB));
+    b.dob = 19800201; /* day and month swapped: a typo, not another person */
+    uf_match_compare(&a, &b, &v);
+    cr_expect(!uf_match_disagree(&a, &b, &v, UF_AGREE_NAME_AND_DOB));
+}
