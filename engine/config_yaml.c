@@ -15,6 +15,8 @@
  */
 #include "config_yaml.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,59 +62,6 @@ void uf_yaml_free(uf_yaml_doc *doc)
     free(doc->pairs);
     free(doc->text);
     free(doc);
-}
-
-/* Read the whole file; UF_ERR_IO names the file and the system's reason. */
-static int read_file(const char *path, char **out, size_t *out_len, uf_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f && errno == ENOMEM)
-        RETURN_ERROR(UF_ERR_NOMEM, "%s: out of memory opening configuration", path);
-    if (!f)
-        RETURN_ERROR(UF_ERR_IO, "%s: cannot open configuration file: %s", path,
-                            strerror(errno));
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        RETURN_ERROR(UF_ERR_NOMEM, "%s: out of memory reading configuration", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap >= UF_YAML_MAX_FILE_BYTES) {
-                free(buf);
-                fclose(f);
-                RETURN_ERROR(UF_ERR_CONFIG,
-                                    "%s: configuration file is larger than %u bytes", path,
-                                    UF_YAML_MAX_FILE_BYTES);
-            }
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                RETURN_ERROR(UF_ERR_NOMEM, "%s: out of memory reading configuration",
-                                    path);
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                int saved = errno;
-                free(buf);
-                fclose(f);
-                RETURN_ERROR(UF_ERR_IO, "%s: cannot read configuration file: %s",
-                                    path, strerror(saved));
-            }
-            break;
-        }
-    }
-    fclose(f);
-    *out = buf;
-    *out_len = len;
-    return UF_OK;
 }
 
 /* 1-based line and column (in UTF-8 characters) of byte `offset` in `buf`. */
@@ -237,7 +186,7 @@ int uf_yaml_load(const char *path, uf_yaml_doc **out, uf_error *err)
     *out = NULL;
     char *buf = NULL;
     size_t len = 0;
-    int rc = read_file(path, &buf, &len, err);
+    int rc = uf_read_file(path, "configuration file", UF_YAML_MAX_FILE_BYTES, UF_ERR_CONFIG, &buf, &len, err);
     if (rc != UF_OK)
         return rc;
 

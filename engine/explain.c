@@ -62,16 +62,6 @@ static int explanation_load(uf_store *s, uint64_t golden_id, explanation *e, uf_
     return rc;
 }
 
-static const char *rule_name(int rule)
-{
-    switch (rule) {
-    case UF_RULE_STRONG_IDENTIFIER: return "strong_identifier";
-    case UF_RULE_WEAK_IDENTIFIER: return "weak_identifier";
-    case UF_RULE_SCORED: return "scored";
-    default: return "unknown";
-    }
-}
-
 /* ---- rendering ---------------------------------------------------------- */
 
 static void json_record(uf_buf *b, uf_slice source, uf_slice key)
@@ -127,7 +117,7 @@ static void render_link(uf_buf *b, const explanation *e, const uf_links_link *l,
 {
     const uf_links_member *ma = &e->view.members[l->a], *mb = &e->view.members[l->b];
     if (json) {
-        uf_buf_printf(b, "{\"a\":%u,\"b\":%u,\"rule\":\"%s\"", l->a, l->b, rule_name(l->rule));
+        uf_buf_printf(b, "{\"a\":%u,\"b\":%u,\"rule\":\"%s\"", l->a, l->b, uf_link_rule_name(l->rule));
         if (l->rule == UF_RULE_SCORED) {
             uf_buf_printf(b, ",\"weight\":%.3f,\"probability\":%.9g", l->weight, uf_fs_probability(l->weight));
             render_comparisons(b, &e->model, e->have_model, &l->vector, l->weight, true);

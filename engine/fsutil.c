@@ -5,7 +5,9 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 int uf_mkdir_p(const char *dir, uf_error *err)
@@ -45,4 +47,48 @@ int uf_mkdir_parent(const char *path, uf_error *err)
     int rc = uf_mkdir_p(dir, err);
     free(dir);
     return rc;
+}
+
+int uf_read_file(const char *path, const char *what, size_t max_bytes, int too_large, char **out, size_t *len,
+                 uf_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return uf_error_set(err, errno == ENOMEM ? UF_ERR_NOMEM : UF_ERR_IO, "%s: cannot open %s: %s", path, what,
+                            strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? UF_OK : uf_error_set(err, UF_ERR_NOMEM, "%s: out of memory reading %s", path, what);
+    while (rc == UF_OK) {
+        if (n + 1 >= cap) {
+            char *grown = cap <= max_bytes ? realloc(buf, cap * 2) : NULL;
+            if (!grown) {
+                rc = cap > max_bytes ? uf_error_set(err, too_large, "%s: %s is larger than %zu bytes", path, what,
+                                                    max_bytes)
+                                     : uf_error_set(err, UF_ERR_NOMEM, "%s: out of memory reading %s", path, what);
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = uf_error_set(err, UF_ERR_IO, "%s: cannot read %s: %s", path, what, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == UF_OK && n > max_bytes)
+        rc = uf_error_set(err, too_large, "%s: %s is larger than %zu bytes", path, what, max_bytes);
+    if (rc != UF_OK) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return UF_OK;
 }

@@ -638,6 +638,16 @@ bool uf_linker_try_union(uf_linker *l, uf_record_id a, uf_record_id b, uf_link_r
     return guarded_union(l, &l->main, a, b, rule, kind, key, weight);
 }
 
+const char *uf_link_rule_name(int rule)
+{
+    switch (rule) {
+    case UF_RULE_STRONG_IDENTIFIER: return "strong_identifier";
+    case UF_RULE_WEAK_IDENTIFIER: return "weak_identifier";
+    case UF_RULE_SCORED: return "scored";
+    default: return "unknown";
+    }
+}
+
 bool uf_linker_roots(uf_linker *l, uint32_t *out)
 {
     if (!l || l->finished || l->main.error != UF_OK)

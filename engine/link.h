@@ -115,6 +115,9 @@ typedef enum uf_link_rule {
     UF_RULE_SCORED = 3
 } uf_link_rule;
 
+/* "strong_identifier", "weak_identifier", "scored" (reports and explain); "unknown" otherwise. */
+const char *uf_link_rule_name(int rule);
+
 /* Arrays indexed by uf_link_rule have this many slots (slot 0 unused). */
 #define UF_LINK_RULE_SLOTS 4
 

@@ -9,6 +9,7 @@
  */
 #include "match_internal.h"
 
+#include "fsutil.h"
 #include "sort.h"
 
 #include <errno.h>
@@ -22,6 +23,8 @@
 const double uf_match_band_floor[UF_MATCH_BANDS] = {0.0, 0.999, 0.9999, 0.99999};
 
 #define MAX_THREADS 16
+/* A model file is a few kilobytes; anything much larger is the wrong file. */
+#define MAX_PARAMETERS_BYTES (1u << 20)
 /* A block above this many times max_block_size is not compared at all (see match.h). */
 #define JUNK_BLOCK_FACTOR 8
 /* Blocked pairs per rule EM trains on (a deterministic sample when there are more). */
@@ -276,44 +279,6 @@ static void block_pairs_range(matcher *m, int thread, size_t from, size_t to)
     }
 }
 
-/* Sort 64-bit values ascending (LSD radix, 16-bit digits; digits all equal are skipped). */
-static bool sort_u64(uint64_t *v, size_t n)
-{
-    if (n < 2)
-        return true;
-    uint64_t *tmp = malloc(n * sizeof *tmp);
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return false;
-    }
-    uint64_t *src = v, *dst = tmp;
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & 0xffff]++;
-        if (count[(src[0] >> shift) & 0xffff] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
-        uint64_t *swap = src;
-        src = dst;
-        dst = swap;
-    }
-    if (src != v)
-        memcpy(v, src, n * sizeof *v);
-    free(tmp);
-    free(count);
-    return true;
-}
-
 static int block_rule(matcher *m, int rule, uf_match_stats *stats, uf_error *err)
 {
     const uf_record_table *t = m->table;
@@ -404,7 +369,7 @@ static int block_all(matcher *m, uf_match_stats *stats, uf_error *err)
     }
     if (rc != UF_OK)
         return rc;
-    if (!sort_u64(m->pairs, total))
+    if (!uf_sort_u64(m->pairs, total))
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory sorting %zu candidate pairs", total);
     size_t distinct = 0;
     for (size_t i = 0; i < total; i++)
@@ -479,7 +444,7 @@ static int patterns_of(const uf_cmp_vector *vectors, size_t n, pattern_table *ou
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
     for (size_t i = 0; i < n; i++)
         bits[i] = uf_match_vector_bits(&vectors[i]);
-    if (!sort_u64(bits, n)) {
+    if (!uf_sort_u64(bits, n)) {
         free(bits);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory counting comparison patterns");
     }
@@ -516,43 +481,6 @@ static void patterns_free(pattern_table *p)
 
 /* ---- step 4: the model -------------------------------------------------- */
 
-static int read_file(const char *path, char **text, size_t *len, uf_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return uf_error_set(err, UF_ERR_IO, "%s: cannot read the matching parameters: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *grown = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf)
-        return uf_error_set(err, UF_ERR_NOMEM, "%s: too large or out of memory", path);
-    if (bad) {
-        free(buf);
-        return uf_error_set(err, UF_ERR_IO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    return UF_OK;
-}
-
 /*
  * The model before blocking: read from matching.parameters (then nothing is
  * estimated), or start values with u from random record pairs — needed
@@ -565,7 +493,8 @@ static int prepare_model(matcher *m, uf_fs_model *model, uf_match_stats *stats, 
     if (mc->parameters_path) {
         char *text = NULL;
         size_t len = 0;
-        int rc = read_file(mc->parameters_path, &text, &len, err);
+        int rc = uf_read_file(mc->parameters_path, "matching parameters file", MAX_PARAMETERS_BYTES, UF_ERR_FORMAT,
+                              &text, &len, err);
         if (rc == UF_OK)
             rc = uf_fs_model_from_json(model, text, len, mc->parameters_path, err);
         free(text);

@@ -20,16 +20,6 @@ uint64_t uf_peak_rss_bytes(void)
     return (uint64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
 }
 
-static const char *rule_name(int rule)
-{
-    switch (rule) {
-    case UF_RULE_STRONG_IDENTIFIER: return "strong_identifier";
-    case UF_RULE_WEAK_IDENTIFIER: return "weak_identifier";
-    case UF_RULE_SCORED: return "scored";
-    default: return "unknown";
-    }
-}
-
 typedef struct cluster_facts {
     uint64_t singletons;
     uint64_t histogram[6];   /* 1, 2, 3-5, 6-10, 11-50, >50 */
@@ -170,10 +160,10 @@ void uf_run_report_json(const uf_run_state *state, uint64_t run_id, double total
     json_counts_by_kind(b, config, "junk_by_frequency_refs", ls->junk_refs);
     uf_buf_puts(b, "},\"links\":{\"by_rule\":{");
     for (int r = 1; r < UF_LINK_RULE_SLOTS; r++)
-        uf_buf_printf(b, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", rule_name(r), ls->links_by_rule[r]);
+        uf_buf_printf(b, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", uf_link_rule_name(r), ls->links_by_rule[r]);
     uf_buf_puts(b, "},\"refused_by_rule\":{");
     for (int r = 1; r < UF_LINK_RULE_SLOTS; r++)
-        uf_buf_printf(b, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", rule_name(r), ls->refused_by_rule[r]);
+        uf_buf_printf(b, "%s\"%s\":%" PRIu64, r > 1 ? "," : "", uf_link_rule_name(r), ls->refused_by_rule[r]);
     uf_buf_puts(b, "},");
     json_counts_by_kind(b, config, "by_kind", ls->links);
     uf_buf_putc(b, ',');

@@ -341,6 +341,35 @@ static int lookup_any(uf_serve *s, const char *value, uint64_t *ids, size_t *cou
     return UF_OK;
 }
 
+/*
+ * The next name=value of a query string at *p, percent-decoded into *k and
+ * *v (malloc'd; a name without '=' has the value ""). Empty pieces ("a&&b")
+ * are skipped. Returns 1 with a pair, 0 at the end, -1 on malformed
+ * percent-encoding or out of memory (nothing to free then).
+ */
+static int next_param(const char **p, char **k, char **v)
+{
+    *k = *v = NULL;
+    while (**p) {
+        const char *at = *p, *amp = strchr(at, '&');
+        size_t n = amp ? (size_t)(amp - at) : strlen(at);
+        *p = at + n + (amp ? 1 : 0);
+        if (n == 0)
+            continue;
+        const char *eq = memchr(at, '=', n);
+        *k = decode(at, eq ? (size_t)(eq - at) : n, true);
+        *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - at), true) : strdup("");
+        if (!*k || !*v) {
+            free(*k);
+            free(*v);
+            *k = *v = NULL;
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp)
 {
     char *kind = NULL, *value = NULL;
@@ -348,20 +377,14 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
     char msgbuf[200];
     int selectors = 0;
     const char *p = query ? query : "";
-    while (*p && !msg) {
-        const char *amp = strchr(p, '&');
-        size_t n = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', n);
-        if (n == 0) {
-            p += amp ? 1 : 0;
-            continue;
-        }
-        char *k = decode(p, eq ? (size_t)(eq - p) : n, true);
-        char *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - p), true) : strdup("");
-        if (!k || !v) {
+    char *k, *v;
+    int got;
+    while (!msg && (got = next_param(&p, &k, &v)) != 0) {
+        if (got < 0) {
             msg = "malformed percent-encoding in the query";
-        } else if (strcmp(k, "email") == 0 || strcmp(k, "phone") == 0 || strcmp(k, "id") == 0 ||
-                   strcmp(k, "any") == 0) {
+            break;
+        }
+        if (strcmp(k, "email") == 0 || strcmp(k, "phone") == 0 || strcmp(k, "id") == 0 || strcmp(k, "any") == 0) {
             if (++selectors > 1) {
                 msg = "give exactly one of email, phone, id, any";
             } else if (strcmp(k, "id") == 0) {
@@ -387,7 +410,6 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
         }
         free(k);
         free(v);
-        p += n + (amp ? 1 : 0);
     }
     if (!msg && selectors == 0)
         msg = "give one of email, phone, id, any (e.g. /v1/lookup?email=ann%40example.com)";
@@ -570,19 +592,14 @@ static void route_explain_pair(uf_serve *s, const char *query, uf_serve_response
     const char *msg = NULL;
     char msgbuf[200];
     const char *p = query ? query : "";
-    while (*p && !msg) {
-        const char *amp = strchr(p, '&');
-        size_t n = amp ? (size_t)(amp - p) : strlen(p);
-        const char *eq = memchr(p, '=', n);
-        if (n == 0) {
-            p += amp ? 1 : 0;
-            continue;
-        }
-        char *k = decode(p, eq ? (size_t)(eq - p) : n, true);
-        char *v = eq ? decode(eq + 1, n - (size_t)(eq + 1 - p), true) : strdup("");
-        if (!k || !v) {
+    char *k, *v;
+    int got;
+    while (!msg && (got = next_param(&p, &k, &v)) != 0) {
+        if (got < 0) {
             msg = "malformed percent-encoding in the query";
-        } else if (strcmp(k, "a") == 0 || strcmp(k, "b") == 0) {
+            break;
+        }
+        if (strcmp(k, "a") == 0 || strcmp(k, "b") == 0) {
             int i = k[0] == 'b';
             if (ref[i]) {
                 msg = "give each of a and b once";
@@ -596,7 +613,6 @@ static void route_explain_pair(uf_serve *s, const char *query, uf_serve_response
         }
         free(k);
         free(v);
-        p += n + (amp ? 1 : 0);
     }
     char *source[2] = {NULL, NULL}, *key[2] = {NULL, NULL};
     if (!msg && (!ref[0] || !ref[1]))

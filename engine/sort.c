@@ -359,3 +359,41 @@ int uf_sort_pairs(uf_sort_pair *pairs, size_t count, uf_error *err)
     free(scratch);
     return UF_OK;
 }
+
+/* LSD radix with 16-bit digits: four passes at most, a pass whose digit is the same in every value is skipped. */
+bool uf_sort_u64(uint64_t *v, size_t n)
+{
+    if (n < 2)
+        return true;
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    size_t *count = malloc(65536 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return false;
+    }
+    uint64_t *src = v, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xffff]++;
+        if (count[(src[0] >> shift) & 0xffff] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        uint64_t *swap = src;
+        src = dst;
+        dst = swap;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(count);
+    return true;
+}

@@ -65,4 +65,11 @@ typedef struct uf_sort_pair {
  */
 int uf_sort_pairs(uf_sort_pair *pairs, size_t count, uf_error *err);
 
+/*
+ * Sort 64-bit values ascending, in place (the scored matcher's candidate
+ * pairs and comparison vectors). Allocates a scratch array of n values.
+ * Returns false when out of memory (then v is unchanged).
+ */
+bool uf_sort_u64(uint64_t *v, size_t n);
+
 #endif /* UF_SORT_H */

@@ -436,6 +436,44 @@ static int render_profile(uf_store *s, const schema_entry *e, uint64_t id, const
 /* Lookups                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Follow golden_id through the redirects of merges (at most
+ * UF_STORE_REDIRECT_HOPS) to the id holding a profile, in `txn`: *id gets
+ * it and *profile its stored value. UF_ERR_NOT_FOUND, UF_ERR_STORE.
+ */
+static int resolve_profile(uf_store *s, MDB_txn *txn, uint64_t golden_id, uint64_t *id, MDB_val *profile,
+                           uf_error *err)
+{
+    uint64_t at = golden_id;
+    unsigned char kb[8];
+    MDB_val k = {8, kb}, v;
+    for (int hops = 0;; hops++) {
+        uf_be64_put(kb, at);
+        int mrc = mdb_get(txn, s->dbi[UF_DB_PROFILES], &k, profile);
+        if (mrc == MDB_SUCCESS) {
+            *id = at;
+            return UF_OK;
+        }
+        if (mrc == MDB_NOTFOUND)
+            mrc = mdb_get(txn, s->dbi[UF_DB_REDIRECTS], &k, &v);
+        if (mrc == MDB_NOTFOUND)
+            return at == golden_id
+                       ? uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile G%09" PRIu64, golden_id)
+                       : uf_error_set(err, UF_ERR_NOT_FOUND,
+                                      "STORE: G%09" PRIu64 " redirects to G%09" PRIu64 ", which has no profile",
+                                      golden_id, at);
+        if (mrc != MDB_SUCCESS)
+            return uf_store_mdb_error(err, mrc, s->path, "cannot read a profile");
+        if (v.mv_size != 8)
+            return corrupt(s, err, "redirects");
+        if (hops == UF_STORE_REDIRECT_HOPS)
+            return uf_error_set(err, UF_ERR_STORE,
+                                "STORE: %s: redirect chain from G%09" PRIu64 " longer than %d hops (a cycle?)",
+                                s->path, golden_id, UF_STORE_REDIRECT_HOPS);
+        at = uf_be64_get(v.mv_data);
+    }
+}
+
 int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *len, uint64_t *resolved_id,
                           uf_error *err)
 {
@@ -444,59 +482,30 @@ int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *
     int rc = read_begin(s, &txn, err);
     if (rc != UF_OK)
         return rc;
-    uint64_t id = golden_id;
-    unsigned char kb[8];
-    MDB_val k = {8, kb}, v;
-    for (int hops = 0;; hops++) {
-        uf_be64_put(kb, id);
-        int mrc = mdb_get(txn, s->dbi[UF_DB_PROFILES], &k, &v);
-        if (mrc == MDB_SUCCESS) {
-            schema_entry *e;
-            rc = schema_acquire(s, txn, &e, err);
-            if (rc != UF_OK)
-                break;
-            /* JSON is ~3x the binary: one allocation in the common case. */
-            uf_buf b;
-            uf_buf_init(&b);
-            b.cap = v.mv_size * 4 + 512;
-            if (!(b.data = malloc(b.cap)))
-                b.cap = 0;
-            rc = render_profile(s, e, id, &v, &b, err);
-            schema_release(s, e);
-            if (rc != UF_OK) {
-                uf_buf_free(&b);
-                break;
-            }
+    uint64_t id;
+    MDB_val v;
+    schema_entry *e = NULL;
+    rc = resolve_profile(s, txn, golden_id, &id, &v, err);
+    if (rc == UF_OK)
+        rc = schema_acquire(s, txn, &e, err);
+    if (rc == UF_OK) {
+        /* JSON is ~3x the binary: one allocation in the common case. */
+        uf_buf b;
+        uf_buf_init(&b);
+        b.cap = v.mv_size * 4 + 512;
+        if (!(b.data = malloc(b.cap)))
+            b.cap = 0;
+        rc = render_profile(s, e, id, &v, &b, err);
+        schema_release(s, e);
+        if (rc != UF_OK) {
+            uf_buf_free(&b);
+        } else {
             *json = b.data;
             if (len)
                 *len = b.len;
             if (resolved_id)
                 *resolved_id = id;
-            break;
         }
-        if (mrc == MDB_NOTFOUND)
-            mrc = mdb_get(txn, s->dbi[UF_DB_REDIRECTS], &k, &v);
-        if (mrc == MDB_NOTFOUND) {
-            rc = id == golden_id
-                     ? uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile G%09" PRIu64, golden_id)
-                     : uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: G%09" PRIu64 " redirects to G%09" PRIu64
-                                                          ", which has no profile", golden_id, id);
-            break;
-        }
-        if (mrc != MDB_SUCCESS) {
-            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read a profile");
-            break;
-        }
-        if (v.mv_size != 8) {
-            rc = corrupt(s, err, "redirects");
-            break;
-        }
-        if (hops == UF_STORE_REDIRECT_HOPS) {
-            rc = uf_error_set(err, UF_ERR_STORE, "STORE: %s: redirect chain from G%09" PRIu64 " longer than %d hops (a cycle?)",
-                              s->path, golden_id, UF_STORE_REDIRECT_HOPS);
-            break;
-        }
-        id = uf_be64_get(v.mv_data);
     }
     read_end(s, txn);
     return rc;
@@ -623,31 +632,16 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     if (rc != UF_OK)
         return rc;
     *have_links = s->have_links;
-    uint64_t id = golden_id;
-    unsigned char kb[8];
-    MDB_val k = {8, kb}, v;
-    for (int hops = 0;; hops++) {
-        uf_be64_put(kb, id);
-        int mrc = mdb_get(txn, s->dbi[UF_DB_PROFILES], &k, &v);
-        if (mrc == MDB_SUCCESS)
-            break;
-        if (mrc == MDB_NOTFOUND)
-            mrc = mdb_get(txn, s->dbi[UF_DB_REDIRECTS], &k, &v);
-        if (mrc == MDB_NOTFOUND)
-            rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile G%09" PRIu64, golden_id);
-        else if (mrc != MDB_SUCCESS)
-            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read a profile");
-        else if (v.mv_size != 8)
-            rc = corrupt(s, err, "redirects");
-        else if (hops == UF_STORE_REDIRECT_HOPS)
-            rc = uf_error_set(err, UF_ERR_STORE, "STORE: %s: redirect chain from G%09" PRIu64 " too long",
-                              s->path, golden_id);
-        if (rc != UF_OK) {
-            read_end(s, txn);
-            return rc;
-        }
-        id = uf_be64_get(v.mv_data);
+    uint64_t id;
+    MDB_val v;
+    rc = resolve_profile(s, txn, golden_id, &id, &v, err);
+    if (rc != UF_OK) {
+        read_end(s, txn);
+        return rc;
     }
+    unsigned char kb[8];
+    uf_be64_put(kb, id);
+    MDB_val k = {8, kb};
     *resolved_id = id;
     if (s->have_links) {
         int mrc = mdb_get(txn, s->dbi[UF_DB_LINKS], &k, &v);

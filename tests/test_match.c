@@ -7,6 +7,7 @@
 
 #include "match.h"
 #include "run_links.h"
+#include "sort.h"
 
 static char *dir;
 
@@ -190,7 +191,11 @@ static void member_at(const char *json, int m, char *out, size_t cap)
 Test(match, explain_answers_from_the_store)
 {
     char *yaml = fixture_with_matching(dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    /* Before any run there is no store: an error (exit 1), never "not found" (exit 3). */
+    t_proc p = t_unify("explain", "-c", yaml, "--golden", "G000000001");
+    cr_expect_eq(p.exit_code, 1, "explain without a store: exit %d: %s", p.exit_code, p.err);
+    t_proc_free(&p);
+    p = t_unify("run", "-c", yaml, "--quiet");
     t_assert_ok(p, "unify run");
     t_proc_free(&p);
 
@@ -416,4 +421,27 @@ Test(match, disagreement_guard_is_one_function_for_run_and_explain)
     b.dob = 19800201; /* day and month swapped: a typo, not another person */
     uf_match_compare(&a, &b, &v);
     cr_expect(!uf_match_disagree(&a, &b, &v, UF_AGREE_NAME_AND_DOB));
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+Test(match, candidate_pairs_sort_like_qsort)
+{
+    /* Pairs (a << 32 | b) with small ids leave the top digits equal: those passes are skipped. */
+    size_t n = 100000;
+    uint64_t *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w), state = 42;
+    cr_assert(v && w);
+    for (size_t i = 0; i < n; i++)
+        v[i] = i % 3 ? (t_rand(&state) % 5000) << 32 | t_rand(&state) % 5000 : t_rand(&state);
+    memcpy(w, v, n * sizeof *v);
+    cr_assert(uf_sort_u64(v, n));
+    qsort(w, n, sizeof *w, cmp_u64);
+    cr_expect_eq(memcmp(v, w, n * sizeof *v), 0);
+    cr_assert(uf_sort_u64(v, 0) && uf_sort_u64(v, 1));
+    free(v);
+    free(w);
 }

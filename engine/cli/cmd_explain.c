@@ -89,15 +89,18 @@ int uf_cmd_explain(int argc, char **argv)
     int rc = uf_cli_load_config(config_path, &config);
     if (rc != UF_EXIT_OK)
         return rc;
+    /* No store is an error (exit 1), not "not found": exit 3 means the profile or a record is missing. */
     uf_store *store = NULL;
-    int st = uf_store_open(uf_config_store_path(config), &store, &err);
+    rc = uf_cli_open_store(config, &store);
+    if (rc != UF_EXIT_OK) {
+        uf_config_free(config);
+        return rc;
+    }
     char *out = NULL;
     size_t len = 0;
-    if (st == UF_OK) {
-        st = golden ? uf_store_explain(store, id, format, &out, &len, &err)
+    int st = golden ? uf_store_explain(store, id, format, &out, &len, &err)
                     : uf_explain_records(config, store, source[0], key[0], source[1], key[1], format, &out, &len, &err);
-        uf_store_close(store);
-    }
+    uf_store_close(store);
     uf_config_free(config);
     if (st == UF_OK) {
         fwrite(out, 1, len, stdout);
