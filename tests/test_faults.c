@@ -88,17 +88,6 @@ static void teardown(void)
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 900);
 
-static void copy_store(const char *from, const char *to)
-{
-    mkdir(to, 0700);
-    char *src = t_fmt("%s/data.mdb", from), *dst = t_fmt("%s/data.mdb", to), *lock = t_fmt("%s/lock.mdb", to);
-    t_copy_file(src, dst);
-    unlink(lock); /* LMDB rebuilds its lock file when nobody has the store open */
-    free(src);
-    free(dst);
-    free(lock);
-}
-
 /* The store holds generation 1 exactly: members export byte-identical and last run id 1. */
 static void expect_generation_1(const char *what)
 {
@@ -136,10 +125,10 @@ Test(faults, kill_9_at_random_moments_keeps_a_whole_generation)
     change_exports_for_generation_2();
     char *saved = t_fmt("%s/gen1-store", dir), *ref_yaml = t_fmt("%s/ref.yaml", dir),
          *ref_store = t_fmt("%s/ref-store", dir), *ref_rejects = t_fmt("%s/ref-rejects.txt", dir);
-    copy_store(store, saved);
+    t_copy_store(store, saved);
     t_copy_file(yaml, ref_yaml);
     t_config_set_paths(ref_yaml, ref_store, ref_rejects);
-    copy_store(store, ref_store);
+    t_copy_store(store, ref_store);
     t_proc p = t_unify("run", "-c", ref_yaml, "--quiet");
     t_assert_ok(p, "generation 2 (reference)");
     double run_ms = p.seconds * 1000.0;
@@ -195,7 +184,7 @@ Test(faults, kill_9_at_random_moments_keeps_a_whole_generation)
         }
         t_proc_free(&r);
         if (gen == 2)
-            copy_store(saved, store); /* back to generation 1 for the next kill */
+            t_copy_store(saved, store); /* back to generation 1 for the next kill */
     }
     cr_log_info("%u kills: %u before the commit, %u after it, %u runs finished first", kills, before_commit,
                 after_commit, finished);
@@ -327,7 +316,7 @@ Test(faults, enospc_on_a_small_tmpfs_fails_clearly_and_keeps_the_old_generation)
         cr_skip_test("cannot mount a tmpfs here (%s): the RLIMIT_FSIZE test covers a full disk", strerror(e));
     }
     char *mstore = t_fmt("%s/store", mnt);
-    copy_store(store, mstore);
+    t_copy_store(store, mstore);
     char *rejects = t_fmt("%s/rejects.txt", dir);
     t_config_set_paths(yaml, mstore, rejects);
     free(rejects);
@@ -563,11 +552,11 @@ static void with_damage(const char *what, damage_fn damage, uint64_t seed, bool 
 {
     char *saved = t_fmt("%s/gen1-store", dir), *data = t_fmt("%s/data.mdb", store);
     if (!t_exists(saved))
-        copy_store(store, saved);
-    copy_store(saved, store);
+        t_copy_store(store, saved);
+    t_copy_store(saved, store);
     damage(data, seed);
     expect_refused(what, clear, expect);
-    copy_store(saved, store);
+    t_copy_store(saved, store);
     free(saved);
     free(data);
 }
@@ -607,14 +596,14 @@ Test(faults, damaged_entries_never_crash_a_reader_or_a_run)
 Test(faults, store_of_another_format_version_is_a_clear_error)
 {
     char *saved = t_fmt("%s/gen1-store", dir);
-    copy_store(store, saved);
+    t_copy_store(store, saved);
     uint32_t versions[] = {99, 1, 0};
     for (size_t i = 0; i < 3; i++) {
         set_format_version(store, versions[i]);
         char *what = t_fmt("a store of format_version %u", versions[i]);
         expect_refused(what, true, "format");
         free(what);
-        copy_store(saved, store);
+        t_copy_store(saved, store);
     }
     expect_generation_1("restoring the store");
     free(saved);

@@ -74,17 +74,6 @@ static double stage_seconds(const char *log, const char *stage)
     return s;
 }
 
-static void copy_store(const char *from, const char *to)
-{
-    mkdir(to, 0700);
-    char *src = t_fmt("%s/data.mdb", from), *dst = t_fmt("%s/data.mdb", to), *lock = t_fmt("%s/lock.mdb", to);
-    t_copy_file(src, dst);
-    unlink(lock); /* LMDB rebuilds its lock file when nobody has the store open */
-    free(src);
-    free(dst);
-    free(lock);
-}
-
 static void expect_store_is(const char *expected, size_t expected_len, uint64_t run_id, const char *what)
 {
     size_t len;
@@ -145,7 +134,7 @@ Test(crash, kill_9_during_write_keeps_a_whole_generation)
     char *gen1 = t_export_members(yaml, &len1);
     cr_assert_eq(t_last_run_id(store), 1);
     char *saved = t_fmt("%s/gen1-store", dir);
-    copy_store(store, saved);
+    t_copy_store(store, saved);
 
     /* The generation-2 reference, on a copy of the store. */
     change_exports_for_generation_2();
@@ -153,7 +142,7 @@ Test(crash, kill_9_during_write_keeps_a_whole_generation)
          *ref_rejects = t_fmt("%s/ref-rejects.txt", dir);
     t_copy_file(yaml, ref_yaml);
     t_config_set_paths(ref_yaml, ref_store, ref_rejects);
-    copy_store(store, ref_store);
+    t_copy_store(store, ref_store);
     p = t_unify("run", "-c", ref_yaml, "--progress");
     t_assert_ok(p, "generation 2 (reference)");
     double write_seconds = stage_seconds(p.err, "write"); /* what the killed runs will take */
@@ -198,7 +187,7 @@ Test(crash, kill_9_during_write_keeps_a_whole_generation)
             expect_store_is(gen2, len2, 2, "a run that finished");
         }
         if (t_last_run_id(store) != 1) {
-            copy_store(saved, store); /* back to generation 1 for the next attempt */
+            t_copy_store(saved, store); /* back to generation 1 for the next attempt */
             expect_store_is(gen1, len1, 1, "restoring generation 1");
         }
         t_proc_free(&r);

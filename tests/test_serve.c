@@ -87,8 +87,8 @@ static void reply_free(reply *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Send `request` verbatim, read the whole answer (the server closes: Connection: close). */
-static reply http_raw(unsigned port, const char *request, size_t len)
+/* Connect to the server on loopback (receive timeout 5 s). */
+static int connect_to(unsigned port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     cr_assert(fd >= 0, "socket: %s", strerror(errno));
@@ -99,6 +99,13 @@ static reply http_raw(unsigned port, const char *request, size_t len)
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
+    return fd;
+}
+
+/* Send `request` verbatim, read the whole answer (the server closes: Connection: close). */
+static reply http_raw(unsigned port, const char *request, size_t len)
+{
+    int fd = connect_to(port);
     for (size_t sent = 0; sent < len;) {
         ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
         if (n <= 0)
@@ -633,21 +640,6 @@ Test(serve, handler_in_process)
     uf_serve_free(h);
     uf_store_close(s);
     uf_config_free(config);
-}
-
-/* Connect to the server on loopback (receive timeout 5 s). */
-static int connect_to(unsigned port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(fd >= 0, "socket: %s", strerror(errno));
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0, "connect: %s", strerror(errno));
-    return fd;
 }
 
 /* Read one answer (head + Content-Length body) from a kept-alive connection; its head in *head. */

@@ -789,6 +789,18 @@ static T_UNUSED void t_fixture_generated(const char *dir, unsigned customers, un
     free(rejects);
 }
 
+/* Copy the store folder `from` (not in use) to `to`: data.mdb; LMDB rebuilds its lock file. */
+static T_UNUSED void t_copy_store(const char *from, const char *to)
+{
+    mkdir(to, 0700);
+    char *src = t_fmt("%s/data.mdb", from), *dst = t_fmt("%s/data.mdb", to), *lock = t_fmt("%s/lock.mdb", to);
+    t_copy_file(src, dst);
+    unlink(lock);
+    free(src);
+    free(dst);
+    free(lock);
+}
+
 /* `unify export --members -` of config `yaml` (asserts success; malloc'd). */
 static T_UNUSED char *t_export_members(const char *yaml, size_t *len)
 {
