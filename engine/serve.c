@@ -449,16 +449,22 @@ static void route_lookup(uf_serve *s, const char *query, uf_serve_response *resp
     free(value);
 }
 
-static void route_profile(uf_serve *s, const char *segment, size_t seglen, uf_serve_response *resp)
+/* The golden id a path segment names; false (and a 400 answer) when it names none. */
+static bool golden_of_segment(const char *segment, size_t seglen, uint64_t *id, uf_serve_response *resp)
 {
     char *text = decode(segment, seglen, false);
-    uint64_t id = 0;
-    if (!text || uf_golden_id_parse(text, &id) != UF_OK) {
-        error_response(resp, 400, "invalid_golden_id", "not a golden id (expected e.g. G000000042)");
-        free(text);
-        return;
-    }
+    bool ok = text && uf_golden_id_parse(text, id) == UF_OK;
     free(text);
+    if (!ok)
+        error_response(resp, 400, "invalid_golden_id", "not a golden id (expected e.g. G000000042)");
+    return ok;
+}
+
+static void route_profile(uf_serve *s, const char *segment, size_t seglen, uf_serve_response *resp)
+{
+    uint64_t id = 0;
+    if (!golden_of_segment(segment, seglen, &id, resp))
+        return;
     uint64_t resolved = 0;
     uf_error err = {0};
     int st = answer_ids(s, &id, 1, 1, resp, &resolved, &err);
@@ -519,14 +525,9 @@ static void route_record(uf_serve *s, const char *rest, size_t n, uf_serve_respo
  */
 static void route_explain(uf_serve *s, const char *segment, size_t seglen, uf_serve_response *resp)
 {
-    char *text = decode(segment, seglen, false);
     uint64_t id = 0;
-    if (!text || uf_golden_id_parse(text, &id) != UF_OK) {
-        error_response(resp, 400, "invalid_golden_id", "not a golden id (expected e.g. G000000042)");
-        free(text);
+    if (!golden_of_segment(segment, seglen, &id, resp))
         return;
-    }
-    free(text);
     char *json = NULL;
     size_t len = 0;
     uf_error err = {0};

@@ -482,7 +482,7 @@ int uf_store_profile_json(uf_store *s, uint64_t golden_id, char **json, size_t *
     int rc = read_begin(s, &txn, err);
     if (rc != UF_OK)
         return rc;
-    uint64_t id;
+    uint64_t id = 0;
     MDB_val v;
     schema_entry *e = NULL;
     rc = resolve_profile(s, txn, golden_id, &id, &v, err);
@@ -596,9 +596,9 @@ int uf_store_find_record(uf_store *s, const char *source, const char *key, uint6
     return rc;
 }
 
-int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t *len, uf_error *err)
+/* The last run log entry: its id, and a copy of its report unless report_json is NULL. */
+static int read_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t *len, uf_error *err)
 {
-    *report_json = NULL;
     MDB_txn *txn;
     MDB_cursor *cursor;
     int rc = read_cursor(s, UF_DB_RUNS, "runs", &txn, &cursor, err);
@@ -612,7 +612,7 @@ int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t 
         rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the run log");
     else if (k.mv_size != 8)
         rc = corrupt(s, err, "runs");
-    else if (!(*report_json = copy_text(&v)))
+    else if (report_json && !(*report_json = copy_text(&v)))
         rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
     else {
         *run_id = uf_be64_get(k.mv_data);
@@ -624,6 +624,19 @@ int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t 
     return rc;
 }
 
+int uf_store_last_run(uf_store *s, uint64_t *run_id, char **report_json, size_t *len, uf_error *err)
+{
+    *report_json = NULL;
+    return read_last_run(s, run_id, report_json, len, err);
+}
+
+/* The id of the last committed run only (no copy of its report): cheap enough for every /healthz. */
+int uf_store_last_run_id(uf_store *s, uint64_t *run_id, uf_error *err)
+{
+    *run_id = 0;
+    return read_last_run(s, run_id, NULL, NULL, err);
+}
+
 int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id, uf_buf *links, uf_buf *model,
                           bool *have_links, uf_error *err)
 {
@@ -632,7 +645,7 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     if (rc != UF_OK)
         return rc;
     *have_links = s->have_links;
-    uint64_t id;
+    uint64_t id = 0;
     MDB_val v;
     rc = resolve_profile(s, txn, golden_id, &id, &v, err);
     if (rc != UF_OK) {
@@ -660,30 +673,6 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     }
     if (rc == UF_OK && (links->failed || model->failed))
         rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
-    read_end(s, txn);
-    return rc;
-}
-
-/* The id of the last committed run only (no copy of its report): cheap enough for every /healthz. */
-int uf_store_last_run_id(uf_store *s, uint64_t *run_id, uf_error *err)
-{
-    *run_id = 0;
-    MDB_txn *txn;
-    MDB_cursor *cursor;
-    int rc = read_cursor(s, UF_DB_RUNS, "runs", &txn, &cursor, err);
-    if (rc != UF_OK)
-        return rc;
-    MDB_val k, v;
-    int mrc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
-    if (mrc == MDB_NOTFOUND)
-        rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: the run log of %s is empty", s->path);
-    else if (mrc != MDB_SUCCESS)
-        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the run log");
-    else if (k.mv_size != 8)
-        rc = corrupt(s, err, "runs");
-    else
-        *run_id = uf_be64_get(k.mv_data);
-    mdb_cursor_close(cursor);
     read_end(s, txn);
     return rc;
 }
