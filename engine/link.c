@@ -37,6 +37,7 @@
 
 #include "sort.h"
 #include "unionfind.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -155,23 +156,6 @@ struct uf_linker {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-
-/* Grow *array (elements of `size` bytes) to hold at least `need`. */
-static bool grow(void **array, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*array, n * size);
-    if (!p)
-        return false;
-    *array = p;
-    *cap = n;
-    return true;
-}
 
 /* Order by (kind, key). */
 static int limited_compare(const limited_value *a, const limited_value *b)
@@ -404,7 +388,7 @@ static bool claim_summary_chunk(uf_linker *l, link_worker *w)
     size_t c = l->summary_chunk_count;
     if (c < (NO_SLOT >> SUMMARY_CHUNK_BITS) &&
         (c < l->summary_chunk_cap ||
-         (!l->parallel && grow((void **)&l->summary_chunks, &l->summary_chunk_cap, c + 1, sizeof *l->summary_chunks)))) {
+         (!l->parallel && uf_grow((void **)&l->summary_chunks, &l->summary_chunk_cap, c + 1, sizeof *l->summary_chunks)))) {
         cluster_summary *slots = uf_alloc_random_access(SUMMARY_CHUNK * sizeof *slots);
         if (slots) {
             l->summary_chunks[c].slots = slots;
@@ -461,7 +445,7 @@ static int summary_absorb(uf_linker *l, link_worker *w, uint32_t dst_slot, const
 
     /* Merge the two sorted lists into scratch, then store the result. */
     size_t na = dst->limited_count, nb = src->limited_count;
-    if (!grow((void **)&w->merge_buf, &w->merge_cap, na + nb, sizeof *w->merge_buf))
+    if (!uf_grow((void **)&w->merge_buf, &w->merge_cap, na + nb, sizeof *w->merge_buf))
         return UF_ERR_NOMEM;
     const limited_value *a = summary_limited(dst);
     size_t i = 0, j = 0, m = 0;
@@ -580,7 +564,7 @@ static bool guarded_union_roots(uf_linker *l, link_worker *w, uf_record_id a, uf
 
     if (w->edge_count == w->edge_chunk_count * EDGE_CHUNK) {
         edge_chunk chunk = {NULL, NULL};
-        if (!grow((void **)&w->edge_chunks, &w->edge_chunk_cap, w->edge_chunk_count + 1, sizeof *w->edge_chunks) ||
+        if (!uf_grow((void **)&w->edge_chunks, &w->edge_chunk_cap, w->edge_chunk_count + 1, sizeof *w->edge_chunks) ||
             !(chunk.edges = malloc(EDGE_CHUNK * sizeof *chunk.edges)) ||
             (w->keep_order && !(chunk.order = malloc(EDGE_CHUNK * sizeof *chunk.order)))) {
             free(chunk.edges);
@@ -905,7 +889,7 @@ static void link_strong_group(uf_linker *l, link_worker *w, const uf_identifier_
 static int link_weak_group(uf_linker *l, link_worker *w, const uf_identifier_ref *group, size_t len, uint16_t kind,
                            size_t at)
 {
-    if (!grow((void **)&w->group_roots, &w->group_roots_cap, len, sizeof *w->group_roots))
+    if (!uf_grow((void **)&w->group_roots, &w->group_roots_cap, len, sizeof *w->group_roots))
         return w->error = UF_ERR_NOMEM;
     uint32_t *roots = w->group_roots;
     for (size_t i = 0; i < len; i++)
@@ -1125,7 +1109,7 @@ static int merge_worker_edges(link_worker *workers, unsigned count, link_worker 
             if (out->edge_count == out->edge_chunk_count * EDGE_CHUNK) {
                 edge_chunk chunk = {malloc(EDGE_CHUNK * sizeof *chunk.edges), NULL};
                 if (!chunk.edges ||
-                    !grow((void **)&out->edge_chunks, &out->edge_chunk_cap, out->edge_chunk_count + 1,
+                    !uf_grow((void **)&out->edge_chunks, &out->edge_chunk_cap, out->edge_chunk_count + 1,
                           sizeof *out->edge_chunks)) {
                     free(chunk.edges);
                     return UF_ERR_NOMEM;
@@ -1247,7 +1231,7 @@ static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, 
     link_job jobs[MAX_LINK_THREADS];
     pthread_t tids[MAX_LINK_THREADS];
     bool started[MAX_LINK_THREADS] = {false};
-    if (!grow((void **)&l->summary_chunks, &l->summary_chunk_cap, chunks_needed, sizeof *l->summary_chunks)) {
+    if (!uf_grow((void **)&l->summary_chunks, &l->summary_chunk_cap, chunks_needed, sizeof *l->summary_chunks)) {
         free(active);
         free(owner);
         return uf_error_set(err, l->main.error = UF_ERR_NOMEM, "linker: out of memory");
@@ -1352,7 +1336,7 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
         uint16_t kind = refs[g].kind;
         w->stats.distinct_identifiers++;
         if (group_is_junk(l, kind, end - g)) {
-            if (!grow((void **)&l->junk, &l->junk_cap, l->junk_count + 1, sizeof *l->junk))
+            if (!uf_grow((void **)&l->junk, &l->junk_cap, l->junk_count + 1, sizeof *l->junk))
                 return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory");
             uf_junk_identifier *j = &l->junk[l->junk_count++];
             memset(j, 0, sizeof *j);

@@ -11,6 +11,7 @@
 
 #include "fsutil.h"
 #include "sort.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -32,12 +33,6 @@ const double uf_match_band_floor[UF_MATCH_BANDS] = {0.0, 0.999, 0.9999, 0.99999}
 /* Seed of the random pairs u is estimated from: fixed, so a run is reproducible. */
 #define U_SAMPLE_SEED 0x756e696679u
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- threads ------------------------------------------------------------ */
 
@@ -153,24 +148,10 @@ static int thread_count(const matcher *m)
     return m->threads < 1 ? 1 : m->threads > MAX_THREADS ? MAX_THREADS : m->threads;
 }
 
-static bool grow(void **items, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t cap2 = *cap ? *cap * 2 : 1024;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *p = realloc(*items, cap2 * size);
-    if (!p)
-        return false;
-    *items = p;
-    *cap = cap2;
-    return true;
-}
 
 static void pair_push(pair_list *l, uint32_t a, uint32_t b)
 {
-    if (l->failed || !grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items)) {
+    if (l->failed || !uf_grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items)) {
         l->failed = true;
         return;
     }
@@ -264,7 +245,7 @@ static void block_pairs_range(matcher *m, int thread, size_t from, size_t to)
             continue;
         }
         /* Too large: a window of `cap` over the block in name order. */
-        if (!grow((void **)&bt->window, &bt->window_cap, n, sizeof *bt->window)) {
+        if (!uf_grow((void **)&bt->window, &bt->window_cap, n, sizeof *bt->window)) {
             bt->pairs.failed = true;
             return;
         }
@@ -709,7 +690,7 @@ static void score_range(matcher *m, int thread, size_t from, size_t to)
         double w = pair_weight(m, a, &m->vectors[i]);
         if (w < m->threshold_weight)
             continue;
-        if (l->failed || !grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items)) {
+        if (l->failed || !uf_grow((void **)&l->items, &l->cap, l->count + 1, sizeof *l->items)) {
             l->failed = true;
             return;
         }
@@ -838,7 +819,7 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
     m.threads = threads;
     m.model = model;
     size_t n = table->count;
-    double t = now_seconds();
+    double t = uf_now_seconds();
 
     int rc = UF_OK;
     m.features = malloc((n ? n : 1) * sizeof *m.features);
@@ -854,8 +835,8 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
         rc = together < 0 ? uf_error_set(err, UF_ERR_NOMEM, "out of memory counting cluster pairs")
                           : prepare_model(&m, model, stats, err);
     }
-    stats->seconds_training = now_seconds() - t;
-    t = now_seconds();
+    stats->seconds_training = uf_now_seconds() - t;
+    t = uf_now_seconds();
     m.base = model;
     if (rc == UF_OK)
         rc = block_all(&m, stats, err);
@@ -863,8 +844,8 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
     m.roots = NULL;
     if (rc == UF_OK && m.training)
         finish_model(&m, model, together);
-    stats->seconds_blocking = now_seconds() - t;
-    t = now_seconds();
+    stats->seconds_blocking = uf_now_seconds() - t;
+    t = uf_now_seconds();
 
     if (rc == UF_OK && !(m.vectors = malloc((m.pair_count ? m.pair_count : 1) * sizeof *m.vectors)))
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory comparing %zu candidate pairs", m.pair_count);
@@ -873,8 +854,8 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
         m.work_vectors = m.vectors;
         parallel(&m, m.pair_count, vectors_range);
     }
-    stats->seconds_comparing = now_seconds() - t;
-    t = now_seconds();
+    stats->seconds_comparing = uf_now_seconds() - t;
+    t = uf_now_seconds();
 
     if (rc == UF_OK && config->matching.term_frequency) {
         m.tf_first = malloc((n ? n : 1) * sizeof *m.tf_first);
@@ -894,7 +875,7 @@ int uf_match_run(const uf_config *config, const uf_record_table *table, uf_linke
                 m.level_weight[f][l] = uf_fs_level_weight(model, (uf_cmp_field)f, l);
         rc = score_and_link(&m, linker, stats, err);
     }
-    stats->seconds_linking = now_seconds() - t;
+    stats->seconds_linking = uf_now_seconds() - t;
     matcher_free(&m);
     return rc;
 }

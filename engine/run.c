@@ -14,6 +14,7 @@
 #include "run_report.h"
 #include "run_write.h"
 #include "store.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct stage_clock {
     uf_run_state *state;
@@ -38,7 +33,7 @@ typedef struct stage_clock {
 
 static void stage_end(stage_clock *clock, const char *name)
 {
-    double t = now_seconds();
+    double t = uf_now_seconds();
     uf_run_state *state = clock->state;
     if (state->stage_count < UF_STAGE_COUNT) {
         uf_stage_time *st = &state->stages[state->stage_count++];
@@ -148,7 +143,7 @@ static int write_report_file(const char *path, const char *json, size_t len, uf_
 
 int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summary *summary, uf_error *err)
 {
-    double t0 = now_seconds();
+    double t0 = uf_now_seconds();
     uf_run_state state;
     memset(&state, 0, sizeof state);
     state.config = config;
@@ -184,7 +179,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
     if (rc == UF_OK) {
         /* The stored report is complete up to the write stage, which it is part of. */
         uint64_t expected_run = uf_store_writer_last_run_id(writer) + 1;
-        uf_run_report_json(&state, expected_run, now_seconds() - t0, &report);
+        uf_run_report_json(&state, expected_run, uf_now_seconds() - t0, &report);
         if (report.failed)
             rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory building the report");
     }
@@ -195,7 +190,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
     }
     uf_store_writer_close(writer);
 
-    double total = now_seconds() - t0;
+    double total = uf_now_seconds() - t0;
     if (rc == UF_OK) {
         if (options && options->log)
             uf_run_report_text(&state, run_id, total, options->log);

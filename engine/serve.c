@@ -26,6 +26,7 @@
 #include "config.h"
 #include "json_out.h"
 #include "store.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -757,12 +758,6 @@ static bool authorized(const uf_serve *s, const char *authorization)
     return uf_serve_token_equal(t, n, s->token, s->token_len);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void count(uf_serve *s, enum route r, int status, double seconds)
 {
@@ -784,7 +779,7 @@ static void count(uf_serve *s, enum route r, int status, double seconds)
 void uf_serve_handle(uf_serve *s, const char *method, const char *target, const char *authorization,
                      uf_serve_response *resp)
 {
-    double t0 = now_seconds();
+    double t0 = uf_now_seconds();
     memset(resp, 0, sizeof *resp);
     size_t target_len = strlen(target);
     const char *q = strchr(target, '?');
@@ -853,7 +848,7 @@ void uf_serve_handle(uf_serve *s, const char *method, const char *target, const 
         route_metrics(s, resp);
     }
     add_header(resp, "Cache-Control", "no-store");
-    count(s, r, resp->status, now_seconds() - t0);
+    count(s, r, resp->status, uf_now_seconds() - t0);
 }
 
 void uf_serve_error(uf_serve *s, int status, const char *code, const char *message, uf_serve_response *resp)

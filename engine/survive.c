@@ -35,6 +35,7 @@
 #include "survive.h"
 
 #include "profile_codec.h"
+#include "util.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -204,20 +205,6 @@ static uint32_t code_points(uf_slice s)
 }
 
 /* Grow `*p` (elements of `size`) to hold at least `need`; false when out of memory. */
-static bool grow(void **p, size_t *cap, size_t want, size_t size)
-{
-    if (want <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 64;
-    while (n < want)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return false;
-    *p = q;
-    *cap = n;
-    return true;
-}
 
 /* ------------------------------------------------------------------ */
 /* Survivor lifetime                                                   */
@@ -472,8 +459,8 @@ static int64_t find_candidate(uf_survivor *s, int kind, uf_slice value)
         }
     }
     if ((ks->hashed && !table_reserve(s, 1)) || s->cand_count >= SV_SPELLING_BIT - 1 ||
-        !grow((void **)&s->cands, &s->cand_cap, s->cand_count + 1, sizeof *s->cands) ||
-        !grow((void **)&s->words, &s->word_cap, s->word_count + s->words_per_set, sizeof *s->words))
+        !uf_grow((void **)&s->cands, &s->cand_cap, s->cand_count + 1, sizeof *s->cands) ||
+        !uf_grow((void **)&s->words, &s->word_cap, s->word_count + s->words_per_set, sizeof *s->words))
         return -1;
     uint32_t ref = (uint32_t)s->cand_count++;
     sv_cand *c = &s->cands[ref];
@@ -533,7 +520,7 @@ static int64_t find_spelling(uf_survivor *s, uint32_t cand, uf_slice raw)
         }
     }
     if ((c->spellings_hashed && !table_reserve(s, 1)) || s->spelling_count >= SV_SPELLING_BIT - 1 ||
-        !grow((void **)&s->spellings, &s->spelling_cap, s->spelling_count + 1, sizeof *s->spellings))
+        !uf_grow((void **)&s->spellings, &s->spelling_cap, s->spelling_count + 1, sizeof *s->spellings))
         return -1;
     uint32_t ref = (uint32_t)s->spelling_count++;
     c = &s->cands[cand];
@@ -750,8 +737,8 @@ static void merge_sort(sv_cand **v, sv_cand **tmp, size_t n)
 static bool decide(uf_survivor *s)
 {
     const uf_config *config = s->config;
-    if (!grow((void **)&s->order, &s->order_cap, s->cand_count + 1, sizeof *s->order) ||
-        !grow((void **)&s->order_tmp, &s->order_tmp_cap, s->cand_count + 1, sizeof *s->order_tmp))
+    if (!uf_grow((void **)&s->order, &s->order_cap, s->cand_count + 1, sizeof *s->order) ||
+        !uf_grow((void **)&s->order_tmp, &s->order_tmp_cap, s->cand_count + 1, sizeof *s->order_tmp))
         return false;
     uint32_t at = 0;
     for (size_t k = 0; k < config->kind_count; k++) {
