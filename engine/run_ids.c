@@ -20,6 +20,7 @@
  */
 #include "run_ids.h"
 
+#include "sort.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -51,6 +52,8 @@ static int compare_record(const uf_run_state *state, uf_record_id id, uf_slice s
     return k.len == key.len ? 0 : (k.len < key.len ? -1 : 1);
 }
 
+#define JOIN_PREFETCH 16
+
 static int join_previous(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id)
 {
     join_ctx *j = ctx;
@@ -64,6 +67,9 @@ static int join_previous(void *ctx, uf_slice source, uf_slice key, uint64_t gold
     }
     j->all_ids[j->all_count++] = golden_id;
     while (j->pos < j->state->table.count) {
+        /* Blobs are in file order, records in key order: fetch ahead. */
+        if (j->pos + JOIN_PREFETCH < j->state->table.count)
+            __builtin_prefetch(j->state->table.records[j->pos + JOIN_PREFETCH].blob);
         int c = compare_record(j->state, (uf_record_id)j->pos, source, key);
         if (c < 0) {
             j->pos++;
@@ -76,47 +82,13 @@ static int join_previous(void *ctx, uf_slice source, uf_slice key, uint64_t gold
     return UF_OK;
 }
 
-typedef struct claim {
-    uint64_t old_id;
-    uint32_t cluster;
-    uint32_t count;   /* records of the cluster that had old_id */
-} claim;
-
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int compare_claim_pair(const void *a, const void *b)
-{
-    const claim *x = a, *y = b;
-    if (x->old_id != y->old_id)
-        return x->old_id < y->old_id ? -1 : 1;
-    return x->cluster < y->cluster ? -1 : x->cluster > y->cluster;
-}
-
-/* Within one old id: most records first, then the larger cluster, then the earlier one. */
-static int compare_claim_rank(const void *a, const void *b, void *state_ptr)
-{
-    const claim *x = a, *y = b;
-    const uf_run_state *state = state_ptr;
-    if (x->old_id != y->old_id)
-        return x->old_id < y->old_id ? -1 : 1;
-    if (x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    uint32_t sx = state->clustering.member_start[x->cluster + 1] - state->clustering.member_start[x->cluster];
-    uint32_t sy = state->clustering.member_start[y->cluster + 1] - state->clustering.member_start[y->cluster];
-    if (sx != sy)
-        return sx > sy ? -1 : 1;
-    return x->cluster < y->cluster ? -1 : x->cluster > y->cluster;
-}
-
+/* Sorts a and returns how many distinct values it holds; SIZE_MAX when out of memory. */
 static size_t unique_u64(uint64_t *a, size_t n)
 {
     if (n == 0)
         return 0;
-    qsort(a, n, sizeof *a, compare_u64);
+    if (!uf_sort_u64(a, n))
+        return SIZE_MAX;
     size_t out = 1;
     for (size_t i = 1; i < n; i++)
         if (a[i] != a[out - 1])
@@ -196,6 +168,12 @@ static int carry_redirect(void *ctx, uint64_t old_id, uint64_t new_id)
     return redirect_add(c->list, old_id, target);
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void sort_redirects(redirect_list *list)
 {
     /* Sort parallel arrays by `from` through an index-free pairwise pack. */
@@ -218,7 +196,7 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
     size_t n = state->table.count, clusters = state->clustering.cluster_count;
     int rc = UF_OK;
     join_ctx join = {.state = state};
-    claim *claims = NULL;
+    uf_sort_pair *claims = NULL;
     uint64_t *current = NULL;
     redirect_list redirects = {0};
     join.previous = calloc(n ? n : 1, sizeof *join.previous);
@@ -231,57 +209,63 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
     if (rc != UF_OK)
         goto done;
 
-    /* Claims: (old id, cluster, how many of the cluster's records had it). */
+    /* Claims (old id, cluster), one per record that had an old id, made
+     * cluster by cluster and then stably sorted by old id: within an old id
+     * they stay in cluster order, so a cluster's claims are side by side. */
     size_t claim_count = 0;
     claims = malloc((n ? n : 1) * sizeof *claims);
     if (!claims) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
         goto done;
     }
-    for (size_t r = 0; r < n; r++)
-        if (join.previous[r])
-            claims[claim_count++] = (claim){join.previous[r], state->clustering.cluster_of[r], 1};
-    qsort(claims, claim_count, sizeof *claims, compare_claim_pair);
-    size_t merged = 0;
-    for (size_t i = 0; i < claim_count; i++) {
-        if (merged && claims[merged - 1].old_id == claims[i].old_id && claims[merged - 1].cluster == claims[i].cluster)
-            claims[merged - 1].count++;
-        else
-            claims[merged++] = claims[i];
-    }
-    claim_count = merged;
-    qsort_r(claims, claim_count, sizeof *claims, compare_claim_rank, state);
+    const uf_clustering *cl = &state->clustering;
+    for (uint32_t c = 0; c < clusters; c++)
+        for (uint32_t m = cl->member_start[c]; m < cl->member_start[c + 1]; m++)
+            if (join.previous[cl->members[m]])
+                claims[claim_count++] = (uf_sort_pair){join.previous[cl->members[m]], c};
+    rc = uf_sort_pairs(claims, claim_count, err);
+    if (rc != UF_OK)
+        goto done;
 
-    /* The best cluster of each old id; each cluster keeps its strongest claim. */
+    /* Per old id, the cluster holding most of its records (ties: the larger
+     * cluster, then the earlier one) is its best claim; several clusters
+     * holding its records make a split. Each cluster keeps the strongest of
+     * the best claims pointing at it (ties: the oldest id). The best claims
+     * are compacted to the front of `claims`, in old-id order. */
     uint32_t *kept_count = calloc(clusters ? clusters : 1, sizeof *kept_count);
     if (!kept_count) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
         goto done;
     }
     size_t distinct_matched = 0;
-    for (size_t i = 0; i < claim_count; i++) {
-        bool first = i == 0 || claims[i - 1].old_id != claims[i].old_id;
-        if (!first) {
-            if (i == 1 || claims[i - 2].old_id != claims[i].old_id)
-                state->splits++; /* count each split id once */
-            continue;
+    for (size_t i = 0; i < claim_count;) {
+        uint64_t old_id = claims[i].key;
+        uint32_t best = 0, best_count = 0, best_size = 0, parts = 0;
+        while (i < claim_count && claims[i].key == old_id) {
+            uint32_t c = claims[i].value, count = 0;
+            for (; i < claim_count && claims[i].key == old_id && claims[i].value == c; i++)
+                count++;
+            uint32_t size = cl->member_start[c + 1] - cl->member_start[c];
+            if (parts++ == 0 || count > best_count || (count == best_count && size > best_size)) {
+                best = c;
+                best_count = count;
+                best_size = size;
+            }
         }
-        distinct_matched++;
-        uint32_t c = claims[i].cluster;
-        uint64_t *gid = &state->golden_of_cluster[c];
-        if (*gid == 0 || claims[i].count > kept_count[c] ||
-            (claims[i].count == kept_count[c] && claims[i].old_id < *gid)) {
-            *gid = claims[i].old_id;
-            kept_count[c] = claims[i].count;
+        if (parts > 1)
+            state->splits++;
+        claims[distinct_matched++] = (uf_sort_pair){old_id, best};
+        uint64_t *gid = &state->golden_of_cluster[best];
+        if (*gid == 0 || best_count > kept_count[best] || (best_count == kept_count[best] && old_id < *gid)) {
+            *gid = old_id;
+            kept_count[best] = best_count;
         }
     }
     /* Old ids whose best cluster kept another id: merged into it. */
-    for (size_t i = 0; i < claim_count; i++) {
-        if (i > 0 && claims[i - 1].old_id == claims[i].old_id)
-            continue;
-        uint64_t keeper = state->golden_of_cluster[claims[i].cluster];
-        if (keeper != claims[i].old_id) {
-            if (redirect_add(&redirects, claims[i].old_id, keeper) != UF_OK) {
+    for (size_t i = 0; i < distinct_matched; i++) {
+        uint64_t keeper = state->golden_of_cluster[claims[i].value];
+        if (keeper != claims[i].key) {
+            if (redirect_add(&redirects, claims[i].key, keeper) != UF_OK) {
                 free(kept_count);
                 rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
                 goto done;
@@ -300,7 +284,12 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
             state->new_ids++;
         }
     }
-    state->vanished_ids = unique_u64(join.all_ids, join.all_count) - distinct_matched;
+    size_t distinct_previous = unique_u64(join.all_ids, join.all_count);
+    if (distinct_previous == SIZE_MAX) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+        goto done;
+    }
+    state->vanished_ids = distinct_previous - distinct_matched;
 
     /* Carry older redirects forward, re-pointed at today's ids. */
     current = malloc((clusters ? clusters : 1) * sizeof *current);
@@ -309,7 +298,10 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
         goto done;
     }
     memcpy(current, state->golden_of_cluster, clusters * sizeof *current);
-    qsort(current, clusters, sizeof *current, compare_u64);
+    if (!uf_sort_u64(current, clusters)) {
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
+        goto done;
+    }
     sort_redirects(&redirects);
     carried_ctx carried = {&redirects, redirects.count, current, clusters};
     rc = uf_store_writer_scan_redirects(writer, carry_redirect, &carried, err);
