@@ -20,8 +20,10 @@
 # agent application's connection pool; --connections 64 gives the old figure.
 #
 # usage: bench/serve_load.sh [--customers N] [--seconds S] [--connections C]
-#                            [--threads T] [--server-threads T] [--run-nice N] [--work DIR] [--build DIR]
-#   --run-nice N  run phase 2's `unify run` loop under `nice -n N` (default 0)
+#                            [--threads T] [--server-threads T] [--run-nice N] [--run-background]
+#                            [--work DIR] [--build DIR]
+#   --run-nice N        run phase 2's `unify run` loop under `nice -n N` (default 0)
+#   --run-background    run phase 2's `unify run` loop with --background (SCHED_IDLE)
 # Loopback only; everything it starts it stops.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +33,7 @@ connections=16
 threads=2
 server_threads=2
 run_nice=0
+run_flags=""
 work=${TMPDIR:-/tmp}/unify-serve-bench
 build=$root/build/release
 while [ $# -gt 0 ]; do
@@ -41,9 +44,10 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --server-threads) server_threads=$2; shift 2 ;;
     --run-nice) run_nice=$2; shift 2 ;;
+    --run-background) run_flags="--background"; shift ;;
     --work) work=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [--customers N] [--seconds S] [--connections C] [--threads T] [--server-threads T] [--work DIR] [--build DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--customers N] [--seconds S] [--connections C] [--threads T] [--server-threads T] [--run-nice N] [--run-background] [--work DIR] [--build DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -149,10 +153,10 @@ cat "$dir/wrk1.txt"
 echo "phase 1: $(summary "$dir/wrk1.txt")"
 
 echo
-echo "== phase 2: while unify run commits new generations (nice $run_nice)"
+echo "== phase 2: while unify run commits new generations (nice $run_nice${run_flags:+, $run_flags})"
 runs_file=$dir/runs.txt
 : > "$runs_file"
-( while true; do nice -n "$run_nice" "$unify" run -c "$dir/unify.yaml" --quiet && echo ok >> "$runs_file"; done ) &
+( while true; do nice -n "$run_nice" "$unify" run -c "$dir/unify.yaml" --quiet $run_flags && echo ok >> "$runs_file"; done ) &
 runner_pid=$!
 sleep 0.5
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/lookups.lua" "$url" > "$dir/wrk2.txt"

@@ -975,3 +975,38 @@ Test(run, eval_counts_pairs_exactly)
     free(truth);
     ids_free(&e);
 }
+
+/* ------------------------------------------------------------------ */
+/* --background                                                        */
+/* ------------------------------------------------------------------ */
+
+Test(run, background_run_is_idle_class_and_writes_the_same_store)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "unify run");
+    t_proc_free(&p);
+    p = t_unify("export", "-c", yaml, "--members", "-");
+    t_assert_ok(p, "export after the normal run");
+    char *normal = p.out;
+    p.out = NULL;
+    t_proc_free(&p);
+
+    /* The run reads its policy back after setting it: SCHED_IDLE, no privileges needed. */
+    p = t_unify("run", "-c", yaml, "--background");
+    t_assert_ok(p, "unify run --background");
+    cr_expect(strstr(p.err, "in the background (scheduling policy SCHED_IDLE"), "%s", p.err);
+    t_proc_free(&p);
+    p = t_unify("export", "-c", yaml, "--members", "-");
+    t_assert_ok(p, "export after the background run");
+    cr_expect_str_eq(p.out, normal, "a background run writes the same store");
+    t_proc_free(&p);
+
+    p = t_unify("run", "-c", yaml, "--background", "--quiet");
+    t_assert_ok(p, "unify run --background --quiet");
+    cr_expect_eq(p.err_len, 0, "--quiet stays quiet: %s", p.err);
+    t_proc_free(&p);
+    free(normal);
+    free(yaml);
+}
