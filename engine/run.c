@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +110,39 @@ static int link_stage(uf_run_state *state, uf_error *err)
 }
 
 /*
+ * The previous generation's golden id of every record is read beside the
+ * link stage: the scan of the old record index (~0.3-0.5 s at 1 M
+ * customers, mostly waiting on memory) needs only the sorted record table,
+ * and the link stage leaves a core idle in its single-threaded parts.
+ */
+typedef struct previous_join {
+    const uf_run_state *state;
+    uf_store_writer *writer;
+    uf_run_previous previous;
+    int rc;
+    uf_error err;
+    pthread_t thread;
+} previous_join;
+
+static void *join_main(void *arg)
+{
+    previous_join *j = arg;
+    j->rc = uf_run_join_previous(j->state, j->writer, &j->previous, &j->err);
+    return NULL;
+}
+
+/* Start the join on its own thread; false: it could not start (run it inline). */
+static bool join_start(previous_join *j)
+{
+    return pthread_create(&j->thread, NULL, join_main, j) == 0;
+}
+
+static void join_finish(previous_join *j)
+{
+    pthread_join(j->thread, NULL);
+}
+
+/*
  * Check that the report file can be written before the run touches the
  * store: a run that fails must leave the store as it was, so a report path
  * that cannot be written must fail the run here, not after the commit.
@@ -168,14 +202,27 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
 
     rc = uf_run_ingest(&state, err);
     stage_end(&clock, "ingest");
+    previous_join join = {.state = &state, .writer = writer};
+    bool joining = false;
     if (rc == UF_OK) {
+        joining = join_start(&join);
         rc = link_stage(&state, err);
         stage_end(&clock, "link");
     }
+    if (joining)
+        join_finish(&join);
+    if (rc == UF_OK && !joining)
+        join.rc = uf_run_join_previous(&state, writer, &join.previous, &join.err);
+    if (rc == UF_OK && join.rc != UF_OK) {
+        rc = join.rc;
+        if (err)
+            *err = join.err;
+    }
     if (rc == UF_OK) {
-        rc = uf_run_assign_ids(&state, writer, err);
+        rc = uf_run_assign_ids(&state, &join.previous, writer, err);
         stage_end(&clock, "ids");
     }
+    uf_run_previous_free(&join.previous);
     if (rc == UF_OK) {
         /* The stored report is complete up to the write stage, which it is part of. */
         uint64_t expected_run = uf_store_writer_last_run_id(writer) + 1;

@@ -26,11 +26,9 @@
 #include <stdlib.h>
 
 typedef struct join_ctx {
-    uf_run_state *state;
+    const uf_run_state *state;
     uint64_t *previous;        /* per record: previous golden id, 0 = new record */
     size_t pos;                /* next record to compare */
-    uint64_t *all_ids;         /* every previous id seen (for the vanished count) */
-    size_t all_count, all_cap;
 } join_ctx;
 
 static int compare_record(const uf_run_state *state, uf_record_id id, uf_slice source, uf_slice key)
@@ -57,15 +55,6 @@ static int compare_record(const uf_run_state *state, uf_record_id id, uf_slice s
 static int join_previous(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id)
 {
     join_ctx *j = ctx;
-    if (j->all_count == j->all_cap) {
-        size_t cap = j->all_cap ? j->all_cap * 2 : 4096;
-        uint64_t *p = realloc(j->all_ids, cap * sizeof *p);
-        if (!p)
-            return UF_ERR_NOMEM;
-        j->all_ids = p;
-        j->all_cap = cap;
-    }
-    j->all_ids[j->all_count++] = golden_id;
     while (j->pos < j->state->table.count) {
         /* Blobs are in file order, records in key order: fetch ahead. */
         if (j->pos + JOIN_PREFETCH < j->state->table.count)
@@ -80,20 +69,6 @@ static int join_previous(void *ctx, uf_slice source, uf_slice key, uint64_t gold
         break;
     }
     return UF_OK;
-}
-
-/* Sorts a and returns how many distinct values it holds; SIZE_MAX when out of memory. */
-static size_t unique_u64(uint64_t *a, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (!uf_sort_u64(a, n))
-        return SIZE_MAX;
-    size_t out = 1;
-    for (size_t i = 1; i < n; i++)
-        if (a[i] != a[out - 1])
-            a[out++] = a[i];
-    return out;
 }
 
 typedef struct redirect_list {
@@ -191,28 +166,51 @@ static void sort_redirects(redirect_list *list)
     free(p);
 }
 
-int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *err)
+int uf_run_join_previous(const uf_run_state *state, struct uf_store_writer *writer, uf_run_previous *out,
+                         uf_error *err)
 {
-    size_t n = state->table.count, clusters = state->clustering.cluster_count;
+    memset(out, 0, sizeof *out);
+    size_t n = state->table.count;
+    join_ctx join = {.state = state, .previous = calloc(n ? n : 1, sizeof *join.previous)};
+    if (!join.previous)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory reading the previous golden ids");
+    int rc = uf_store_writer_scan_records(writer, join_previous, &join, err);
+    if (rc != UF_OK) {
+        free(join.previous);
+        return rc;
+    }
+    out->golden_of_record = join.previous;
+    /* Every profile holds at least one record and every record a profile:
+     * the previous generation's profile count is its number of distinct ids. */
+    out->profile_count = uf_store_writer_profile_count(writer);
+    return UF_OK;
+}
+
+void uf_run_previous_free(uf_run_previous *previous)
+{
+    free(previous->golden_of_record);
+    memset(previous, 0, sizeof *previous);
+}
+
+int uf_run_assign_ids(uf_run_state *state, const uf_run_previous *previous, uf_store_writer *writer, uf_error *err)
+{
+    size_t clusters = state->clustering.cluster_count;
     int rc = UF_OK;
-    join_ctx join = {.state = state};
+    const uint64_t *old_of_record = previous->golden_of_record;
     uf_sort_pair *claims = NULL;
     uint64_t *current = NULL;
     redirect_list redirects = {0};
-    join.previous = calloc(n ? n : 1, sizeof *join.previous);
     state->golden_of_cluster = calloc(clusters ? clusters : 1, sizeof *state->golden_of_cluster);
-    if (!join.previous || !state->golden_of_cluster) {
+    if (!state->golden_of_cluster) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
         goto done;
     }
-    rc = uf_store_writer_scan_records(writer, join_previous, &join, err);
-    if (rc != UF_OK)
-        goto done;
 
     /* Claims (old id, cluster), one per record that had an old id, made
      * cluster by cluster and then stably sorted by old id: within an old id
      * they stay in cluster order, so a cluster's claims are side by side. */
     size_t claim_count = 0;
+    size_t n = state->table.count;
     claims = malloc((n ? n : 1) * sizeof *claims);
     if (!claims) {
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
@@ -221,8 +219,8 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
     const uf_clustering *cl = &state->clustering;
     for (uint32_t c = 0; c < clusters; c++)
         for (uint32_t m = cl->member_start[c]; m < cl->member_start[c + 1]; m++)
-            if (join.previous[cl->members[m]])
-                claims[claim_count++] = (uf_sort_pair){join.previous[cl->members[m]], c};
+            if (old_of_record && old_of_record[cl->members[m]])
+                claims[claim_count++] = (uf_sort_pair){old_of_record[cl->members[m]], c};
     rc = uf_sort_pairs(claims, claim_count, err);
     if (rc != UF_OK)
         goto done;
@@ -284,12 +282,7 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
             state->new_ids++;
         }
     }
-    size_t distinct_previous = unique_u64(join.all_ids, join.all_count);
-    if (distinct_previous == SIZE_MAX) {
-        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
-        goto done;
-    }
-    state->vanished_ids = distinct_previous - distinct_matched;
+    state->vanished_ids = previous->profile_count > distinct_matched ? previous->profile_count - distinct_matched : 0;
 
     /* Carry older redirects forward, re-pointed at today's ids. */
     current = malloc((clusters ? clusters : 1) * sizeof *current);
@@ -313,8 +306,6 @@ int uf_run_assign_ids(uf_run_state *state, uf_store_writer *writer, uf_error *er
     state->redirect_count = redirects.count;
     redirects.from = redirects.to = NULL;
 done:
-    free(join.previous);
-    free(join.all_ids);
     free(claims);
     free(current);
     free(redirects.from);

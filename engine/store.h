@@ -190,6 +190,8 @@ void uf_store_writer_set_max_map_size(uf_store_writer *w, size_t bytes);
 
 /* next_golden_id of the committed generation (1 for a new store). */
 uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w);
+/* Profiles in the committed generation (0 for a new store). */
+uint64_t uf_store_writer_profile_count(const uf_store_writer *w);
 /* Id of the last committed run (0 for a new store). */
 uint64_t uf_store_writer_last_run_id(const uf_store_writer *w);
 

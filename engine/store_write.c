@@ -57,6 +57,7 @@ struct uf_store_writer {
     bool have_dbis;              /* dbi[] valid outside a write transaction */
     uint64_t next_golden_id;     /* committed values */
     uint64_t last_run_id;
+    uint64_t profile_count;
 
     /* the open write transaction */
     MDB_txn *txn;
@@ -238,6 +239,13 @@ static int load_committed(uf_store_writer *w, uf_error *err)
             return uf_store_mdb_error(err, rc, w->path, "cannot open a database");
         }
     }
+    MDB_stat profiles;
+    rc = mdb_stat(txn, w->dbi[UF_DB_PROFILES], &profiles);
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(txn);
+        return uf_store_mdb_error(err, rc, w->path, "cannot read the profile count");
+    }
+    w->profile_count = profiles.ms_entries;
     /* Committing a read transaction keeps its handles for the environment. */
     rc = mdb_txn_commit(txn);
     if (rc != MDB_SUCCESS)
@@ -285,6 +293,11 @@ int uf_store_writer_open(const char *path, size_t map_size, uf_store_writer **ou
 uint64_t uf_store_writer_next_golden_id(const uf_store_writer *w)
 {
     return w->next_golden_id;
+}
+
+uint64_t uf_store_writer_profile_count(const uf_store_writer *w)
+{
+    return w->profile_count;
 }
 
 uint64_t uf_store_writer_last_run_id(const uf_store_writer *w)
@@ -970,6 +983,9 @@ int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const ch
         return uf_store_mdb_error(err, rc, w->path, what);
     }
     bool first = !w->have_dbis;
+    MDB_stat profiles = {0};
+    if (mdb_stat(w->txn, w->dbi[UF_DB_PROFILES], &profiles) != MDB_SUCCESS)
+        profiles.ms_entries = 0; /* only the next run's vanished-id count reads it */
     rc = mdb_txn_commit(w->txn); /* frees the transaction and its cursors, even on failure */
     flusher_stop(w); /* ran through the commit's writes: its fdatasync has less left to do */
     w->txn = NULL;
@@ -983,6 +999,7 @@ int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const ch
     w->have_dbis = true;
     w->next_golden_id = next_golden_id;
     w->last_run_id = id;
+    w->profile_count = profiles.ms_entries;
     if (run_id)
         *run_id = id;
     return UF_OK;
