@@ -68,10 +68,10 @@ typedef struct profile_pipeline {
 #define BLOB_AHEAD 4
 #define PREFETCH_MEMBERS 16
 
-static void prefetch_cluster(const profile_pipeline *p, uint32_t c, bool blobs)
+static void prefetch_cluster(const uf_run_state *state, uint32_t c, bool blobs)
 {
-    const uf_clustering *cl = &p->state->clustering;
-    const uf_record_table *t = &p->state->table;
+    const uf_clustering *cl = &state->clustering;
+    const uf_record_table *t = &state->table;
     size_t from = cl->member_start[c], to = cl->member_start[c + 1];
     if (to - from > PREFETCH_MEMBERS)
         to = from + PREFETCH_MEMBERS;
@@ -102,9 +102,9 @@ static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *
          * rows of a later cluster, and the blobs of a nearer one (whose rows
          * are in cache by now), so survive finds its members loaded. */
         if (i + ROW_AHEAD < cl->cluster_count)
-            prefetch_cluster(p, p->order[i + ROW_AHEAD].cluster, false);
+            prefetch_cluster(p->state, p->order[i + ROW_AHEAD].cluster, false);
         if (i + BLOB_AHEAD < cl->cluster_count)
-            prefetch_cluster(p, p->order[i + BLOB_AHEAD].cluster, true);
+            prefetch_cluster(p->state, p->order[i + BLOB_AHEAD].cluster, true);
         uint32_t c = p->order[i].cluster;
         slot->rc = uf_survive_profile_binary(survivor, &p->state->table, cl->members + cl->member_start[c],
                                              cl->member_start[c + 1] - cl->member_start[c], &slot->profiles,
@@ -341,6 +341,11 @@ static int write_links(uf_run_state *state, uf_store_writer *w, const golden_ord
     uf_buf_init(&value);
     int rc = UF_OK;
     for (size_t i = 0; rc == UF_OK && i < cl->cluster_count; i++) {
+        /* Members are scattered over the record table, as for the profiles. */
+        if (i + ROW_AHEAD < cl->cluster_count)
+            prefetch_cluster(state, order[i + ROW_AHEAD].cluster, false);
+        if (i + BLOB_AHEAD < cl->cluster_count)
+            prefetch_cluster(state, order[i + BLOB_AHEAD].cluster, true);
         uint32_t c = order[i].cluster;
         if (cl->member_start[c + 1] - cl->member_start[c] < 2)
             continue;
