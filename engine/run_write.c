@@ -2,12 +2,15 @@
  * run_write.c — the write stage: golden records and every index, appended
  * in key order inside ONE LMDB write transaction.
  *
- * Profiles are built (survive.c) by worker threads in batches and appended
- * by the calling thread in golden-id order, so profile building on one core
- * overlaps with LMDB on the other. Profiles are stored in the compact binary
- * form of profile_codec.h (about a third of their JSON), with the schema
- * of names that renders them, in the same transaction. A bounded ring of batches keeps memory
- * flat: a worker waits when it is too far ahead of the writer.
+ * The links of every profile (run_links.h) and the profiles (survive.c)
+ * are encoded by worker threads in batches of clusters and appended by the
+ * calling thread in golden-id order, so encoding on one core overlaps with
+ * LMDB on the other: first every links batch, then, after the identifier
+ * and record indexes, every profile batch. Profiles are stored in the
+ * compact binary form of profile_codec.h (about a third of their JSON),
+ * with the schema of names that renders them, in the same transaction. A
+ * bounded ring of batches keeps memory flat: a worker waits when it is too
+ * far ahead of the writer.
  *
  * If the map turns out too small (MDB_MAP_FULL), the transaction is aborted
  * and the whole generation is written again with a doubled estimate; the
@@ -44,19 +47,28 @@ typedef struct batch_slot {
     bool ready;
     int rc;
     uf_error err;
-    uf_buf profiles;       /* binary profiles of the batch, back to back */
-    size_t ends[BATCH_CLUSTERS]; /* end offset of each profile in profiles */
+    uf_buf values;         /* the batch's links or binary profiles, back to back */
+    size_t ends[BATCH_CLUSTERS]; /* end offset of each cluster's value in values (links: empty for one record) */
 } batch_slot;
 
+/* What the writer is doing, which decides how far workers may run ahead. */
+typedef enum writer_phase {
+    WRITING_LINKS,         /* appending links batches */
+    WRITING_INDEXES,       /* the identifier and record indexes: one worker builds profiles ahead */
+    WRITING_PROFILES
+} writer_phase;
+
+/* Batches 0 .. link_batches-1 encode links, the rest profiles (same cluster ranges). */
 typedef struct profile_pipeline {
     uf_run_state *state;
     const golden_order *order;
+    size_t link_batches;   /* 0 when the run keeps no links */
     size_t batch_count;
     batch_slot *slots;     /* PREBUILD_SLOTS of them */
     size_t next_batch;     /* next batch a worker takes */
     size_t consumed;       /* batches the writer has finished */
     size_t building;       /* workers building a batch right now */
-    bool indexing;         /* the writer is not at the profiles yet */
+    writer_phase phase;
     bool stop;
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -92,10 +104,11 @@ static void prefetch_cluster(const uf_run_state *state, uint32_t c, bool blobs)
 static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *slot, size_t batch)
 {
     const uf_clustering *cl = &p->state->clustering;
-    size_t begin = batch * BATCH_CLUSTERS, end = begin + BATCH_CLUSTERS;
+    bool links = batch < p->link_batches;
+    size_t begin = (links ? batch : batch - p->link_batches) * BATCH_CLUSTERS, end = begin + BATCH_CLUSTERS;
     if (end > cl->cluster_count)
         end = cl->cluster_count;
-    uf_buf_reset(&slot->profiles);
+    uf_buf_reset(&slot->values);
     slot->rc = UF_OK;
     for (size_t i = begin; i < end && slot->rc == UF_OK; i++) {
         /* Clusters are scattered over the record table: start loading the
@@ -106,17 +119,23 @@ static void build_batch(profile_pipeline *p, uf_survivor *survivor, batch_slot *
         if (i + BLOB_AHEAD < cl->cluster_count)
             prefetch_cluster(p->state, p->order[i + BLOB_AHEAD].cluster, true);
         uint32_t c = p->order[i].cluster;
-        slot->rc = uf_survive_profile_binary(survivor, &p->state->table, cl->members + cl->member_start[c],
-                                             cl->member_start[c + 1] - cl->member_start[c], &slot->profiles,
-                                             &slot->err);
-        slot->ends[i - begin] = slot->profiles.len;
+        if (!links) {
+            slot->rc = uf_survive_profile_binary(survivor, &p->state->table, cl->members + cl->member_start[c],
+                                                 cl->member_start[c + 1] - cl->member_start[c], &slot->values,
+                                                 &slot->err);
+        } else if (cl->member_start[c + 1] - cl->member_start[c] >= 2) {
+            uf_links_encode(p->state->config, &p->state->table, cl, p->state->edge_start, c, &slot->values);
+            if (slot->values.failed)
+                slot->rc = uf_error_set(&slot->err, UF_ERR_NOMEM, "out of memory encoding links");
+        }
+        slot->ends[i - begin] = slot->values.len;
     }
 }
 
 /* May a worker take the next batch now? (lock held) */
 static bool may_take(const profile_pipeline *p)
 {
-    if (p->indexing)
+    if (p->phase == WRITING_INDEXES)
         return p->building == 0 && p->next_batch < p->consumed + PREBUILD_SLOTS;
     return p->next_batch < p->consumed + RING_SLOTS;
 }
@@ -164,7 +183,7 @@ static void stop_profiles(profile_pipeline *p)
     for (size_t t = 0; t < p->started; t++)
         pthread_join(p->tids[t], NULL);
     for (size_t i = 0; i < PREBUILD_SLOTS; i++)
-        uf_buf_free(&p->slots[i].profiles);
+        uf_buf_free(&p->slots[i].values);
     free(p->slots);
     p->slots = NULL;
     pthread_cond_destroy(&p->changed);
@@ -177,13 +196,15 @@ static int start_profiles(profile_pipeline *p, uf_run_state *state, const golden
     memset(p, 0, sizeof *p);
     p->state = state;
     p->order = order;
-    p->batch_count = (state->clustering.cluster_count + BATCH_CLUSTERS - 1) / BATCH_CLUSTERS;
-    p->indexing = true;
+    size_t batches = (state->clustering.cluster_count + BATCH_CLUSTERS - 1) / BATCH_CLUSTERS;
+    p->link_batches = state->edge_start && state->clustering.edges ? batches : 0;
+    p->batch_count = p->link_batches + batches;
+    p->phase = p->link_batches ? WRITING_LINKS : WRITING_INDEXES;
     p->slots = calloc(PREBUILD_SLOTS, sizeof *p->slots);
     if (!p->slots)
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory building profiles");
     for (size_t i = 0; i < PREBUILD_SLOTS; i++)
-        uf_buf_init(&p->slots[i].profiles);
+        uf_buf_init(&p->slots[i].values);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->changed, NULL);
     size_t workers = state->config->threads > 1 ? (size_t)state->config->threads : 1;
@@ -199,16 +220,20 @@ static int start_profiles(profile_pipeline *p, uf_run_state *state, const golden
     return UF_OK;
 }
 
-static int write_profiles(profile_pipeline *p, uf_store_writer *w, uf_error *err)
+static void set_phase(profile_pipeline *p, writer_phase phase)
 {
-    uf_run_state *state = p->state;
-    const golden_order *order = p->order;
     pthread_mutex_lock(&p->lock);
-    p->indexing = false; /* every worker may build now */
+    p->phase = phase;
     pthread_cond_broadcast(&p->changed);
     pthread_mutex_unlock(&p->lock);
+}
+
+/* Append batches [from, to) as they are built: links or profiles, keyed by golden id. */
+static int append_batches(profile_pipeline *p, uf_store_writer *w, size_t from, size_t to, uf_error *err)
+{
+    size_t clusters = p->state->clustering.cluster_count;
     int rc = UF_OK;
-    for (size_t batch = 0; rc == UF_OK && batch < p->batch_count; batch++) {
+    for (size_t batch = from; rc == UF_OK && batch < to; batch++) {
         batch_slot *slot = &p->slots[batch % PREBUILD_SLOTS];
         pthread_mutex_lock(&p->lock);
         while (!(slot->ready && slot->batch == batch))
@@ -220,16 +245,21 @@ static int write_profiles(profile_pipeline *p, uf_store_writer *w, uf_error *err
                 *err = slot->err;
             break;
         }
-        size_t begin = batch * BATCH_CLUSTERS, start = 0;
-        size_t n = state->clustering.cluster_count - begin < BATCH_CLUSTERS ? state->clustering.cluster_count - begin
-                                                                             : BATCH_CLUSTERS;
+        bool links = batch < p->link_batches;
+        size_t begin = (links ? batch : batch - p->link_batches) * BATCH_CLUSTERS, start = 0;
+        size_t n = clusters - begin < BATCH_CLUSTERS ? clusters - begin : BATCH_CLUSTERS;
         for (size_t i = 0; i < n && rc == UF_OK; i++) {
-            rc = uf_store_put_profile(w, order[begin + i].golden_id, slot->profiles.data + start,
-                                      slot->ends[i] - start, err);
+            const char *value = slot->values.data + start;
+            size_t len = slot->ends[i] - start;
+            uint64_t golden_id = p->order[begin + i].golden_id;
+            if (!links)
+                rc = uf_store_put_profile(w, golden_id, value, len, err);
+            else if (len > 0)
+                rc = uf_store_put_links(w, golden_id, value, len, err);
             start = slot->ends[i];
         }
         /* Slots are reused only every PREBUILD_SLOTS batches: give the memory back. */
-        uf_buf_free(&slot->profiles);
+        uf_buf_free(&slot->values);
         pthread_mutex_lock(&p->lock);
         slot->ready = false;
         p->consumed = batch + 1;
@@ -331,33 +361,6 @@ static int write_records(uf_run_state *state, uf_store_writer *w, const uint64_t
     return rc;
 }
 
-/* golden id → links value, for every profile of two or more records (run_links.h). */
-static int write_links(uf_run_state *state, uf_store_writer *w, const golden_order *order, uf_error *err)
-{
-    const uf_clustering *cl = &state->clustering;
-    if (!state->edge_start || !cl->edges)
-        return UF_OK;
-    uf_buf value;
-    uf_buf_init(&value);
-    int rc = UF_OK;
-    for (size_t i = 0; rc == UF_OK && i < cl->cluster_count; i++) {
-        /* Members are scattered over the record table, as for the profiles. */
-        if (i + ROW_AHEAD < cl->cluster_count)
-            prefetch_cluster(state, order[i + ROW_AHEAD].cluster, false);
-        if (i + BLOB_AHEAD < cl->cluster_count)
-            prefetch_cluster(state, order[i + BLOB_AHEAD].cluster, true);
-        uint32_t c = order[i].cluster;
-        if (cl->member_start[c + 1] - cl->member_start[c] < 2)
-            continue;
-        uf_buf_reset(&value);
-        uf_links_encode(state->config, &state->table, cl, state->edge_start, c, &value);
-        rc = value.failed ? uf_error_set(err, UF_ERR_NOMEM, "out of memory writing links")
-                          : uf_store_put_links(w, order[i].golden_id, value.data, value.len, err);
-    }
-    uf_buf_free(&value);
-    return rc;
-}
-
 static int write_model(uf_run_state *state, uf_store_writer *w, uf_error *err)
 {
     if (!state->matched)
@@ -379,14 +382,16 @@ static int write_model(uf_run_state *state, uf_store_writer *w, uf_error *err)
  * fill LMDB's dirty pages: that is where the run's memory peaks.
  */
 static int write_generation(uf_run_state *state, uf_store_writer *w, const golden_order *order,
-                            uint64_t **gid_of_record, uint64_t estimate, const char *report, size_t report_len,
-                            uint64_t *run_id, uf_error *err)
+                            uint64_t **gid_of_record, bool *links_released, uint64_t estimate, const char *report,
+                            size_t report_len, uint64_t *run_id, uf_error *err)
 {
-    if (!*gid_of_record)
+    /* A retry after MDB_MAP_FULL needs what the first attempt gave back to keep the peak low. */
+    if (!*gid_of_record || *links_released)
         return uf_error_set(err, UF_ERR_STORE,
-                            "%s: the store's map filled up after this run's identifier index was released; "
+                            "%s: the store's map filled up after this run's %s released; "
                             "run again (the map has grown) or raise store.map_size",
-                            state->config->store_path);
+                            state->config->store_path,
+                            *links_released ? "links were" : "identifier index was");
     profile_pipeline profiles;
     int rc = start_profiles(&profiles, state, order, err);
     if (rc == UF_OK)
@@ -400,12 +405,16 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
         uf_buf_free(&schema);
     }
     /* The links first: their memory (32 bytes a link) goes before the
-     * indexes and profiles fill LMDB's dirty pages. */
+     * indexes and profiles fill LMDB's dirty pages. golden id → links
+     * value, for every profile of two or more records (run_links.h). */
     if (rc == UF_OK)
-        rc = write_links(state, w, order, err);
+        rc = append_batches(&profiles, w, 0, profiles.link_batches, err);
+    if (rc == UF_OK)
+        set_phase(&profiles, WRITING_INDEXES);
     if (rc == UF_OK)
         rc = write_model(state, w, err);
     if (rc == UF_OK) {
+        *links_released = state->clustering.edges != NULL;
         free(state->clustering.edges);
         state->clustering.edges = NULL;
         free(state->edge_start);
@@ -420,7 +429,8 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
         state->table.identifier_count = 0;
         free(*gid_of_record);
         *gid_of_record = NULL;
-        rc = write_profiles(&profiles, w, err);
+        set_phase(&profiles, WRITING_PROFILES); /* every worker may build now */
+        rc = append_batches(&profiles, w, profiles.link_batches, profiles.batch_count, err);
     }
     stop_profiles(&profiles);
     for (size_t i = 0; rc == UF_OK && i < state->redirect_count; i++)
@@ -469,8 +479,10 @@ int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, si
     uint64_t estimate = (uint64_t)clusters * 1024 + (uint64_t)state->table.identifier_count * 48 +
                         (uint64_t)state->table.count * 64 + (uint64_t)state->redirect_count * 32 + (1u << 20);
     int rc = UF_OK;
+    bool links_released = false;
     for (int attempt = 0; attempt < 4; attempt++) {
-        rc = write_generation(state, w, order, &gid_of_record, estimate, report, report_len, run_id, err);
+        rc = write_generation(state, w, order, &gid_of_record, &links_released, estimate, report, report_len, run_id,
+                              err);
         if (rc == UF_OK || !uf_store_writer_map_full(w))
             break;
         estimate *= 2; /* the map was too small: write it all again in a bigger one */
