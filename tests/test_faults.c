@@ -37,7 +37,7 @@
 
 static unsigned fault_customers(void)
 {
-    return T_SMALL_OR(30000, 1500);
+    return T_SMALL_OR(30000, 1000);
 }
 
 static char *dir, *yaml, *store;

@@ -21,7 +21,7 @@
 #include <stdatomic.h>
 
 #define CRASH_CUSTOMERS 20000
-#define CRASH_CUSTOMERS_SMALL 2000 /* UF_TEST_SMALL=1: the valgrind pass, where every run is ~30x slower */
+#define CRASH_CUSTOMERS_SMALL 1000 /* UF_TEST_SMALL=1: the valgrind pass, where every run is ~30x slower */
 #define CRASH_SEED 20240917u
 #define KILL_ATTEMPTS 8
 /* Stop starting attempts after this (sanitizer builds are slow); under valgrind (UF_TEST_SMALL) after the
