@@ -14,8 +14,8 @@
 # Cost: valgrind's start-up is paid by every process (the Criterion runner,
 # one exec'd worker per test, every `unify` child), so the flags keep it low:
 # --read-inline-info=no (stack traces show no inlined frames; the checks are
-# the same) and scripts/valgrind-no-libgit2-init.c preloaded in place of
-# Criterion's libgit2 init (read why there).
+# the same) and scripts/valgrind-libgit2-stub.c in place of the libgit2 that
+# libcriterion loads (read why there).
 #
 # Scheduling: longest program first (the expected seconds below, measured under
 # valgrind; a program not listed is taken as long), so that the cores finish
@@ -33,8 +33,6 @@ logs=$(cd "$build/valgrind" && pwd)
 export UF_TEST_SMALL=1
 export UF_UNDER_VALGRIND=1
 supp="$PWD/scripts/valgrind.supp"
-preload="$logs/no-libgit2-init.so"
-${CC:-cc} -O2 -shared -fPIC -o "$preload" scripts/valgrind-no-libgit2-init.c
 
 # Expected CPU seconds under valgrind (2-core machine, 2026-12-06): the order of the queue.
 expected() {
@@ -56,7 +54,7 @@ run_one() {
   name=$(basename "$t")
   rm -f "$logs/$name".*
   local TIMEFORMAT='%R %U %S'
-  { time LD_PRELOAD="$preload" valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  { time valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
       --show-leak-kinds=definite,indirect --error-exitcode=99 --trace-children=yes --child-silent-after-fork=no \
       --read-inline-info=no --suppressions="$supp" --log-file="$logs/$name.%p.log" \
       "$t" --jobs=1 --short-filename --xml="$logs/$name.xml" >"$logs/$name.out" 2>&1; } 2>"$logs/$name.time" || rc=$?
@@ -77,7 +75,7 @@ run_one() {
   echo "ok    $name ($times)"
 }
 export -f run_one
-export logs supp preload
+export logs supp
 
 if [ $# -gt 0 ]; then
   tests=$(for t in "$@"; do echo "$build/$t"; done)
@@ -85,6 +83,15 @@ else
   tests=$(find "$build" -maxdepth 1 -type f -name 'test_*' -perm -u+x | sort)
 fi
 [ -n "$tests" ] || { echo "no test programs in $build" >&2; exit 1; }
+
+# The libgit2 stub, under the soname the test programs' libcriterion asks for.
+first=$(echo "$tests" | head -1)
+soname=$(ldd "$first" | awk '$1 ~ /^libgit2\.so/ {print $1; exit}')
+if [ -n "$soname" ]; then
+  mkdir -p "$logs/lib"
+  ${CC:-cc} -O2 -shared -fPIC -Wl,-soname,"$soname" -o "$logs/lib/$soname" scripts/valgrind-libgit2-stub.c
+  export LD_LIBRARY_PATH="$logs/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 queue=$(for t in $tests; do echo "$(expected "$(basename "$t")") $t"; done | sort -k1,1nr -k2 | cut -d' ' -f2)
 jobs=${UF_VALGRIND_JOBS:-$(nproc)}
 echo "== valgrind memcheck ($build, UF_TEST_SMALL=1, $(echo "$queue" | wc -l) programs, $jobs at a time, longest first)"
