@@ -88,6 +88,7 @@ static void text_printf(text *t, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    cr_assert(n >= 0 && (size_t)n < sizeof buf, "text_printf: %d bytes do not fit its buffer", n);
     text_put(t, buf, (size_t)n);
 }
 
@@ -96,6 +97,13 @@ static void text_escaped(text *t, uf_slice f)
 {
     cr_assert(f.ptr || f.len == 0);
     for (size_t i = 0; i < f.len; i++) {
+        size_t plain = i; /* a run of bytes that need no escape, copied at once */
+        while (plain < f.len && (unsigned char)f.ptr[plain] >= 0x20)
+            plain++;
+        text_put(t, f.ptr + i, plain - i);
+        if (plain == f.len)
+            break;
+        i = plain;
         unsigned char c = (unsigned char)f.ptr[i];
         if (c == '\n')
             text_put(t, "\\n", 2);
@@ -103,10 +111,8 @@ static void text_escaped(text *t, uf_slice f)
             text_put(t, "\\r", 2);
         else if (c == '\t')
             text_put(t, "\\t", 2);
-        else if (c < 0x20)
-            text_printf(t, "\\x%02x", c);
         else
-            text_put(t, (const char *)&c, 1);
+            text_printf(t, "\\x%02x", c);
     }
 }
 

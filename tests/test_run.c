@@ -15,8 +15,11 @@
  *  - a second run on a store that another run is writing fails at once.
  *
  * Every test works in its own mkdtemp folder (removed at the end): the
- * fixture is copied there and its store/rejects paths point there.
+ * fixture is copied there and its store/rejects paths point there. Tests
+ * that start from the fixture after one plain run copy it, store and
+ * report.json included, from one prepared folder (t_prepared_copy).
  */
+#define T_PREPARED_FIXTURE /* t_prepared_copy: one run of the fixture per program */
 #include "test_support.h"
 
 #include <sys/file.h>
@@ -37,20 +40,28 @@ static void teardown(void)
 
 TestSuite(run, .init = setup, .fini = teardown, .timeout = 240);
 
+/* The fixture after one run, with its report in report.json. */
+static void prepare_first_run(const char *d)
+{
+    t_fixture_small(d);
+    char *yaml = t_fmt("%s/unify.yaml", d), *report_path = t_fmt("%s/report.json", d);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report_path);
+    t_assert_ok(p, "first run");
+    t_proc_free(&p);
+    free(report_path);
+    free(yaml);
+}
+
 /* ------------------------------------------------------------------ */
 /* Quality guard                                                       */
 /* ------------------------------------------------------------------ */
 
 Test(run, fixture_precision_and_recall)
 {
-    t_fixture_small(dir);
+    t_prepared_copy(dir, prepare_first_run);
     char *yaml = t_fmt("%s/unify.yaml", dir);
     char *truth = t_fmt("%s/truth.csv", dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
-    t_assert_ok(p, "unify run");
-    t_proc_free(&p);
-
-    p = t_unify("eval", "-c", yaml, "--truth", truth, "--json");
+    t_proc p = t_unify("eval", "-c", yaml, "--truth", truth, "--json");
     t_assert_ok(p, "unify eval");
     cr_assert(t_json_valid(p.out, p.out_len), "eval --json is not JSON: %s", p.out);
     double precision = t_json_number_at(p.out, NULL, "precision");
@@ -469,14 +480,11 @@ typedef enum bad_file { BAD_MISSING, BAD_GZIP, BAD_COLUMN } bad_file;
 
 static void bad_file_leaves_store(bad_file what)
 {
-    t_fixture_small(dir);
+    t_prepared_copy(dir, prepare_first_run);
     char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
-    t_assert_ok(p, "first run");
-    t_proc_free(&p);
     size_t len1;
     char *before = t_export_members(yaml, &len1);
-    p = t_unify("export", "-c", yaml, "--profiles", "-");
+    t_proc p = t_unify("export", "-c", yaml, "--profiles", "-");
     t_assert_ok(p, "export --profiles");
     char *profiles_before = p.out;
     free(p.err);
@@ -609,12 +617,10 @@ static uint64_t crm_counter(const char *report, const char *key)
 
 Test(run, bad_rows_are_rejected_with_file_line_reason)
 {
-    t_fixture_small(dir);
+    t_prepared_copy(dir, prepare_first_run); /* the baseline run and its report */
     char *yaml = t_fmt("%s/unify.yaml", dir), *report_path = t_fmt("%s/report.json", dir);
     char *crm = t_fmt("%s/crm.csv", dir), *rejects = t_fmt("%s/rejects.txt", dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report_path);
-    t_assert_ok(p, "baseline run");
-    t_proc_free(&p);
+    t_proc p;
     char *base = t_read_file(report_path, NULL);
     uint64_t base_read = crm_counter(base, "rows_read"), base_records = crm_counter(base, "records");
     uint64_t base_total = crm_counter(base, "rejected_total");
@@ -701,17 +707,15 @@ Test(run, bad_rows_are_rejected_with_file_line_reason)
 
 Test(run, second_run_fails_while_lock_is_held)
 {
-    t_fixture_small(dir);
+    t_prepared_copy(dir, prepare_first_run);
     char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
-    t_assert_ok(p, "first run");
-    t_proc_free(&p);
+    t_proc p;
     size_t len1;
     char *before = t_export_members(yaml, &len1);
 
-    /* Hold the writers' lock as a run would. */
+    /* Hold the writers' lock as a run would (a copied store has no lock file yet: a run creates it). */
     char *lock = t_fmt("%s/unify.lock", store);
-    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     cr_assert(fd >= 0, "%s: %s", lock, strerror(errno));
     cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "flock: %s", strerror(errno));
     double t0 = t_now();

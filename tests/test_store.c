@@ -10,8 +10,17 @@
  * LMDB's and flock's semantics differ within one process. A forked child
  * reports through its exit status and never uses an environment its parent
  * opened; the parent opens its own handles only after forking.
+ *
+ * UF_TEST_SMALL=1 (valgrind, see test_small.h): the map tests write 5 000
+ * profiles instead of 50 000 (still well past the maps they must outgrow),
+ * the random kills take 10 rounds instead of 24, the concurrent readers meet
+ * generations of 1 000 profiles instead of 3 000, and the mid-write kill
+ * comes after 2 000 profiles instead of 20 000; the file settles over generations of 1 000
+ * profiles, not 5 000.
  */
 #include <criterion/criterion.h>
+
+#include "test_small.h"
 
 #include "profile_codec.h"
 #include "store.h"
@@ -779,6 +788,7 @@ Test(store, second_writer_is_busy)
 /* Child: writes profiles forever (slowly), telling the parent once some are in. */
 static void child_write_until_killed(const char *path, int signal_fd)
 {
+    const uint64_t some = T_SMALL_OR(20000, 2000);
     uf_store_writer *w;
     uf_error err;
     if (uf_store_writer_open(path, 0, &w, &err) != UF_OK || uf_store_writer_begin(w, 64 << 20, &err) != UF_OK)
@@ -789,11 +799,11 @@ static void child_write_until_killed(const char *path, int signal_fd)
     for (uint64_t id = 1;; id++) {
         size_t len = profile_text(json, sizeof json, 99, id, 1000);
         if (uf_store_put_profile(w, id, json, len, &err) != UF_OK) {
-            if (id <= 20000)
+            if (id <= some)
                 _exit(13); /* the parent sees EOF instead of the signal */
             pause();       /* map full after signalling: wait for the kill */
         }
-        if (id == 20000) {
+        if (id == some) {
             if (write(signal_fd, "x", 1) != 1)
                 _exit(11);
         }
@@ -818,7 +828,7 @@ Test(store, kill_mid_write_keeps_previous_generation)
     }
     close(fds[1]);
     char c;
-    cr_assert_eq(read(fds[0], &c, 1), 1, "the child never wrote 20000 profiles");
+    cr_assert_eq(read(fds[0], &c, 1), 1, "the child never wrote its first profiles");
     usleep(20000); /* let it write some more: the kill lands mid-append */
     cr_assert_eq(kill(pid, SIGKILL), 0);
     int status;
@@ -889,7 +899,8 @@ Test(store, kill_at_random_moments_including_commit, .timeout = 240)
     unsigned seed = 12345;
     int survived = 0, killed = 0;
     double scale = 1.5;
-    for (int round = 3; round < 3 + 24; round++) {
+    int rounds = T_SMALL_OR(24, 10);
+    for (int round = 3; round < 3 + rounds; round++) {
         g = (gen_params){.gen = round, .first_id = 1, .count = 2000 + (size_t)round * 10, .pad = 400};
         pid_t pid = fork_child();
         if (pid == 0) {
@@ -925,7 +936,8 @@ Test(store, kill_at_random_moments_including_commit, .timeout = 240)
 /* Readers while another process commits                               */
 /* ------------------------------------------------------------------ */
 
-enum { CONCURRENT_PROFILES = 3000, CONCURRENT_LAST_GEN = 8 };
+enum { CONCURRENT_LAST_GEN = 8 };
+#define CONCURRENT_PROFILES ((size_t)T_SMALL_OR(3000, 1000))
 
 static gen_params concurrent_gen(int gen)
 {
@@ -965,7 +977,7 @@ static void *reader_thread(void *arg)
         /* Point lookups: each sees some whole generation. */
         for (int i = 0; i < 200; i++) {
             r->seed = r->seed * 1103515245u + 12345u;
-            uint64_t id = 1 + (r->seed >> 8) % CONCURRENT_PROFILES;
+            uint64_t id = 1 + (r->seed >> 8) % (uint64_t)CONCURRENT_PROFILES;
             char *json = NULL;
             uint64_t resolved = 0;
             if (uf_store_profile_json(r->store, id, &json, NULL, &resolved, &err) != UF_OK) {
@@ -1076,7 +1088,8 @@ Test(store, readers_never_fail_while_another_process_commits, .timeout = 240)
 /* Map growth                                                          */
 /* ------------------------------------------------------------------ */
 
-enum { BIG_PROFILES = 50000, BIG_PAD = 1000 }; /* ~50 MB of profiles */
+enum { BIG_PAD = 1000 };
+#define BIG_PROFILES ((size_t)T_SMALL_OR(50000, 5000)) /* ~50 MB of profiles (5 MB) */
 
 static uint64_t data_file_size(const char *path)
 {
@@ -1092,7 +1105,7 @@ Test(store, file_settles_at_two_generations)
     /* Run after run, the pages of the generation before last are reused. */
     uint64_t after_two = 0;
     for (int gen = 1; gen <= 6; gen++) {
-        gen_params g = {.gen = gen, .first_id = 1, .count = 5000, .pad = 1000};
+        gen_params g = {.gen = gen, .first_id = 1, .count = T_SMALL_OR(5000, 1000), .pad = 1000};
         uint64_t run;
         write_ok(store_path, &g, &run);
         if (gen == 2)
@@ -1120,7 +1133,7 @@ Test(store, map_grows_from_estimate)
     char data[400];
     snprintf(data, sizeof data, "%s/data.mdb", store_path);
     cr_assert_eq(stat(data, &st), 0);
-    cr_assert_gt(st.st_size, 50 << 20);
+    cr_assert_gt(st.st_size, (off_t)(BIG_PROFILES * BIG_PAD));
     uf_store *s = open_reader(store_path);
     verify_generation(s, &g, run);
     uf_store_close(s);
@@ -1145,7 +1158,7 @@ Test(store, map_full_then_retry_with_larger_estimate)
     gen_params g = {.gen = 1, .first_id = 1, .count = BIG_PROFILES, .pad = BIG_PAD};
     cr_assert_eq(uf_store_writer_begin(w, 0, &err), UF_OK, "%s", err.message);
     int rc = put_generation(w, &g, &err);
-    cr_assert_eq(rc, UF_ERR_STORE, "a 50 MB generation fit a ~2 MiB map?");
+    cr_assert_eq(rc, UF_ERR_STORE, "a %zu MB generation fit a ~2 MiB map?", BIG_PROFILES * BIG_PAD / 1000000);
     cr_assert(uf_store_writer_map_full(w));
     cr_assert(strstr(err.message, "larger estimate"), "%s", err.message);
     uf_store_writer_abort(w);
@@ -1179,7 +1192,8 @@ Test(store, map_full_then_retry_with_larger_estimate)
 
 Test(store, reader_remaps_after_another_process_grows_the_map)
 {
-    gen_params small = {.gen = 1, .first_id = 1, .count = 10, .pad = 10};
+    /* A small store on a small map: the big generation outgrows what the reader maps at any size. */
+    gen_params small = {.gen = 1, .first_id = 1, .count = 10, .pad = 10, .map_size = 1 << 20};
     uint64_t run;
     write_ok(store_path, &small, &run);
     /* Open the reader after forking is not possible here (it must be open

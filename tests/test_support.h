@@ -12,6 +12,8 @@
  *    with stdout and stderr captured and the exit status decoded, or in the
  *    background with stderr on a pipe (to watch progress lines);
  *  - shuffling the data rows of an export (header kept, CSV quoting aware);
+ *  - one prepared fixture per test program, copied for each test
+ *    (#define T_PREPARED_FIXTURE, t_prepared_copy);
  *  - a small JSON validator and number extraction for reports.
  *
  * Helpers assert with Criterion (cr_assert_*) on setup failures, so a test
@@ -21,8 +23,10 @@
 #define UF_TEST_SUPPORT_H
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <criterion/logging.h>
 
+#include "test_small.h"
 #include "unify.h"
 
 #include <ctype.h>
@@ -40,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -827,6 +832,84 @@ static T_UNUSED uint64_t t_last_run_id(const char *store_path)
     free(report);
     uf_store_close(s);
     return run_id;
+}
+
+/* ------------------------------------------------------------------ */
+/* One prepared fixture per test program                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Tests that all start from the same committed store (test_faults,
+ * test_lookup_cli, test_serve) copy it from one folder prepared once per run
+ * of the program instead of running `unify run` again in every test: runs are
+ * deterministic, so the copy holds what a new run would write, and every test
+ * still works on its own copy. Under valgrind one run of the fixture costs
+ * ~3 CPU-seconds, the generated fault fixture ~5.
+ *
+ * A program that defines T_PREPARED_FIXTURE before it includes this file has
+ * Criterion's runner create an empty folder before the first test, named to the test processes by
+ * UF_TEST_PREPARED, and remove it after the last. The first test to call
+ * t_prepared_copy fills it through `prepare` (a failure there fails that test;
+ * the next one tries again). Without UF_TEST_PREPARED every test prepares its
+ * own folder as before.
+ */
+#define T_PREPARED_ENV "UF_TEST_PREPARED"
+
+#ifdef T_PREPARED_FIXTURE
+ReportHook(PRE_ALL)(struct criterion_test_set *t_set)
+{
+    (void)t_set;
+    char path[] = "/tmp/uf_prepared_XXXXXX";
+    if (mkdtemp(path))
+        setenv(T_PREPARED_ENV, path, 1);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *t_stats)
+{
+    (void)t_stats;
+    t_rmtree(getenv(T_PREPARED_ENV));
+}
+#endif
+
+typedef void (*t_prepare_fn)(const char *dir);
+
+/*
+ * Fill `dir` as `prepare` would, from the prepared folder: its files, its
+ * store (DIR/store, when there is one) and unify.yaml's store and rejects
+ * paths pointed into `dir` (DIR/store, DIR/rejects.txt).
+ */
+static T_UNUSED void t_prepared_copy(const char *dir, t_prepare_fn prepare)
+{
+    const char *prepared = getenv(T_PREPARED_ENV);
+    if (!prepared || !*prepared) {
+        prepare(dir);
+        return;
+    }
+    char *fixture = t_fmt("%s/fixture", prepared), *lock = t_fmt("%s/lock", prepared),
+         *ready = t_fmt("%s/ready", prepared);
+    int fd = open(lock, O_RDWR | O_CREAT, 0600);
+    cr_assert_geq(fd, 0, "%s: %s", lock, strerror(errno));
+    cr_assert_eq(flock(fd, LOCK_EX), 0, "flock %s: %s", lock, strerror(errno)); /* --jobs=N: one prepares */
+    if (!t_exists(ready)) {
+        t_rmtree(fixture); /* what an earlier, failed attempt left */
+        cr_assert_eq(mkdir(fixture, 0700), 0, "mkdir %s: %s", fixture, strerror(errno));
+        prepare(fixture);
+        t_write_file(ready, "", 0);
+    }
+    close(fd);
+    t_copy_dir_files(fixture, dir);
+    char *from_store = t_fmt("%s/store", fixture), *store = t_fmt("%s/store", dir);
+    if (t_exists(from_store))
+        t_copy_store(from_store, store);
+    char *yaml = t_fmt("%s/unify.yaml", dir), *rejects = t_fmt("%s/rejects.txt", dir);
+    t_config_set_paths(yaml, store, rejects);
+    free(yaml);
+    free(rejects);
+    free(from_store);
+    free(store);
+    free(fixture);
+    free(lock);
+    free(ready);
 }
 
 /* ------------------------------------------------------------------ */
