@@ -16,23 +16,11 @@
 static char *dir, *yaml, *store;
 static char *report; /* the run's --report JSON */
 
-/* The fixture, run once, with the run's report in report.json. */
-static void prepare(const char *d)
-{
-    t_fixture_small(d);
-    char *y = t_fmt("%s/unify.yaml", d), *report_path = t_fmt("%s/report.json", d);
-    t_proc p = t_unify("run", "-c", y, "--quiet", "--report", report_path);
-    t_assert_ok(p, "unify run");
-    t_proc_free(&p);
-    free(report_path);
-    free(y);
-}
-
 /* Every test: a fresh copy of the fixture, run once. */
 static void setup(void)
 {
     dir = t_mkdtemp("lookup");
-    t_prepared_copy(dir, prepare);
+    t_prepared_copy(dir, t_prepare_small_run);
     yaml = t_fmt("%s/unify.yaml", dir);
     store = t_fmt("%s/store", dir);
     char *report_path = t_fmt("%s/report.json", dir);

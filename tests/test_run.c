@@ -40,25 +40,13 @@ static void teardown(void)
 
 TestSuite(run, .init = setup, .fini = teardown, .timeout = 240);
 
-/* The fixture after one run, with its report in report.json. */
-static void prepare_first_run(const char *d)
-{
-    t_fixture_small(d);
-    char *yaml = t_fmt("%s/unify.yaml", d), *report_path = t_fmt("%s/report.json", d);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report_path);
-    t_assert_ok(p, "first run");
-    t_proc_free(&p);
-    free(report_path);
-    free(yaml);
-}
-
 /* ------------------------------------------------------------------ */
 /* Quality guard                                                       */
 /* ------------------------------------------------------------------ */
 
 Test(run, fixture_precision_and_recall)
 {
-    t_prepared_copy(dir, prepare_first_run);
+    t_prepared_copy(dir, t_prepare_small_run);
     char *yaml = t_fmt("%s/unify.yaml", dir);
     char *truth = t_fmt("%s/truth.csv", dir);
     t_proc p = t_unify("eval", "-c", yaml, "--truth", truth, "--json");
@@ -480,7 +468,7 @@ typedef enum bad_file { BAD_MISSING, BAD_GZIP, BAD_COLUMN } bad_file;
 
 static void bad_file_leaves_store(bad_file what)
 {
-    t_prepared_copy(dir, prepare_first_run);
+    t_prepared_copy(dir, t_prepare_small_run);
     char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
     size_t len1;
     char *before = t_export_members(yaml, &len1);
@@ -617,7 +605,7 @@ static uint64_t crm_counter(const char *report, const char *key)
 
 Test(run, bad_rows_are_rejected_with_file_line_reason)
 {
-    t_prepared_copy(dir, prepare_first_run); /* the baseline run and its report */
+    t_prepared_copy(dir, t_prepare_small_run); /* the baseline run and its report */
     char *yaml = t_fmt("%s/unify.yaml", dir), *report_path = t_fmt("%s/report.json", dir);
     char *crm = t_fmt("%s/crm.csv", dir), *rejects = t_fmt("%s/rejects.txt", dir);
     t_proc p;
@@ -707,7 +695,7 @@ Test(run, bad_rows_are_rejected_with_file_line_reason)
 
 Test(run, second_run_fails_while_lock_is_held)
 {
-    t_prepared_copy(dir, prepare_first_run);
+    t_prepared_copy(dir, t_prepare_small_run);
     char *yaml = t_fmt("%s/unify.yaml", dir), *store = t_fmt("%s/store", dir);
     t_proc p;
     size_t len1;

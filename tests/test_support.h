@@ -873,6 +873,18 @@ ReportHook(POST_ALL)(struct criterion_global_stats *t_stats)
 
 typedef void (*t_prepare_fn)(const char *dir);
 
+/* A t_prepare_fn: the small fixture after one `unify run`, its report in DIR/report.json. */
+static T_UNUSED void t_prepare_small_run(const char *d)
+{
+    t_fixture_small(d);
+    char *yaml = t_fmt("%s/unify.yaml", d), *report_path = t_fmt("%s/report.json", d);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report_path);
+    t_assert_ok(p, "unify run of the small fixture");
+    t_proc_free(&p);
+    free(report_path);
+    free(yaml);
+}
+
 /*
  * Fill `dir` as `prepare` would, from the prepared folder: its files, its
  * store (DIR/store, when there is one) and unify.yaml's store and rejects
