@@ -24,6 +24,8 @@
 #                            [--work DIR] [--build DIR]
 #   --run-nice N        run phase 2's `unify run` loop under `nice -n N` (default 0)
 #   --run-background    run phase 2's `unify run` loop with --background (SCHED_IDLE)
+#   --server-cpus L, --wrk-cpus L, --run-cpus L
+#                       pin the server, wrk or the runs to CPUs (a taskset list: 0, 1, 0-1)
 # Loopback only; everything it starts it stops.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +36,7 @@ threads=2
 server_threads=2
 run_nice=0
 run_flags=""
+server_pin=() wrk_pin=() run_pin=()
 work=${TMPDIR:-/tmp}/unify-serve-bench
 build=$root/build/release
 while [ $# -gt 0 ]; do
@@ -45,9 +48,12 @@ while [ $# -gt 0 ]; do
     --server-threads) server_threads=$2; shift 2 ;;
     --run-nice) run_nice=$2; shift 2 ;;
     --run-background) run_flags="--background"; shift ;;
+    --server-cpus) server_pin=(taskset -c "$2"); shift 2 ;;
+    --wrk-cpus) wrk_pin=(taskset -c "$2"); shift 2 ;;
+    --run-cpus) run_pin=(taskset -c "$2"); shift 2 ;;
     --work) work=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [--customers N] [--seconds S] [--connections C] [--threads T] [--server-threads T] [--run-nice N] [--run-background] [--work DIR] [--build DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--customers N] [--seconds S] [--connections C] [--threads T] [--server-threads T] [--run-nice N] [--run-background] [--server-cpus L] [--wrk-cpus L] [--run-cpus L] [--work DIR] [--build DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -120,7 +126,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$unify" serve -c "$dir/unify.yaml" --listen 127.0.0.1:0 --threads "$server_threads" 2> "$dir/serve.log" &
+"${server_pin[@]}" "$unify" serve -c "$dir/unify.yaml" --listen 127.0.0.1:0 --threads "$server_threads" 2> "$dir/serve.log" &
 server_pid=$!
 port=""
 for _ in $(seq 100); do
@@ -131,7 +137,7 @@ done
 [ -n "$port" ] || { echo "serve did not start:" >&2; cat "$dir/serve.log" >&2; exit 1; }
 url=http://127.0.0.1:$port
 # Warm up (page cache, connections).
-wrk -t"$threads" -c"$connections" -d2s -s "$dir/lookups.lua" "$url" >/dev/null
+"${wrk_pin[@]}" wrk -t"$threads" -c"$connections" -d2s -s "$dir/lookups.lua" "$url" >/dev/null
 
 summary() { # wrk output -> one line
   local out=$1
@@ -145,10 +151,11 @@ summary() { # wrk output -> one line
 }
 
 echo "machine: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk -t$threads -c$connections -d${seconds}s --latency, unify serve --threads $server_threads"
+echo "wrk -t$threads -c$connections -d${seconds}s --latency, unify serve --threads $server_threads" \
+  "${server_pin[*]:+(server: ${server_pin[*]}) }${wrk_pin[*]:+(wrk: ${wrk_pin[*]}) }${run_pin[*]:+(runs: ${run_pin[*]})}"
 echo
 echo "== phase 1: quiet store"
-wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/lookups.lua" "$url" > "$dir/wrk1.txt"
+"${wrk_pin[@]}" wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/lookups.lua" "$url" > "$dir/wrk1.txt"
 cat "$dir/wrk1.txt"
 echo "phase 1: $(summary "$dir/wrk1.txt")"
 
@@ -156,10 +163,10 @@ echo
 echo "== phase 2: while unify run commits new generations (nice $run_nice${run_flags:+, $run_flags})"
 runs_file=$dir/runs.txt
 : > "$runs_file"
-( while true; do nice -n "$run_nice" "$unify" run -c "$dir/unify.yaml" --quiet $run_flags && echo ok >> "$runs_file"; done ) &
+( while true; do "${run_pin[@]}" nice -n "$run_nice" "$unify" run -c "$dir/unify.yaml" --quiet $run_flags && echo ok >> "$runs_file"; done ) &
 runner_pid=$!
 sleep 0.5
-wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/lookups.lua" "$url" > "$dir/wrk2.txt"
+"${wrk_pin[@]}" wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/lookups.lua" "$url" > "$dir/wrk2.txt"
 kill "$runner_pid" 2>/dev/null; wait "$runner_pid" 2>/dev/null || true
 runner_pid=""
 cat "$dir/wrk2.txt"
