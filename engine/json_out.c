@@ -37,6 +37,7 @@ static bool reserve(uf_buf *b, size_t extra)
     char *p = realloc(b->data, cap);
     if (!p) {
         b->failed = true;
+        b->cap = 0; /* the inline appends (json_out.h) see no room: a failed buffer takes no more bytes */
         return false;
     }
     b->data = p;
@@ -44,7 +45,7 @@ static bool reserve(uf_buf *b, size_t extra)
     return true;
 }
 
-void uf_buf_append(uf_buf *b, const char *p, size_t n)
+void uf_buf_append_grow(uf_buf *b, const char *p, size_t n)
 {
     if (n == 0 || !reserve(b, n))
         return;
@@ -55,12 +56,6 @@ void uf_buf_append(uf_buf *b, const char *p, size_t n)
 void uf_buf_puts(uf_buf *b, const char *s)
 {
     uf_buf_append(b, s, strlen(s));
-}
-
-void uf_buf_putc(uf_buf *b, char c)
-{
-    if (reserve(b, 1))
-        b->data[b->len++] = c;
 }
 
 void uf_buf_printf(uf_buf *b, const char *fmt, ...)

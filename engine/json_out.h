@@ -12,6 +12,8 @@
 
 #include "common.h"
 
+#include <string.h>
+
 typedef struct uf_buf {
     char *data;
     size_t len;
@@ -22,9 +24,32 @@ typedef struct uf_buf {
 void uf_buf_init(uf_buf *b);
 void uf_buf_free(uf_buf *b);
 void uf_buf_reset(uf_buf *b);        /* len = 0, keeps memory */
-void uf_buf_append(uf_buf *b, const char *p, size_t n);
+/* Growth path of uf_buf_append / uf_buf_putc (a failed buffer ignores the bytes). */
+void uf_buf_append_grow(uf_buf *b, const char *p, size_t n);
+
+/* Append n bytes. Inline because profiles and lookups are encoded a few
+ * bytes at a time: the call was ~8 % of a run's instructions (callgrind). */
+static inline void uf_buf_append(uf_buf *b, const char *p, size_t n)
+{
+    if (b->len + n < b->cap) { /* keeps one byte for uf_buf_cstr's NUL; cap is 0 once failed */
+        if (n)
+            memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return;
+    }
+    uf_buf_append_grow(b, p, n);
+}
+
+static inline void uf_buf_putc(uf_buf *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        return;
+    }
+    uf_buf_append_grow(b, &c, 1);
+}
+
 void uf_buf_puts(uf_buf *b, const char *s);
-void uf_buf_putc(uf_buf *b, char c);
 void uf_buf_printf(uf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* NUL-terminated view of the contents (valid until the next append). */
 const char *uf_buf_cstr(uf_buf *b);

@@ -306,16 +306,24 @@ static void w_set(uf_buf *b, const uint64_t *set, size_t words)
             break;
         }
     size_t bytes = top ? (top + 6) / 7 : 1;
+    char tmp[64];
+    size_t n = 0;
     for (size_t j = 0; j < bytes; j++) {
-        unsigned v = 0;
-        for (size_t i = 0; i < 7; i++) {
-            size_t bit = j * 7 + i;
-            if (bit < top && (set[bit / 64] >> (bit % 64) & 1))
-                v |= 1u << i;
+        /* Seven bits from bit j*7 on, taken word-wise (a group may straddle two words). */
+        uint64_t v = 0;
+        if (top) {
+            size_t w = j * 7 / 64, shift = j * 7 % 64;
+            v = set[w] >> shift;
+            if (shift > 57 && w + 1 < words)
+                v |= set[w + 1] << (64 - shift);
         }
-        char c = (char)(v | (j + 1 < bytes ? 0x80 : 0));
-        uf_buf_append(b, &c, 1);
+        tmp[n++] = (char)((v & 0x7F) | (j + 1 < bytes ? 0x80 : 0));
+        if (n == sizeof tmp) {
+            uf_buf_append(b, tmp, n);
+            n = 0;
+        }
     }
+    uf_buf_append(b, tmp, n);
 }
 
 static inline uint64_t zigzag(int64_t v)
@@ -396,9 +404,9 @@ void uf_profile_context(uf_profile_writer *w, unsigned source, int64_t updated_a
     w_varint(w->out, (uint64_t)source + 1);
     w_time(w, updated_at);
     w_set(w->out, present, words);
-    for (size_t i = 0; i < words * 64; i++)
-        if (present[i / 64] >> (i % 64) & 1)
-            w_bytes(w->out, values[i]);
+    for (size_t word = 0; word < words; word++) /* the present columns, in column order */
+        for (uint64_t bits = present[word]; bits; bits &= bits - 1)
+            w_bytes(w->out, values[word * 64 + (size_t)__builtin_ctzll(bits)]);
 }
 
 void uf_profile_end(uf_profile_writer *w)

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json_out.h"
 #include "profile_codec.h"
@@ -375,5 +376,87 @@ Test(codec, profile_indices_are_checked_against_the_schema)
     cr_assert_eq(out.len, 0);
     uf_buf_free(&bin);
     uf_buf_free(&out);
+    uf_profile_schema_free(s);
+}
+
+/*
+ * Bit sets wider than one word: the encoder packs seven bits per byte
+ * word-wise, and groups straddle word boundaries (bits 63-69, 126-132, ...).
+ * A source with 200 context columns, some present around every boundary,
+ * must render exactly those columns with their own values, and the set's
+ * bytes must be the LEB128 of the bits, lowest seven first.
+ */
+Test(codec, wide_context_sets_round_trip)
+{
+    enum { COLUMNS = 200 };
+    static const size_t present_columns[] = {0, 6, 7, 56, 57, 62, 63, 64, 69, 70, 125, 126, 127, 128, 132, 190, 199};
+    char names[COLUMNS][8];
+    const char *column_ptrs[COLUMNS];
+    for (size_t i = 0; i < COLUMNS; i++) {
+        snprintf(names[i], sizeof names[i], "c%zu", i);
+        column_ptrs[i] = names[i];
+    }
+    static const char *const kinds[] = {"first_name"};
+    static const unsigned char flags[] = {0};
+    static const unsigned attributes[] = {0};
+    static const char *const sources[] = {"wide"};
+    const size_t columns[] = {COLUMNS};
+    const char *const *column_names[] = {column_ptrs};
+    uf_profile_schema_desc d = {1, kinds, flags, 1, attributes, 0, NULL, 1, sources, columns, column_names};
+    uf_buf schema_bytes, bin, out, want;
+    uf_buf_init(&schema_bytes);
+    uf_error err = {0};
+    cr_assert_eq(uf_profile_schema_encode(&d, &schema_bytes, &err), UF_OK, "%s", err.message);
+    uf_profile_schema *s = NULL;
+    cr_assert_eq(uf_profile_schema_parse(schema_bytes.data, schema_bytes.len, &s, &err), UF_OK, "%s", err.message);
+
+    uint64_t present[4] = {0};
+    uf_slice values[256] = {{NULL, 0}};
+    char texts[COLUMNS][8];
+    for (size_t i = 0; i < UF_ARRAY_LEN(present_columns); i++) {
+        size_t c = present_columns[i];
+        present[c / 64] |= UINT64_C(1) << (c % 64);
+        snprintf(texts[c], sizeof texts[c], "v%zu", c);
+        values[c] = uf_slice_cstr(texts[c]);
+    }
+    uint64_t channels = 1;
+    uf_profile_writer w;
+    uf_buf_init(&bin);
+    uf_profile_begin(&w, &bin, T0, &channels, 1);
+    uf_profile_records(&w, 0);
+    uf_profile_context(&w, 0, UF_PROFILE_TIME_UNKNOWN, present, 4, values);
+    uf_profile_end(&w);
+    cr_assert(!bin.failed);
+
+    uf_buf_init(&want);
+    uf_buf_puts(&want, "{\"golden_id\":\"G1\",\"updated_at\":\"2026-01-01T00:00:00Z\",\"channels\":[\"wide\"],"
+                       "\"attributes\":{},\"identifiers\":{},\"records\":[],\"context\":{\"wide\":{");
+    for (size_t i = 0; i < UF_ARRAY_LEN(present_columns); i++)
+        uf_buf_printf(&want, "%s\"c%zu\":\"v%zu\"", i ? "," : "", present_columns[i], present_columns[i]);
+    uf_buf_puts(&want, "}}}");
+    uf_buf_init(&out);
+    cr_assert_eq(uf_profile_render(s, bin.data, bin.len, uf_slice_cstr("G1"), &out, &err), UF_OK, "%s", err.message);
+    cr_assert_str_eq(uf_buf_cstr(&out), uf_buf_cstr(&want));
+
+    /* The encoded set itself, against the definition (bit j*7+i of the set is bit i of byte j). */
+    size_t top = 200, bytes = (top + 6) / 7;
+    unsigned char expect[32];
+    for (size_t j = 0; j < bytes; j++) {
+        unsigned v = 0;
+        for (size_t i = 0; i < 7; i++) {
+            size_t bit = j * 7 + i;
+            if (bit < top && (present[bit / 64] >> (bit % 64) & 1))
+                v |= 1u << i;
+        }
+        expect[j] = (unsigned char)(v | (j + 1 < bytes ? 0x80 : 0));
+    }
+    bool found = false;
+    for (size_t at = 0; !found && at + bytes <= bin.len; at++)
+        found = memcmp(bin.data + at, expect, bytes) == 0;
+    cr_assert(found, "the set's LEB128 bytes are not in the profile");
+    uf_buf_free(&schema_bytes);
+    uf_buf_free(&bin);
+    uf_buf_free(&out);
+    uf_buf_free(&want);
     uf_profile_schema_free(s);
 }
