@@ -299,6 +299,13 @@ static inline void w_bytes(uf_buf *b, uf_slice s)
 /* A bit set of `words` 64-bit words as one LEB128 number (at least one byte). */
 static void w_set(uf_buf *b, const uint64_t *set, size_t words)
 {
+    bool high_words = false;
+    for (size_t i = 1; i < words; i++)
+        high_words |= set[i] != 0;
+    if (!high_words) { /* the common case (sources, most contexts): one word is one varint */
+        w_varint(b, words ? set[0] : 0);
+        return;
+    }
     size_t top = 0; /* bits up to and including the highest set bit */
     for (size_t i = words; i-- > 0;)
         if (set[i]) {
