@@ -17,7 +17,6 @@
 #include "normalize.h"
 #include "stream.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <xxhash.h>
@@ -82,6 +81,18 @@ int uf_rejects_close(uf_rejects *rejects, uf_error *err)
 
 /* ---- timestamps ------------------------------------------------------ */
 
+/* ASCII classes of the C locale, inline: <ctype.h> costs a call and a table
+ * per byte, and every value of every row is trimmed. */
+static inline bool is_digit(unsigned char c)
+{
+    return (unsigned)(c - '0') < 10;
+}
+
+static inline bool is_space(unsigned char c)
+{
+    return c == ' ' || (unsigned)(c - '\t') < 5; /* \t \n \v \f \r */
+}
+
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     /* Howard Hinnant's algorithm: days since 1970-01-01 of a proleptic Gregorian date. */
@@ -97,7 +108,7 @@ static bool read_digits(const char **p, const char *end, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (*p >= end || !isdigit((unsigned char)**p))
+        if (*p >= end || !is_digit((unsigned char)**p))
             return false;
         v = v * 10 + (**p - '0');
         (*p)++;
@@ -109,14 +120,14 @@ static bool read_digits(const char **p, const char *end, int n, int *out)
 bool uf_parse_timestamp(uf_slice text, int64_t *unix_seconds)
 {
     const char *p = text.ptr, *end = text.ptr + text.len;
-    while (p < end && isspace((unsigned char)*p)) p++;
-    while (end > p && isspace((unsigned char)end[-1])) end--;
+    while (p < end && is_space((unsigned char)*p)) p++;
+    while (end > p && is_space((unsigned char)end[-1])) end--;
     if (p == end)
         return false;
 
     /* All digits: Unix seconds (or milliseconds when implausibly large). */
     const char *q = p;
-    while (q < end && isdigit((unsigned char)*q)) q++;
+    while (q < end && is_digit((unsigned char)*q)) q++;
     if (q == end && end - p >= 9 && end - p <= 13) {
         int64_t v = 0;
         for (q = p; q < end; q++)
@@ -151,7 +162,7 @@ bool uf_parse_timestamp(uf_slice text, int64_t *unix_seconds)
         }
         if (p < end && *p == '.') { /* fractional seconds are ignored */
             p++;
-            while (p < end && isdigit((unsigned char)*p)) p++;
+            while (p < end && is_digit((unsigned char)*p)) p++;
         }
         if (h > 23 || mi > 59 || s > 60)
             return false;
@@ -269,8 +280,8 @@ typedef struct row_builder {
 
 static uf_slice trim(uf_slice s)
 {
-    while (s.len && isspace((unsigned char)s.ptr[0])) { s.ptr++; s.len--; }
-    while (s.len && isspace((unsigned char)s.ptr[s.len - 1])) s.len--;
+    while (s.len && is_space((unsigned char)s.ptr[0])) { s.ptr++; s.len--; }
+    while (s.len && is_space((unsigned char)s.ptr[s.len - 1])) s.len--;
     return s;
 }
 
