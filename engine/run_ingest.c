@@ -18,6 +18,8 @@
  */
 #include "run.h"
 
+#include "sort.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -149,42 +151,6 @@ static uint64_t key_prefix(uf_slice key, size_t skip)
     return v;
 }
 
-/* LSD radix sort by prefix, 16 bits per pass; skips passes where all digits agree. */
-static int radix_sort_entries(sort_entry *a, size_t n)
-{
-    sort_entry *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return UF_ERR_NOMEM;
-    }
-    sort_entry *src = a; /* ping-pong between a and tmp */
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i].prefix >> shift) & 0xFFFF]++;
-        if (n && count[(src[0].prefix >> shift) & 0xFFFF] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[(src[i].prefix >> shift) & 0xFFFF]++] = src[i];
-        sort_entry *t = src;
-        src = tmp;
-        tmp = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-    free(src == a ? tmp : src);
-    free(count);
-    return UF_OK;
-}
-
 static int compare_keys(const uf_record *a, const uf_record *b)
 {
     uf_slice ka = uf_record_key(a), kb = uf_record_key(b);
@@ -297,7 +263,8 @@ static void *order_sources(void *arg)
                 job->lines[at] = job->chunks[i].lines[j];
             }
         }
-        int rc = radix_sort_entries(job->entries + begin, at - begin);
+        int rc = uf_sort_by_u64_key(job->entries + begin, at - begin, sizeof(sort_entry),
+                                    offsetof(sort_entry, prefix));
         if (rc != UF_OK) {
             atomic_store(&job->rc, rc);
             continue;

@@ -52,6 +52,17 @@ static inline int uf_identifier_ref_compare(const uf_identifier_ref *a, const uf
     return 0;
 }
 
+/*
+ * Stable sort of `count` elements of `size` bytes at `base`, ascending by the
+ * uint64_t at byte `key_offset` of each element: elements with equal keys
+ * keep their input order. The one LSD radix sort of the engine (the two
+ * sorts below, and the records of a source by key prefix); the key need not
+ * be aligned. Allocates one scratch copy of the array for the call; passes
+ * whose digit is the same in every key are skipped (small keys cost few
+ * passes). Returns UF_OK or UF_ERR_NOMEM (then the array is unchanged).
+ */
+int uf_sort_by_u64_key(void *base, size_t count, size_t size, size_t key_offset);
+
 typedef struct uf_sort_pair {
     uint64_t key;
     uint32_t value;
@@ -59,16 +70,15 @@ typedef struct uf_sort_pair {
 
 /*
  * Stable sort of `pairs` ascending by key: pairs with equal keys keep their
- * input order. Allocates one scratch array of `count` pairs for the call
- * (bytes that carry no information — all keys equal there — are skipped).
- * Returns UF_OK or UF_ERR_NOMEM (then `pairs` is unchanged).
+ * input order (uf_sort_by_u64_key). Returns UF_OK or UF_ERR_NOMEM, with a
+ * message in `err` (then `pairs` is unchanged).
  */
 int uf_sort_pairs(uf_sort_pair *pairs, size_t count, uf_error *err);
 
 /*
  * Sort 64-bit values ascending, in place (the scored matcher's candidate
- * pairs and comparison vectors). Allocates a scratch array of n values.
- * Returns false when out of memory (then v is unchanged).
+ * pairs and comparison vectors; uf_sort_by_u64_key). Returns false when out
+ * of memory (then v is unchanged).
  */
 bool uf_sort_u64(uint64_t *v, size_t n);
 
