@@ -18,6 +18,7 @@
  */
 #include "run.h"
 
+#include "parallel.h"
 #include "sort.h"
 
 #include <pthread.h>
@@ -411,16 +412,12 @@ static int read_all(uf_run_state *state, chunk **out_chunks, size_t *out_count, 
     size_t threads = config->threads > 0 ? (size_t)config->threads : 1;
     if (threads > n)
         threads = n ? n : 1;
-    pthread_t tids[64];
-    if (threads > 64)
-        threads = 64;
-    size_t started = 0;
-    for (; started + 1 < threads; started++)
-        if (pthread_create(&tids[started], NULL, ingest_worker, &job) != 0)
-            break;
-    ingest_worker(&job); /* the calling thread works too */
-    for (size_t t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
+    if (threads > UF_PARALLEL_MAX)
+        threads = UF_PARALLEL_MAX;
+    void *args[UF_PARALLEL_MAX];
+    for (size_t t = 0; t < threads; t++)
+        args[t] = &job; /* one shared queue of files */
+    uf_parallel_run(ingest_worker, args, threads);
     pthread_mutex_destroy(&job.error_lock);
     free(order);
     rc = uf_rejects_close(&rejects, err);
@@ -508,20 +505,16 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     size_t threads = config->threads > 1 ? (size_t)config->threads : 1;
     if (threads > config->source_count)
         threads = config->source_count ? config->source_count : 1;
-    if (threads > 64)
-        threads = 64;
+    if (threads > UF_PARALLEL_MAX)
+        threads = UF_PARALLEL_MAX;
     order_job ojob = {.config = config, .chunks = chunks, .chunk_count = chunk_count, .entries = entries,
                       .lines = lines, .source_begin = source_begin, .sources = by_size, .source_count = config->source_count};
     atomic_init(&ojob.next, 0);
     atomic_init(&ojob.rc, UF_OK);
-    pthread_t tids[64];
-    bool started[64] = {false};
-    for (size_t t = 1; t < threads; t++)
-        started[t] = pthread_create(&tids[t], NULL, order_sources, &ojob) == 0;
-    order_sources(&ojob);
-    for (size_t t = 1; t < threads; t++)
-        if (started[t])
-            pthread_join(tids[t], NULL);
+    void *args[UF_PARALLEL_MAX];
+    for (size_t t = 0; t < threads; t++)
+        args[t] = &ojob; /* one shared queue of sources */
+    uf_parallel_run(order_sources, args, threads);
     free(by_size);
     if ((rc = atomic_load(&ojob.rc)) != UF_OK) {
         free(source_begin);

@@ -49,7 +49,8 @@
  */
 #include "sort.h"
 
-#include <pthread.h>
+#include "parallel.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -242,22 +243,6 @@ static void *sort_buckets(void *arg)
     return NULL;
 }
 
-/* Run fn(args[t]) for t < threads, on threads (the caller runs args[0]). */
-static void run_parallel(void *(*fn)(void *), void *const *args, int threads)
-{
-    pthread_t tid[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
-    for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, fn, args[t]) == 0;
-    fn(args[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            fn(args[t]); /* could not start: do its share here */
-    }
-}
-
 void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads)
 {
     if (count < 2)
@@ -283,7 +268,7 @@ void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads)
         memset(jobs[t].count, 0, sizeof jobs[t].count);
         args[t] = &jobs[t];
     }
-    run_parallel(count_top_bytes, args, threads);
+    uf_parallel_run(count_top_bytes, args, (size_t)threads);
     size_t bucket_count[256] = {0};
     for (int t = 0; t < threads; t++)
         for (unsigned b = 0; b < 256; b++)
@@ -323,7 +308,7 @@ void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads)
         threads = order_len > 0 ? (int)order_len : 1;
     for (int t = 0; t < threads; t++)
         args[t] = &queue; /* one shared queue */
-    run_parallel(sort_buckets, args, threads);
+    uf_parallel_run(sort_buckets, args, (size_t)threads);
 }
 
 /* ---- stable LSD radix sort by a 64-bit key ------------------------------ */

@@ -47,7 +47,7 @@ expected() {
     test_normalize_address) echo 10 ;; test_compare) echo 9 ;; test_fuzz_replay) echo 9 ;;
     test_blocklist_keys) echo 8 ;; test_ingest) echo 7 ;; test_profile_codec) echo 6 ;;
     test_normalize_email) echo 4 ;; test_normalize_date) echo 4 ;; test_normalize_phone) echo 4 ;;
-    test_normalize_identifier) echo 4 ;;
+    test_normalize_identifier) echo 4 ;; test_parallel) echo 5 ;;
     *) echo 1000 ;;
   esac
 }
