@@ -420,41 +420,62 @@ static void check_keyed_sort(size_t n, uint64_t key_mask, uint64_t seed)
     free(odd);
 }
 
+/*
+ * Key masks chosen for the digit passes (11-bit digits below 2^17 elements,
+ * 16-bit digits from there on; the top 11-bit digit has 9 bits): each width
+ * meets 0, 1 and 2 passes — an odd count ends in the scratch copy, an even
+ * one in the input — and constant digits wherever they lie.
+ */
+static const uint64_t pass_masks[] = {
+    UINT64_MAX,                /* every pass */
+    0x7,                       /* few keys: long runs of ties */
+    0,                         /* all keys equal: no pass, input order kept */
+    0x7FFULL << 22,            /* 11-bit digit 2 only; 16-bit digits 1 and 2 */
+    0x1FFULL << 55,            /* the top digit only, at both widths */
+    0x3ULL << 10,              /* 11-bit digits 0 and 1; 16-bit digit 0 */
+    0xFFFFULL << 16,           /* 11-bit digits 1 and 2; 16-bit digit 1 */
+    0xFULL | 0xFULL << 60,     /* two passes far apart, many ties */
+    0xFF00FF00FF00FF00ULL,     /* bytes alternate: every digit varies */
+};
+
 Test(sort, keyed_sort_stable_at_any_size_and_offset)
 {
-    /* Masks chosen for the digit passes (11 bits, digit 5 the top 9 bits):
-     * an even and an odd number of passes end in the input and in the
-     * scratch copy; constant digits are skipped wherever they lie. */
     check_keyed_sort(0, UINT64_MAX, 1);
     check_keyed_sort(1, UINT64_MAX, 2);
-    check_keyed_sort(2, 1, 3);                              /* one tie-prone bit */
-    check_keyed_sort(30000, UINT64_MAX, 4);                 /* every pass */
-    check_keyed_sort(30000, 0x7, 5);                        /* few keys: long runs of ties */
-    check_keyed_sort(30000, 0, 6);                          /* all keys equal: no pass, input order kept */
-    check_keyed_sort(30000, 0x7FFULL << 22, 7);             /* one pass (a middle digit) */
-    check_keyed_sort(30000, 0x1FFULL << 55, 8);             /* one pass (the top digit) */
-    check_keyed_sort(30000, 0x3ULL << 10, 9);               /* two passes: bits on a digit boundary */
-    check_keyed_sort(30000, 0xFULL | 0xFULL << 60, 10);     /* two passes, far apart, many ties */
-    check_keyed_sort(30000, 0xFF00FF00FF00FF00ULL, 11);     /* bytes alternate: every digit varies */
+    check_keyed_sort(2, 1, 3);
+    for (size_t m = 0; m < UF_ARRAY_LEN(pass_masks); m++)
+        check_keyed_sort(30000, pass_masks[m], 10 + m);
+}
+
+Test(sort, keyed_sort_stable_with_wide_digits)
+{
+    for (size_t m = 0; m < UF_ARRAY_LEN(pass_masks); m++)
+        check_keyed_sort(140000, pass_masks[m], 20 + m);
+}
+
+static void check_ties_in_input_order(size_t n, unsigned shift)
+{
+    /* Keys 3, 2, 1, 3, 2, 1, ...: each key's elements must come out in the
+     * order they went in. */
+    wide_entry *a = calloc(n, sizeof *a);
+    cr_assert(a);
+    for (uint32_t i = 0; i < n; i++)
+        a[i] = (wide_entry){i, 0, (uint64_t)(3 - i % 3) << shift, i};
+    cr_assert_eq(uf_sort_by_u64_key(a, n, sizeof *a, offsetof(wide_entry, key)), UF_OK);
+    for (size_t i = 1; i < n; i++) {
+        cr_assert_leq(a[i - 1].key, a[i].key, "order at %zu of %zu (shift %u)", i, n, shift);
+        if (a[i - 1].key == a[i].key)
+            cr_assert_lt(a[i - 1].input, a[i].input, "tie order at %zu of %zu (shift %u)", i, n, shift);
+    }
+    free(a);
 }
 
 Test(sort, keyed_sort_ties_keep_input_order_exactly)
 {
-    /* Keys 3, 2, 1, 3, 2, 1, ...: each key's elements must come out in the
-     * order they went in, whichever passes run. Checked on a key that needs
-     * only the lowest digit and on one whose only varying digit is the top. */
+    /* A key that needs only the lowest digit and one whose only varying
+     * digit is the top, with narrow and with wide digits. */
     for (unsigned shift = 0; shift < 64; shift += 61) {
-        enum { N = 9000 };
-        wide_entry *a = calloc(N, sizeof *a);
-        cr_assert(a);
-        for (uint32_t i = 0; i < N; i++)
-            a[i] = (wide_entry){i, 0, (uint64_t)(3 - (i * 7) % 3) << shift, i};
-        cr_assert_eq(uf_sort_by_u64_key(a, N, sizeof *a, offsetof(wide_entry, key)), UF_OK);
-        for (size_t i = 1; i < N; i++) {
-            cr_assert_leq(a[i - 1].key, a[i].key, "order at %zu (shift %u)", i, shift);
-            if (a[i - 1].key == a[i].key)
-                cr_assert_lt(a[i - 1].input, a[i].input, "tie order at %zu (shift %u)", i, shift);
-        }
-        free(a);
+        check_ties_in_input_order(9000, shift);
+        check_ties_in_input_order(140000, shift);
     }
 }
