@@ -1,9 +1,9 @@
 /*
  * parallel.c — see parallel.h.
  *
- * The threads are started and joined on every call rather than kept in a
- * pool: the engine runs a few parallel sections per stage, each long
- * (milliseconds to seconds) next to a thread start (~10-20 µs).
+ * The threads are started and joined on every call, as every site did
+ * before this helper, rather than kept in a pool: a stage runs a few
+ * parallel sections, each far longer than starting a thread.
  */
 #include "parallel.h"
 
