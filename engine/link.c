@@ -35,6 +35,7 @@
 
 #include "hugemem.h"
 
+#include "parallel.h"
 #include "sort.h"
 #include "unionfind.h"
 #include "util.h"
@@ -1229,8 +1230,7 @@ static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, 
     size_t chunks_needed = l->summary_chunk_count + records / 2 / SUMMARY_CHUNK + threads + 1;
     link_worker workers[MAX_LINK_THREADS];
     link_job jobs[MAX_LINK_THREADS];
-    pthread_t tids[MAX_LINK_THREADS];
-    bool started[MAX_LINK_THREADS] = {false};
+    void *args[MAX_LINK_THREADS];
     if (!uf_grow((void **)&l->summary_chunks, &l->summary_chunk_cap, chunks_needed, sizeof *l->summary_chunks)) {
         free(active);
         free(owner);
@@ -1246,17 +1246,10 @@ static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, 
         }
         workers[t].keep_order = true;
         jobs[t] = (link_job){l, &workers[t], refs, n, active, owner, active_count, t};
+        args[t] = &jobs[t];
     }
     l->parallel = true;
-    for (unsigned t = 1; t < threads; t++)
-        started[t] = pthread_create(&tids[t], NULL, link_job_run, &jobs[t]) == 0;
-    link_job_run(&jobs[0]);
-    for (unsigned t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tids[t], NULL);
-        else
-            link_job_run(&jobs[t]); /* could not start: do its share here */
-    }
+    uf_parallel_run(link_job_run, args, threads);
     l->parallel = false;
     free(active);
     free(owner);

@@ -10,12 +10,12 @@
 #include "match_internal.h"
 
 #include "fsutil.h"
+#include "parallel.h"
 #include "sort.h"
 #include "util.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -126,20 +126,12 @@ static bool parallel(matcher *m, size_t n, range_fn fn)
     if ((size_t)threads > n / 1024 + 1)
         threads = (int)(n / 1024 + 1);
     range_job jobs[MAX_THREADS];
-    pthread_t tids[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
+    void *args[MAX_THREADS];
     for (int t = 0; t < threads; t++) {
         jobs[t] = (range_job){m, fn, t, n * (size_t)t / (size_t)threads, n * (size_t)(t + 1) / (size_t)threads};
-        if (t > 0)
-            started[t] = pthread_create(&tids[t], NULL, range_job_run, &jobs[t]) == 0;
+        args[t] = &jobs[t];
     }
-    fn(m, 0, jobs[0].from, jobs[0].to);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tids[t], NULL);
-        else
-            fn(m, t, jobs[t].from, jobs[t].to); /* no thread: do it here */
-    }
+    uf_parallel_run(range_job_run, args, (size_t)threads);
     return true;
 }
 

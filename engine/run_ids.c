@@ -22,6 +22,7 @@
 
 #include "sort.h"
 #include "store.h"
+#include "util.h"
 
 #include <stdlib.h>
 
@@ -143,12 +144,6 @@ static int carry_redirect(void *ctx, uint64_t old_id, uint64_t new_id)
     return redirect_add(c->list, old_id, target);
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void sort_redirects(redirect_list *list)
 {
     /* Sort parallel arrays by `from` through an index-free pairwise pack. */
@@ -158,7 +153,7 @@ static void sort_redirects(redirect_list *list)
         return;
     for (size_t i = 0; i < list->count; i++)
         p[i] = (pair){list->from[i], list->to[i]};
-    qsort(p, list->count, sizeof *p, compare_u64); /* `from` is the first member */
+    qsort(p, list->count, sizeof *p, uf_compare_u64); /* `from` is the first member */
     for (size_t i = 0; i < list->count; i++) {
         list->from[i] = p[i].from;
         list->to[i] = p[i].to;

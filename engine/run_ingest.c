@@ -18,6 +18,9 @@
  */
 #include "run.h"
 
+#include "parallel.h"
+#include "sort.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -149,42 +152,6 @@ static uint64_t key_prefix(uf_slice key, size_t skip)
     return v;
 }
 
-/* LSD radix sort by prefix, 16 bits per pass; skips passes where all digits agree. */
-static int radix_sort_entries(sort_entry *a, size_t n)
-{
-    sort_entry *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        return UF_ERR_NOMEM;
-    }
-    sort_entry *src = a; /* ping-pong between a and tmp */
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i].prefix >> shift) & 0xFFFF]++;
-        if (n && count[(src[0].prefix >> shift) & 0xFFFF] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[(src[i].prefix >> shift) & 0xFFFF]++] = src[i];
-        sort_entry *t = src;
-        src = tmp;
-        tmp = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-    free(src == a ? tmp : src);
-    free(count);
-    return UF_OK;
-}
-
 static int compare_keys(const uf_record *a, const uf_record *b)
 {
     uf_slice ka = uf_record_key(a), kb = uf_record_key(b);
@@ -297,7 +264,8 @@ static void *order_sources(void *arg)
                 job->lines[at] = job->chunks[i].lines[j];
             }
         }
-        int rc = radix_sort_entries(job->entries + begin, at - begin);
+        int rc = uf_sort_by_u64_key(job->entries + begin, at - begin, sizeof(sort_entry),
+                                    offsetof(sort_entry, prefix));
         if (rc != UF_OK) {
             atomic_store(&job->rc, rc);
             continue;
@@ -444,16 +412,12 @@ static int read_all(uf_run_state *state, chunk **out_chunks, size_t *out_count, 
     size_t threads = config->threads > 0 ? (size_t)config->threads : 1;
     if (threads > n)
         threads = n ? n : 1;
-    pthread_t tids[64];
-    if (threads > 64)
-        threads = 64;
-    size_t started = 0;
-    for (; started + 1 < threads; started++)
-        if (pthread_create(&tids[started], NULL, ingest_worker, &job) != 0)
-            break;
-    ingest_worker(&job); /* the calling thread works too */
-    for (size_t t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
+    if (threads > UF_PARALLEL_MAX)
+        threads = UF_PARALLEL_MAX;
+    void *args[UF_PARALLEL_MAX];
+    for (size_t t = 0; t < threads; t++)
+        args[t] = &job; /* one shared queue of files */
+    uf_parallel_run(ingest_worker, args, threads);
     pthread_mutex_destroy(&job.error_lock);
     free(order);
     rc = uf_rejects_close(&rejects, err);
@@ -541,20 +505,16 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     size_t threads = config->threads > 1 ? (size_t)config->threads : 1;
     if (threads > config->source_count)
         threads = config->source_count ? config->source_count : 1;
-    if (threads > 64)
-        threads = 64;
+    if (threads > UF_PARALLEL_MAX)
+        threads = UF_PARALLEL_MAX;
     order_job ojob = {.config = config, .chunks = chunks, .chunk_count = chunk_count, .entries = entries,
                       .lines = lines, .source_begin = source_begin, .sources = by_size, .source_count = config->source_count};
     atomic_init(&ojob.next, 0);
     atomic_init(&ojob.rc, UF_OK);
-    pthread_t tids[64];
-    bool started[64] = {false};
-    for (size_t t = 1; t < threads; t++)
-        started[t] = pthread_create(&tids[t], NULL, order_sources, &ojob) == 0;
-    order_sources(&ojob);
-    for (size_t t = 1; t < threads; t++)
-        if (started[t])
-            pthread_join(tids[t], NULL);
+    void *args[UF_PARALLEL_MAX];
+    for (size_t t = 0; t < threads; t++)
+        args[t] = &ojob; /* one shared queue of sources */
+    uf_parallel_run(order_sources, args, threads);
     free(by_size);
     if ((rc = atomic_load(&ojob.rc)) != UF_OK) {
         free(source_begin);

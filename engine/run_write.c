@@ -23,6 +23,7 @@
 #include "sort.h"
 #include "store.h"
 #include "survive.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -269,12 +270,6 @@ static int append_batches(profile_pipeline *p, uf_store_writer *w, size_t from, 
     return rc;
 }
 
-static int compare_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /*
  * The golden id of every record, in record order. The identifier refs are in
  * key order, so their records are random: one lookup table instead of two
@@ -330,7 +325,7 @@ static int write_identifiers(uf_run_state *state, uf_store_writer *w, const uint
                     __builtin_prefetch(&gid_of_record[refs[k + IDENTIFIER_PREFETCH].record]);
             }
             if (n > 1)
-                qsort(ids, n, sizeof *ids, compare_u64);
+                qsort(ids, n, sizeof *ids, uf_compare_u64);
             for (size_t k = 0; k < n && rc == UF_OK; k++)
                 if (k == 0 || ids[k] != ids[k - 1])
                     rc = uf_store_put_identifier(w, key, ids[k], err);

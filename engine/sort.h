@@ -5,7 +5,7 @@
  * by their 128-bit key so that every record sharing an identifier sits next
  * to the others, and the store's tables are bulk-loaded in key order.
  *
- * Two sorts:
+ * Two algorithms:
  *  - uf_sort_identifier_refs: MSD radix sort of uf_identifier_ref by
  *    (key.hi, key.lo, record, kind), in place except for a small scratch
  *    per thread (the largest top-byte bucket, capped at 6 MB) — never a
@@ -14,9 +14,11 @@
  *    partitions the array into 256 buckets, then worker threads sort whole
  *    buckets. Measured: 8 M refs in ~250 ms on one thread, ~180 ms on two
  *    (bench_link, shared 2-core VM).
- *  - uf_sort_pairs: stable LSD radix sort of (uint64 key, uint32 value)
- *    pairs with one scratch copy, for callers that need stability (sorting
- *    ids by a computed key, with ties kept in id order).
+ *  - uf_sort_by_u64_key: stable LSD radix sort of any fixed-size element
+ *    by a uint64_t key inside it, with one scratch copy, for callers that
+ *    need stability (sorting ids by a computed key, with ties kept in id
+ *    order). uf_sort_pairs and uf_sort_u64 are its two common shapes.
+ *    11-bit digits, 16-bit ones from 2^17 elements (sort.c says why).
  *
  * Determinism: the identifier sort orders by every field of the struct, so
  * its output is the one sorted permutation of the input values — the same
@@ -52,6 +54,19 @@ static inline int uf_identifier_ref_compare(const uf_identifier_ref *a, const uf
     return 0;
 }
 
+/*
+ * Stable sort of `count` elements of `size` bytes at `base`, ascending by the
+ * uint64_t at byte `key_offset` of each element: elements with equal keys
+ * keep their input order. The one LSD radix sort of the engine (behind the
+ * two sorts below, and run_ingest.c's records of a source by key prefix);
+ * the key need not be aligned, but must lie inside the element (size >=
+ * key_offset + 8; otherwise nothing is moved). Allocates one scratch copy
+ * of the array for the call; passes whose digit is the same in every key
+ * are skipped (small keys cost few passes). Returns UF_OK or UF_ERR_NOMEM
+ * (then the array is unchanged).
+ */
+int uf_sort_by_u64_key(void *base, size_t count, size_t size, size_t key_offset);
+
 typedef struct uf_sort_pair {
     uint64_t key;
     uint32_t value;
@@ -59,16 +74,15 @@ typedef struct uf_sort_pair {
 
 /*
  * Stable sort of `pairs` ascending by key: pairs with equal keys keep their
- * input order. Allocates one scratch array of `count` pairs for the call
- * (bytes that carry no information — all keys equal there — are skipped).
- * Returns UF_OK or UF_ERR_NOMEM (then `pairs` is unchanged).
+ * input order (uf_sort_by_u64_key). Returns UF_OK or UF_ERR_NOMEM, with a
+ * message in `err` (then `pairs` is unchanged).
  */
 int uf_sort_pairs(uf_sort_pair *pairs, size_t count, uf_error *err);
 
 /*
  * Sort 64-bit values ascending, in place (the scored matcher's candidate
- * pairs and comparison vectors). Allocates a scratch array of n values.
- * Returns false when out of memory (then v is unchanged).
+ * pairs and comparison vectors; uf_sort_by_u64_key). Returns false when out
+ * of memory (then v is unchanged).
  */
 bool uf_sort_u64(uint64_t *v, size_t n);
 

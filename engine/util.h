@@ -1,6 +1,6 @@
 /*
- * util.h — two small helpers several stages share: growing an array by
- * doubling, and a monotonic clock for stage timings.
+ * util.h — small helpers several stages share: growing an array by
+ * doubling, a monotonic clock for stage timings, a qsort comparator.
  */
 #ifndef UF_UTIL_H
 #define UF_UTIL_H
@@ -17,5 +17,12 @@ bool uf_grow(void **array, size_t *cap, size_t need, size_t size);
 
 /* Seconds on the monotonic clock (for durations only). */
 double uf_now_seconds(void);
+
+/*
+ * qsort comparator of uint64_t values, ascending. It reads the first 8
+ * bytes of each element, so it also orders structs by a leading uint64_t
+ * member. (Big arrays that need stability use uf_sort_by_u64_key, sort.h.)
+ */
+int uf_compare_u64(const void *a, const void *b);
 
 #endif /* UF_UTIL_H */

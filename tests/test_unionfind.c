@@ -6,8 +6,9 @@
  * Sorts: the identifier sort against qsort on random data of many sizes
  * (including the parallel threshold and the insertion-sort cutoff), skewed
  * inputs that defeat the bucket structure (one top byte, one key, keys that
- * differ only in the low bytes), thread-count independence, and the pair
- * sort's stability.
+ * differ only in the low bytes), thread-count independence, and the
+ * stability of the LSD sort (uf_sort_by_u64_key, the pair sort) at every
+ * element size and key offset, with passes skipped where digits agree.
  *
  * UF_TEST_SMALL=1 (valgrind) leaves out the sizes above 100 000: 65 537,
  * 70 000 and 100 000 still take the parallel path (PARALLEL_MIN is 65 536).
@@ -18,6 +19,7 @@
 #include "test_small.h"
 
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 /* xorshift64*: a tiny deterministic generator so failures reproduce. */
@@ -357,4 +359,123 @@ Test(sort, pairs_stable_and_sorted)
     check_pairs(50000, 0xFF00000000000000ULL, 6);  /* only the top byte varies */
     check_pairs(50000, 0, 7);                      /* all keys equal: input order kept */
     check_pairs(100000, 0x00FF00FF00FF00FFULL, 8); /* alternate bytes constant: skipped passes */
+}
+
+/* ---- the LSD sort behind both: any element size, key at any offset ------ */
+
+/* Like run_ingest's sort entries: 24 bytes, the key not the first member. */
+typedef struct wide_entry {
+    uint32_t input;   /* input position: ties must keep this order */
+    uint32_t spare;
+    uint64_t key;
+    uint64_t payload; /* derived from key and input: must travel with them */
+} wide_entry;
+
+/* 13 bytes with the key unaligned: the routine's generic element size. */
+typedef struct __attribute__((packed)) odd_entry {
+    unsigned char tag;
+    uint32_t input;
+    uint64_t key;
+} odd_entry;
+
+static int wide_entry_compare(const void *pa, const void *pb)
+{
+    const wide_entry *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return a->input < b->input ? -1 : a->input > b->input;
+}
+
+static void check_keyed_sort(size_t n, uint64_t key_mask, uint64_t seed)
+{
+    wide_entry *wide = calloc(n ? n : 1, sizeof *wide), *expect = calloc(n ? n : 1, sizeof *expect);
+    odd_entry *odd = calloc(n ? n : 1, sizeof *odd);
+    cr_assert(wide && expect && odd);
+    uint64_t rng = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = next_random(&rng) & key_mask;
+        wide[i] = (wide_entry){(uint32_t)i, 0, key, key * 31 + i};
+        odd[i].tag = (unsigned char)i;
+        odd[i].input = (uint32_t)i;
+        odd[i].key = key;
+    }
+    memcpy(expect, wide, n * sizeof *wide);
+    qsort(expect, n, sizeof *expect, wide_entry_compare); /* stable by input position */
+    cr_assert_eq(uf_sort_by_u64_key(wide, n, sizeof *wide, offsetof(wide_entry, key)), UF_OK);
+    cr_assert_eq(uf_sort_by_u64_key(odd, n, sizeof *odd, offsetof(odd_entry, key)), UF_OK);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(wide[i].key, expect[i].key, "key at %zu of %zu (mask %#llx)", i, n,
+                     (unsigned long long)key_mask);
+        cr_assert_eq(wide[i].input, expect[i].input, "stability at %zu of %zu (mask %#llx)", i, n,
+                     (unsigned long long)key_mask);
+        cr_assert_eq(wide[i].payload, expect[i].payload, "payload at %zu", i);
+        uint64_t odd_key = odd[i].key; /* copied out: the member is unaligned */
+        uint32_t odd_input = odd[i].input;
+        cr_assert_eq(odd_key, expect[i].key, "13-byte key at %zu of %zu", i, n);
+        cr_assert_eq(odd_input, expect[i].input, "13-byte stability at %zu of %zu", i, n);
+        cr_assert_eq(odd[i].tag, (unsigned char)odd_input, "13-byte element moved whole at %zu", i);
+    }
+    free(wide);
+    free(expect);
+    free(odd);
+}
+
+/*
+ * Key masks chosen for the digit passes (11-bit digits below 2^17 elements,
+ * 16-bit digits from there on; the top 11-bit digit has 9 bits): each width
+ * meets 0, 1 and 2 passes — an odd count ends in the scratch copy, an even
+ * one in the input — and constant digits wherever they lie.
+ */
+static const uint64_t pass_masks[] = {
+    UINT64_MAX,                /* every pass */
+    0x7,                       /* few keys: long runs of ties */
+    0,                         /* all keys equal: no pass, input order kept */
+    0x7FFULL << 22,            /* 11-bit digit 2 only; 16-bit digits 1 and 2 */
+    0x1FFULL << 55,            /* the top digit only, at both widths */
+    0x3ULL << 10,              /* 11-bit digits 0 and 1; 16-bit digit 0 */
+    0xFFFFULL << 16,           /* 11-bit digits 1 and 2; 16-bit digit 1 */
+    0xFULL | 0xFULL << 60,     /* two passes far apart, many ties */
+    0xFF00FF00FF00FF00ULL,     /* bytes alternate: every digit varies */
+};
+
+Test(sort, keyed_sort_stable_at_any_size_and_offset)
+{
+    check_keyed_sort(0, UINT64_MAX, 1);
+    check_keyed_sort(1, UINT64_MAX, 2);
+    check_keyed_sort(2, 1, 3);
+    for (size_t m = 0; m < UF_ARRAY_LEN(pass_masks); m++)
+        check_keyed_sort(30000, pass_masks[m], 10 + m);
+}
+
+Test(sort, keyed_sort_stable_with_wide_digits)
+{
+    for (size_t m = 0; m < UF_ARRAY_LEN(pass_masks); m++)
+        check_keyed_sort(140000, pass_masks[m], 20 + m);
+}
+
+static void check_ties_in_input_order(size_t n, unsigned shift)
+{
+    /* Keys 3, 2, 1, 3, 2, 1, ...: each key's elements must come out in the
+     * order they went in. */
+    wide_entry *a = calloc(n, sizeof *a);
+    cr_assert(a);
+    for (uint32_t i = 0; i < n; i++)
+        a[i] = (wide_entry){i, 0, (uint64_t)(3 - i % 3) << shift, i};
+    cr_assert_eq(uf_sort_by_u64_key(a, n, sizeof *a, offsetof(wide_entry, key)), UF_OK);
+    for (size_t i = 1; i < n; i++) {
+        cr_assert_leq(a[i - 1].key, a[i].key, "order at %zu of %zu (shift %u)", i, n, shift);
+        if (a[i - 1].key == a[i].key)
+            cr_assert_lt(a[i - 1].input, a[i].input, "tie order at %zu of %zu (shift %u)", i, n, shift);
+    }
+    free(a);
+}
+
+Test(sort, keyed_sort_ties_keep_input_order_exactly)
+{
+    /* A key that needs only the lowest digit and one whose only varying
+     * digit is the top, with narrow and with wide digits. */
+    for (unsigned shift = 0; shift < 64; shift += 61) {
+        check_ties_in_input_order(9000, shift);
+        check_ties_in_input_order(140000, shift);
+    }
 }
