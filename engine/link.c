@@ -33,7 +33,7 @@
  */
 #include "link.h"
 
-#include "hugemem.h"
+#include "bigarray.h"
 
 #include "parallel.h"
 #include "sort.h"

@@ -91,7 +91,7 @@
  *    group), and an 8-byte order key per edge until the edges are merged.
  * Measured peak: ~210 MB above the records and refs (~250 MB linking on
  * two threads). The per-record arrays
- * are mapped with transparent huge pages (see link.c). uf_linker_finish
+ * are mapped directly, so freeing them returns the memory (bigarray.h). uf_linker_finish
  * frees the summaries and the index before it gathers the edges into one
  * array and allocates the clustering (cluster_of and members 4 per record,
  * member_start 4 per cluster), so it does not raise the peak.

@@ -7,7 +7,7 @@
  */
 #include "unionfind.h"
 
-#include "hugemem.h"
+#include "bigarray.h"
 
 #include <stdlib.h>
 
