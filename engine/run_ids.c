@@ -144,13 +144,13 @@ static int carry_redirect(void *ctx, uint64_t old_id, uint64_t new_id)
     return redirect_add(c->list, old_id, target);
 }
 
-/* Sort the parallel arrays by `from` (the lookups after it bisect them). False when out of memory. */
-static bool sort_redirects(redirect_list *list)
+/* Sort the parallel arrays by `from`: the lookups after it bisect them. */
+static int sort_redirects(redirect_list *list, uf_error *err)
 {
     typedef struct { uint64_t from, to; } pair;
     pair *p = malloc((list->count ? list->count : 1) * sizeof *p);
     if (!p)
-        return false;
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory sorting the golden-id redirects");
     for (size_t i = 0; i < list->count; i++)
         p[i] = (pair){list->from[i], list->to[i]};
     qsort(p, list->count, sizeof *p, uf_compare_u64); /* `from` is the first member */
@@ -159,7 +159,7 @@ static bool sort_redirects(redirect_list *list)
         list->to[i] = p[i].to;
     }
     free(p);
-    return true;
+    return UF_OK;
 }
 
 int uf_run_join_previous(const uf_run_state *state, struct uf_store_writer *writer, uf_run_previous *out,
@@ -291,18 +291,12 @@ int uf_run_assign_ids(uf_run_state *state, const uf_run_previous *previous, uf_s
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory assigning golden ids");
         goto done;
     }
-    if (!sort_redirects(&redirects)) {
-        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory sorting the golden-id redirects");
+    if ((rc = sort_redirects(&redirects, err)) != UF_OK)
         goto done;
-    }
     carried_ctx carried = {&redirects, redirects.count, current, clusters};
     rc = uf_store_writer_scan_redirects(writer, carry_redirect, &carried, err);
-    if (rc != UF_OK)
+    if (rc != UF_OK || (rc = sort_redirects(&redirects, err)) != UF_OK)
         goto done;
-    if (!sort_redirects(&redirects)) {
-        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory sorting the golden-id redirects");
-        goto done;
-    }
     state->redirect_from = redirects.from;
     state->redirect_to = redirects.to;
     state->redirect_count = redirects.count;

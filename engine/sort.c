@@ -398,8 +398,10 @@ lsd_sort(unsigned char *base, unsigned char *scratch, size_t count, size_t size,
 
 int uf_sort_by_u64_key(void *base, size_t count, size_t size, size_t key_offset)
 {
-    if (count < 2 || size < key_offset + sizeof(uint64_t))
-        return UF_OK; /* nothing to order, or no key inside the element (a caller's bug) */
+    if (size < sizeof(uint64_t) || key_offset > size - sizeof(uint64_t))
+        return UF_ERR_INVALID; /* no key inside the element: a caller's bug, not a sorted array */
+    if (count < 2)
+        return UF_OK;
     if (count > SIZE_MAX / size)
         return UF_ERR_NOMEM;
     const bool wide = count >= LSD_WIDE_MIN;

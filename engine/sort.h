@@ -60,10 +60,10 @@ static inline int uf_identifier_ref_compare(const uf_identifier_ref *a, const uf
  * keep their input order. The one LSD radix sort of the engine (behind the
  * two sorts below, and run_ingest.c's records of a source by key prefix);
  * the key need not be aligned, but must lie inside the element (size >=
- * key_offset + 8; otherwise nothing is moved). Allocates one scratch copy
- * of the array for the call; passes whose digit is the same in every key
- * are skipped (small keys cost few passes). Returns UF_OK or UF_ERR_NOMEM
- * (then the array is unchanged).
+ * key_offset + 8; otherwise UF_ERR_INVALID and nothing is moved). Allocates
+ * one scratch copy of the array for the call; passes whose digit is the
+ * same in every key are skipped (small keys cost few passes). Returns UF_OK
+ * or UF_ERR_NOMEM (then the array is unchanged).
  */
 int uf_sort_by_u64_key(void *base, size_t count, size_t size, size_t key_offset);
 

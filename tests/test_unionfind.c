@@ -479,3 +479,15 @@ Test(sort, keyed_sort_ties_keep_input_order_exactly)
         check_ties_in_input_order(140000, shift);
     }
 }
+
+Test(sort, keyed_sort_refuses_a_key_outside_the_element)
+{
+    /* A caller's bug must not pass for a sorted array. */
+    uint64_t v[3] = {3, 1, 2};
+    cr_assert_eq(uf_sort_by_u64_key(v, 3, sizeof *v, 1), UF_ERR_INVALID);
+    cr_assert_eq(uf_sort_by_u64_key(v, 3, 4, 0), UF_ERR_INVALID);
+    cr_assert_eq(uf_sort_by_u64_key(v, 3, sizeof *v, SIZE_MAX), UF_ERR_INVALID);
+    cr_assert(v[0] == 3 && v[1] == 1 && v[2] == 2, "nothing moved");
+    cr_assert_eq(uf_sort_by_u64_key(v, 3, sizeof *v, 0), UF_OK);
+    cr_assert(v[0] == 1 && v[1] == 2 && v[2] == 3);
+}
