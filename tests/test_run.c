@@ -22,6 +22,8 @@
 #define T_PREPARED_FIXTURE /* t_prepared_copy: one run of the fixture per program */
 #include "test_support.h"
 
+#include <sched.h>
+
 #include <sys/file.h>
 
 static char *dir;
@@ -999,6 +1001,68 @@ Test(run, background_run_is_idle_class_and_writes_the_same_store)
     t_assert_ok(p, "unify run --background --quiet");
     cr_expect_eq(p.err_len, 0, "--quiet stays quiet: %s", p.err);
     t_proc_free(&p);
+    free(normal);
+    free(yaml);
+}
+
+/* --cpus: the run says where it runs and writes the same store; bad lists are usage errors. */
+Test(run, cpus_option_pins_the_run_and_refuses_bad_lists)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "unify run");
+    t_proc_free(&p);
+    p = t_unify("export", "-c", yaml, "--members", "-");
+    t_assert_ok(p, "export after the normal run");
+    char *normal = p.out;
+    p.out = NULL;
+    t_proc_free(&p);
+
+    cpu_set_t allowed;
+    cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &allowed))
+        cpu++;
+    char *list = t_fmt("%d", cpu), *said = t_fmt("unify run: on CPU %d\n", cpu);
+    p = t_unify("run", "-c", yaml, "--cpus", list, "--background");
+    t_assert_ok(p, "unify run --cpus");
+    cr_expect(strstr(p.err, said), "%s", p.err);
+    t_proc_free(&p);
+    p = t_unify("export", "-c", yaml, "--members", "-");
+    t_assert_ok(p, "export after the pinned run");
+    cr_expect_str_eq(p.out, normal, "a pinned run writes the same store");
+    t_proc_free(&p);
+
+    static const struct {
+        const char *list, *message;
+    } bad[] = {
+        {"", "expected a CPU number (0 to 1023) at the end"},
+        {"0,", "at the end"},
+        {"0-", "at the end"},
+        {"x", "at 'x'"},
+        {"0;1", "expected ',' or the end of the list at ';1'"},
+        {"1-0", "range 1-0 runs backwards"},
+        {"99999", "at '99999'"},
+        {"1023", "CPU 1023 is not available (this process may use "},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = t_unify("run", "-c", yaml, "--cpus", (char *)bad[i].list);
+        cr_expect_eq(p.exit_code, 2, "--cpus '%s': exit %d %s", bad[i].list, p.exit_code, p.err);
+        cr_expect(strstr(p.err, bad[i].message), "--cpus '%s': %s", bad[i].list, p.err);
+        t_proc_free(&p);
+    }
+    p = t_unify("run", "-c", yaml, "--cpus");
+    cr_expect_eq(p.exit_code, 2, "--cpus without a list: exit %d", p.exit_code);
+    cr_expect(strstr(p.err, "--cpus needs a list"), "%s", p.err);
+    t_proc_free(&p);
+    /* Nothing the refused runs did touched the store. */
+    p = t_unify("export", "-c", yaml, "--members", "-");
+    t_assert_ok(p, "export after the refused runs");
+    cr_expect_str_eq(p.out, normal);
+    t_proc_free(&p);
+    free(said);
+    free(list);
     free(normal);
     free(yaml);
 }

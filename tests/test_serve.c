@@ -16,6 +16,8 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -992,4 +994,69 @@ Test(serve, pooled_read_transactions_pin_nothing)
                   (long long)settled, (long long)st.st_size, last - 3);
     server_stop(&s);
     free(data);
+}
+
+/* ------------------------------------------------------------------ */
+/* --cpus                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The lowest CPU this test may run on (CPU 0 is not always one of them). */
+static int first_allowed_cpu(void)
+{
+    cpu_set_t set;
+    cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0, "sched_getaffinity: %s", strerror(errno));
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &set))
+            return cpu;
+    cr_assert_fail("no CPU allowed");
+    return -1;
+}
+
+Test(serve, cpus_option_keeps_every_server_thread_on_the_cpus_named)
+{
+    int cpu = first_allowed_cpu();
+    char *list = t_fmt("%d", cpu);
+    server s;
+    server_start(&s, yaml, "--cpus", list);
+    cr_expect(strstr(s.child.err.data, "unify serve: on CPU "), "%s", s.child.err.data);
+
+    /* Every thread of the process (main and the HTTP workers) is limited to `cpu`. */
+    char *task_dir = t_fmt("/proc/%d/task", (int)s.child.pid);
+    DIR *d = opendir(task_dir);
+    cr_assert(d, "%s: %s", task_dir, strerror(errno));
+    size_t threads = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *status_path = t_fmt("%s/%s/status", task_dir, e->d_name);
+        char *status = t_read_file(status_path, NULL);
+        const char *line = strstr(status, "Cpus_allowed_list:");
+        cr_assert(line, "%s has no Cpus_allowed_list", status_path);
+        line += strlen("Cpus_allowed_list:");
+        line += strspn(line, " \t");
+        cr_expect_eq(strncmp(line, list, strlen(list)), 0, "thread %s may run on %.20s, not only %s", e->d_name,
+                     line, list);
+        cr_expect_eq(line[strlen(list)], '\n', "thread %s: %.20s", e->d_name, line);
+        threads++;
+        free(status);
+        free(status_path);
+    }
+    closedir(d);
+    cr_expect_geq(threads, 3, "main thread and two HTTP workers, saw %zu", threads);
+    reply r = GET(s.port, "/healthz");
+    cr_expect_eq(r.status, 200);
+    reply_free(&r);
+    server_stop(&s);
+
+    /* A list naming a CPU the process may not use, or no list at all, is a usage error. */
+    t_proc p = t_unify("serve", "-c", yaml, "--listen", "127.0.0.1:0", "--cpus", "1023");
+    cr_expect_eq(p.exit_code, 2, "--cpus 1023: exit %d %s", p.exit_code, p.err);
+    cr_expect(strstr(p.err, "CPU 1023 is not available"), "%s", p.err);
+    t_proc_free(&p);
+    p = t_unify("serve", "-c", yaml, "--listen", "127.0.0.1:0", "--cpus", "1-0");
+    cr_expect_eq(p.exit_code, 2, "--cpus 1-0: exit %d %s", p.exit_code, p.err);
+    cr_expect(strstr(p.err, "runs backwards"), "%s", p.err);
+    t_proc_free(&p);
+    free(task_dir);
+    free(list);
 }

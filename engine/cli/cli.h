@@ -7,6 +7,8 @@
 
 #include "unify.h"
 
+#include <stdio.h>
+
 enum {
     UF_EXIT_OK = 0,
     UF_EXIT_ERROR = 1,      /* the command failed: message on stderr */
@@ -33,6 +35,16 @@ int uf_cmd_export(int argc, char **argv);
 int uf_cmd_eval(int argc, char **argv);
 int uf_cmd_serve(int argc, char **argv);
 int uf_cmd_explain(int argc, char **argv);
+
+/*
+ * --cpus LIST: keep this process and the threads it starts later on the CPUs
+ * in LIST (taskset syntax: "1", "0-1", "0,2-3"; each must be one the process
+ * may use now). Call before starting threads. Prints "unify COMMAND: on CPU
+ * 1" to `log` when not NULL. Returns UF_EXIT_OK, UF_EXIT_USAGE for a bad or
+ * unavailable list, UF_EXIT_ERROR when the kernel refuses; messages name
+ * `command` and the list.
+ */
+int uf_cli_pin_cpus(const char *command, const char *list, FILE *log);
 
 /* Open the store named by `config`, or print why not (returns an exit code). */
 int uf_cli_open_store(const uf_config *config, uf_store **store);

@@ -1,5 +1,6 @@
 /*
- * cmd_run.c — `unify run -c FILE [--report OUT.json] [--quiet] [--background]`:
+ * cmd_run.c — `unify run -c FILE [--report OUT.json] [--quiet] [--background]
+ * [--cpus LIST]`:
  * the nightly job. The report goes to stderr (with per-stage progress when
  * stderr is a terminal) and, as JSON, to --report and the store's run log.
  */
@@ -47,6 +48,7 @@ int uf_cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL;
     bool background = false;
+    const char *cpus = NULL;
     uf_run_options options = {.log = stderr, .progress = isatty(STDERR_FILENO)};
     for (int i = 1; i < argc; i++) {
         int took = uf_cli_take_config(argc, argv, &i, &config_path);
@@ -62,20 +64,33 @@ int uf_cmd_run(int argc, char **argv)
             options.progress = 1;
         } else if (strcmp(argv[i], "--background") == 0) {
             background = true;
+        } else if (strcmp(argv[i], "--cpus") == 0) {
+            if (i + 1 >= argc) {
+                fputs("unify run: --cpus needs a list of CPUs (e.g. 1 or 0-1)\n", stderr);
+                return UF_EXIT_USAGE;
+            }
+            cpus = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: unify run -c CONFIG [--report FILE] [--quiet] [--progress] [--background]\n\n"
+            puts("usage: unify run -c CONFIG [--report FILE] [--quiet] [--progress] [--background] [--cpus LIST]\n\n"
                  "Read every source, link and cluster the records and write one golden record\n"
                  "per customer into the store, in one transaction.\n"
                  "  --report FILE  also write the run report as JSON to FILE\n"
                  "  --quiet        print nothing unless the run fails\n"
                  "  --progress     print a line per stage even when stderr is not a terminal\n"
                  "  --background   use the cores only when nothing else wants them (SCHED_IDLE):\n"
-                 "                 for hosts that also serve lookups (`unify serve`)");
+                 "                 for hosts that also serve lookups (`unify serve`)\n"
+                 "  --cpus LIST    run only on these CPUs (taskset syntax: 1, 0-1, 0,2-3), e.g. to\n"
+                 "                 leave a core to `unify serve`");
             return UF_EXIT_OK;
         } else {
             fprintf(stderr, "unify run: unknown option '%s'\n", argv[i]);
             return UF_EXIT_USAGE;
         }
+    }
+    if (cpus) {
+        int pinned = uf_cli_pin_cpus("run", cpus, options.log);
+        if (pinned != UF_EXIT_OK)
+            return pinned;
     }
     if (background && enter_background(options.log) != 0) {
         fprintf(stderr, "unify run: --background: cannot set the scheduling policy SCHED_IDLE: %s\n",

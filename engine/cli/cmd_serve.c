@@ -16,7 +16,8 @@
 
 static int usage(FILE *out)
 {
-    fputs("usage: unify serve -c CONFIG [--listen HOST:PORT] [--token-file FILE] [--threads N] [--timeout SECONDS]\n\n"
+    fputs("usage: unify serve -c CONFIG [--listen HOST:PORT] [--token-file FILE] [--threads N] [--timeout SECONDS]\n"
+          "                   [--cpus LIST]\n\n"
           "Answer lookups over HTTP (JSON): /v1/lookup?email=|phone=|id=KIND:VALUE|any=VALUE,\n"
           "/v1/profiles/{golden_id}, /v1/records/{source}/{key}, /v1/explain/{golden_id} (why a profile's\n"
           "records are together), /v1/explain?a=SOURCE:KEY&b=SOURCE:KEY (why two records are or are not),\n"
@@ -24,7 +25,8 @@ static int usage(FILE *out)
           "(port 0: any free port; the chosen one is printed). With --token-file FILE or the UNIFY_TOKEN\n"
           "environment variable every route but /healthz and the page needs 'Authorization: Bearer <token>'.\n"
           "A request must arrive whole within --timeout seconds (default 10) of its connection opening or of\n"
-          "the previous answer; idle connections close after the same time. Stops on SIGINT/SIGTERM.\n",
+          "the previous answer; idle connections close after the same time. --cpus LIST keeps the server on\n"
+          "those CPUs (taskset syntax: 0, 0-1, 0,2-3). Stops on SIGINT/SIGTERM.\n",
           out);
     return out == stdout ? UF_EXIT_OK : UF_EXIT_USAGE;
 }
@@ -82,7 +84,7 @@ static int is_loopback(const char *listen)
 
 int uf_cmd_serve(int argc, char **argv)
 {
-    const char *config_path = NULL, *token_file = NULL;
+    const char *config_path = NULL, *token_file = NULL, *cpus = NULL;
     uf_server_options opt = {.listen = "127.0.0.1:8080", .threads = 2, .timeout_seconds = 10};
     for (int i = 1; i < argc; i++) {
         int took = uf_cli_take_config(argc, argv, &i, &config_path);
@@ -105,6 +107,8 @@ int uf_cmd_serve(int argc, char **argv)
         } else if (strcmp(o, "--threads") == 0) {
             if (!parse_unsigned(o, arg, 64, &opt.threads))
                 return UF_EXIT_USAGE;
+        } else if (strcmp(o, "--cpus") == 0) {
+            cpus = arg;
         } else if (strcmp(o, "--timeout") == 0) {
             if (!parse_unsigned(o, arg, 3600, &opt.timeout_seconds))
                 return UF_EXIT_USAGE;
@@ -117,6 +121,12 @@ int uf_cmd_serve(int argc, char **argv)
     int rc = uf_cli_load_config(config_path, &config);
     if (rc != UF_EXIT_OK)
         return rc;
+    /* Before the server's threads start: they inherit the affinity. */
+    rc = cpus ? uf_cli_pin_cpus("serve", cpus, stderr) : UF_EXIT_OK;
+    if (rc != UF_EXIT_OK) {
+        uf_config_free(config);
+        return rc;
+    }
     char *token = NULL;
     if (token_file) {
         token = read_token(token_file);
