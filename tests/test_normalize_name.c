@@ -572,3 +572,33 @@ Test(nicknames, every_entry_resolves)
         cr_expect_null(uf_nickname_canonical(table[i][1], strlen(table[i][1])), "%s", table[i][1]);
     }
 }
+
+/*
+ * Every entry of the nickname table, read from its source: the lookup
+ * binary-searches names zero-padded to 16 bytes, so an entry out of byte
+ * order, or one of 16 bytes or more (no padding left), would silently stop
+ * matching. Each must be found and give its canonical name.
+ */
+Test(nicknames, every_entry_of_the_table_is_found)
+{
+    FILE *f = fopen(UF_TEST_SOURCE_DIR "/engine/nicknames.c", "rb");
+    cr_assert(f, "cannot open engine/nicknames.c");
+    char *source = calloc(1, 1 << 20);
+    cr_assert(source);
+    fread(source, 1, (1 << 20) - 1, f);
+    fclose(f);
+    char previous[64] = "";
+    size_t entries = 0;
+    for (const char *line = strstr(source, "\n    {\""); line; line = strstr(line + 1, "\n    {\"")) {
+        char name[64], canonical[64];
+        cr_assert_eq(sscanf(line, "\n    {\"%63[^\"]\", \"%63[^\"]\"},", name, canonical), 2, "%.60s", line + 1);
+        cr_expect_lt(strlen(name), 16, "'%s' is too long for the padded lookup", name);
+        cr_expect_gt(strcmp(name, previous), 0, "'%s' after '%s': the table must be in byte order", name, previous);
+        const char *got = uf_nickname_canonical(name, strlen(name));
+        cr_expect(got && strcmp(got, canonical) == 0, "%s -> %s, expected %s", name, got ? got : "NULL", canonical);
+        snprintf(previous, sizeof previous, "%s", name);
+        entries++;
+    }
+    cr_expect_geq(entries, 200, "read %zu entries from engine/nicknames.c", entries);
+    free(source);
+}
