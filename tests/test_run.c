@@ -971,21 +971,29 @@ Test(run, eval_counts_pairs_exactly)
 }
 
 /* ------------------------------------------------------------------ */
-/* --background                                                        */
+/* --background, --cpus                                                */
 /* ------------------------------------------------------------------ */
+
+/* Run without options and return the members export (malloc'd): what the other runs must match. */
+static char *members_after_plain_run(const char *yaml)
+{
+    t_proc p = t_unify("run", "-c", (char *)yaml, "--quiet");
+    t_assert_ok(p, "unify run");
+    t_proc_free(&p);
+    p = t_unify("export", "-c", (char *)yaml, "--members", "-");
+    t_assert_ok(p, "export after the plain run");
+    char *members = p.out;
+    p.out = NULL;
+    t_proc_free(&p);
+    return members;
+}
 
 Test(run, background_run_is_idle_class_and_writes_the_same_store)
 {
     t_fixture_small(dir);
     char *yaml = t_fmt("%s/unify.yaml", dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
-    t_assert_ok(p, "unify run");
-    t_proc_free(&p);
-    p = t_unify("export", "-c", yaml, "--members", "-");
-    t_assert_ok(p, "export after the normal run");
-    char *normal = p.out;
-    p.out = NULL;
-    t_proc_free(&p);
+    char *normal = members_after_plain_run(yaml);
+    t_proc p;
 
     /* The run reads its policy back after setting it: SCHED_IDLE, no privileges needed. */
     p = t_unify("run", "-c", yaml, "--background");
@@ -1010,14 +1018,8 @@ Test(run, cpus_option_pins_the_run_and_refuses_bad_lists)
 {
     t_fixture_small(dir);
     char *yaml = t_fmt("%s/unify.yaml", dir);
-    t_proc p = t_unify("run", "-c", yaml, "--quiet");
-    t_assert_ok(p, "unify run");
-    t_proc_free(&p);
-    p = t_unify("export", "-c", yaml, "--members", "-");
-    t_assert_ok(p, "export after the normal run");
-    char *normal = p.out;
-    p.out = NULL;
-    t_proc_free(&p);
+    char *normal = members_after_plain_run(yaml);
+    t_proc p;
 
     cpu_set_t allowed;
     cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
