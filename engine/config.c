@@ -31,6 +31,9 @@
 #include <unistd.h>
 
 #define UF_CONFIG_DEFAULT_MAP_SIZE ((size_t)1 << 30)
+/* Parts small enough that the last one read leaves little idle time on the
+ * other threads, big enough that opening a part costs nothing (README, Numbers). */
+#define UF_CONFIG_DEFAULT_PART_SIZE ((size_t)16 << 20)
 #define UF_CONFIG_MIN_MAP_SIZE ((size_t)1 << 20)
 #define UF_CONFIG_MAX_THREADS 1024
 #define UF_CONFIG_DEFAULT_PRIORITY 100
@@ -45,8 +48,8 @@ static const char *const builtin_kind_names[UF_KIND_BUILTIN_COUNT] = {
 };
 
 static const char *const top_keys[] = {
-    "store", "threads", "rejects", "defaults", "identifiers", "guards", "blocklist", "survivorship", "sources",
-    "matching", NULL,
+    "store", "threads", "part_size", "rejects", "defaults", "identifiers", "guards", "blocklist", "survivorship",
+    "sources", "matching", NULL,
 };
 static const char *const store_keys[] = {"path", "map_size", "max_map_size", NULL};
 static const char *const defaults_keys[] = {"country", "date_order", NULL};
@@ -443,7 +446,8 @@ static int expect_country(loader *ld, const uf_yaml_node *n, const char *what, c
  * KiB/MiB/GiB/TiB are powers of 1024; KB/MB/GB/TB are powers of 1000, as the
  * SI prefixes say. Units are case-insensitive, a space before them is fine.
  */
-static int expect_size(loader *ld, const uf_yaml_node *n, const char *what, size_t *out)
+/* A size with an optional unit; at least `min` bytes (1 MiB for the map, so a forgotten unit shows). */
+static int expect_size(loader *ld, const uf_yaml_node *n, const char *what, size_t min, size_t *out)
 {
     static const struct {
         const char *unit;
@@ -489,7 +493,7 @@ static int expect_size(loader *ld, const uf_yaml_node *n, const char *what, size
     if (value > SIZE_MAX / factor)
         return fail(ld, n, "%s is too large: %s", what, t);
     size_t bytes = (size_t)(value * factor);
-    if (bytes < UF_CONFIG_MIN_MAP_SIZE)
+    if (bytes < min)
         return fail(ld, n, "%s must be at least 1MiB, got %s (did you forget a unit such as MiB?)",
                     what, t);
     *out = bytes;
@@ -625,10 +629,10 @@ static int load_store(loader *ld, const uf_yaml_node *node)
     size_t len = strlen(ld->cfg->store_path);
     while (len > 1 && ld->cfg->store_path[len - 1] == '/')
         ld->cfg->store_path[--len] = '\0';
-    if ((v = find(node, "map_size")) && (rc = expect_size(ld, v, "'map_size' in 'store'", &ld->cfg->map_size)) != UF_OK)
+    if ((v = find(node, "map_size")) && (rc = expect_size(ld, v, "'map_size' in 'store'", UF_CONFIG_MIN_MAP_SIZE, &ld->cfg->map_size)) != UF_OK)
         return rc;
     if ((v = find(node, "max_map_size"))) {
-        if ((rc = expect_size(ld, v, "'max_map_size' in 'store'", &ld->cfg->max_map_size)) != UF_OK)
+        if ((rc = expect_size(ld, v, "'max_map_size' in 'store'", UF_CONFIG_MIN_MAP_SIZE, &ld->cfg->max_map_size)) != UF_OK)
             return rc;
         if (ld->cfg->max_map_size < ld->cfg->map_size)
             return fail(ld, v, "'max_map_size' in 'store' (%zu bytes) is smaller than 'map_size' (%zu bytes)",
@@ -1299,6 +1303,8 @@ static int load_root(loader *ld, const uf_yaml_node *root)
         rc = load_store(ld, v);
     if (rc == UF_OK && (v = find(root, "threads")))
         rc = expect_int(ld, v, "'threads'", 1, UF_CONFIG_MAX_THREADS, &cfg->threads);
+    if (rc == UF_OK && (v = find(root, "part_size")))
+        rc = expect_size(ld, v, "'part_size'", 0, &cfg->part_size);
     const char *text;
     if (rc == UF_OK && (v = find(root, "rejects")) &&
         (rc = expect_text(ld, v, "'rejects'", &text)) == UF_OK &&
@@ -1351,6 +1357,7 @@ static int init_config(loader *ld, const char *path)
         k->case_policy = UF_CASE_PRESERVE;
     }
     cfg->map_size = UF_CONFIG_DEFAULT_MAP_SIZE;
+    cfg->part_size = UF_CONFIG_DEFAULT_PART_SIZE;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cpus < 1 ? 1 : cpus > UF_CONFIG_MAX_THREADS ? UF_CONFIG_MAX_THREADS : (int)cpus;
     memcpy(cfg->default_country, "US", 3);

@@ -64,6 +64,7 @@ struct uf_csv_reader {
     bool eof;          /* the stream has returned 0 */
     bool skipping;     /* discarding the rest of an over-long line */
     uint64_t line;     /* physical line of buf[pos] */
+    uint64_t buf_offset; /* content offset of buf[0] */
 
     char *buf;         /* cap + CSV_PAD bytes; buf[len] is a NUL sentinel */
     size_t cap, len, pos;
@@ -389,6 +390,7 @@ static void resume_after_row_start(uf_csv_reader *r)
 static int refill(uf_csv_reader *r, uf_error *err)
 {
     if (r->pos > 0) {
+        r->buf_offset += r->pos;
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
         r->len -= r->pos;
         r->pos = 0;
@@ -433,7 +435,7 @@ static int next_row(uf_csv_reader *r, uf_csv_row *row, uf_error *err)
             if (res == SCAN_END)
                 return UF_CSV_END;
         }
-        uint64_t line = r->line;
+        uint64_t line = r->line, offset = r->buf_offset + r->pos;
         if (res == SCAN_ROW)
             res = scan_row(r, &rs, &oom);
         if (oom) {
@@ -441,12 +443,12 @@ static int next_row(uf_csv_reader *r, uf_csv_row *row, uf_error *err)
             return UF_CSV_ERROR;
         }
         if (res == SCAN_ROW) {
-            *row = (uf_csv_row){r->fields, rs.count, line, rs.reject};
+            *row = (uf_csv_row){r->fields, rs.count, line, offset, rs.reject};
             r->line += rs.newlines;
             return UF_CSV_ROW;
         }
         if (res == SCAN_UNBALANCED) {
-            *row = (uf_csv_row){r->fields, 0, line, UF_REJECT_UNBALANCED_QUOTE};
+            *row = (uf_csv_row){r->fields, 0, line, offset, UF_REJECT_UNBALANCED_QUOTE};
             resume_after_row_start(r);
             return UF_CSV_ROW;
         }
@@ -456,10 +458,10 @@ static int next_row(uf_csv_reader *r, uf_csv_row *row, uf_error *err)
         if (got == 0) {
             /* One row fills the largest buffer we allow: refuse it. */
             if (rs.in_quote) {
-                *row = (uf_csv_row){r->fields, 0, line, UF_REJECT_UNBALANCED_QUOTE};
+                *row = (uf_csv_row){r->fields, 0, line, offset, UF_REJECT_UNBALANCED_QUOTE};
                 resume_after_row_start(r);
             } else {
-                *row = (uf_csv_row){r->fields, 0, line, UF_REJECT_FIELD_TOO_LONG};
+                *row = (uf_csv_row){r->fields, 0, line, offset, UF_REJECT_FIELD_TOO_LONG};
                 r->line += rs.newlines;
                 r->pos = r->len;
                 r->skipping = true; /* outside quotes the next line end ends the row */
@@ -562,6 +564,30 @@ const uf_slice *uf_csv_header(const uf_csv_reader *r, size_t *count)
 int uf_csv_next(uf_csv_reader *r, uf_csv_row *row, uf_error *err)
 {
     return next_row(r, row, err);
+}
+
+int uf_csv_restart(uf_csv_reader *r, uint64_t offset, bool align, uf_error *err)
+{
+    /* Aligning starts one byte early in skip mode: the skipper drops the rest
+     * of a partial line and the blank-line skipper consumes its line end. */
+    bool skip = align && offset > 0;
+    uint64_t at = skip ? offset - 1 : offset;
+    int rc = uf_stream_seek(r->stream, at, err);
+    if (rc != UF_OK)
+        return rc;
+    r->len = r->pos = 0;
+    r->buf[0] = '\0';
+    r->eof = false;
+    r->buf_offset = at;
+    r->skipping = skip;
+    r->line = skip ? 0 : 1; /* consuming that line end counts line 1 */
+    return UF_OK;
+}
+
+void uf_csv_position(const uf_csv_reader *r, uint64_t *offset, uint64_t *line)
+{
+    *offset = r->buf_offset + r->pos;
+    *line = r->line;
 }
 
 size_t uf_csv_buffer_capacity(const uf_csv_reader *r)

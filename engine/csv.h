@@ -29,6 +29,7 @@ typedef struct uf_csv_row {
     const uf_slice *fields;  /* unescaped field values; valid until the next call */
     size_t count;            /* number of fields */
     uint64_t line;           /* 1-based physical line where the row starts */
+    uint64_t offset;         /* byte offset in the content where the row starts */
     uf_reject_reason reject; /* UF_REJECT_NONE for a good row */
 } uf_csv_row;
 
@@ -50,6 +51,21 @@ const uf_slice *uf_csv_header(const uf_csv_reader *reader, size_t *count);
  * stream itself fails (I/O, corrupt gzip). Blank lines are skipped.
  */
 int uf_csv_next(uf_csv_reader *reader, uf_csv_row *row, uf_error *err);
+
+/*
+ * Read on from byte `offset` of a plain file, keeping the header: for reading
+ * one file in parts, each part by its own reader. With `align` the offset
+ * may fall anywhere: reading starts at the first line start at or after it
+ * (a line end of any kind just before `offset` makes `offset` itself a line
+ * start). That is a row start unless a quoted field spans it, which the
+ * caller has to check (run_ingest.c does). Line numbers then count from 1 at
+ * that line start; without `align`, from 1 at `offset`. Returns UF_OK or the
+ * stream's error.
+ */
+int uf_csv_restart(uf_csv_reader *reader, uint64_t offset, bool align, uf_error *err);
+
+/* Where reading stands: the offset of the next unread byte and its line (at the end: the content's size). */
+void uf_csv_position(const uf_csv_reader *reader, uint64_t *offset, uint64_t *line);
 
 /*
  * Bytes currently allocated for the row buffer: 256 KiB, more only while a

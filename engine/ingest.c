@@ -387,17 +387,55 @@ typedef struct ingest_ctx {
     const uf_source_config *src;
     const char *path;
     uf_rejects *rejects;
+    uf_ingest_reject_sink on_reject;  /* instead of `rejects` when reading a part */
+    void *reject_ctx;
     uf_source_stats *stats;
     uf_ingest_sink sink;
     void *sink_ctx;
     slot_plan plan;
     row_builder row;
+    const uf_ingest_range *range;     /* NULL: the whole file */
+    uf_ingest_part *part;             /* where the range started and stopped */
 } ingest_ctx;
 
 static void reject(ingest_ctx *c, uint64_t line, uf_reject_reason reason)
 {
     c->stats->rejected[reason]++;
-    uf_rejects_write(c->rejects, c->path, line, uf_reject_reason_name(reason));
+    if (c->on_reject)
+        c->on_reject(c->reject_ctx, line, reason);
+    else
+        uf_rejects_write(c->rejects, c->path, line, uf_reject_reason_name(reason));
+}
+
+/*
+ * Part bookkeeping for a row starting at `offset` on `line`: false when it
+ * is at or past the range's end (the part stops there, without the row).
+ */
+static bool row_in_range(ingest_ctx *c, uint64_t offset, uint64_t line)
+{
+    uf_ingest_part *p = c->part;
+    if (p->first_row == UINT64_MAX) {
+        p->first_row = offset;
+        p->first_line = line;
+    }
+    if (c->range && c->range->end && offset >= c->range->end) {
+        p->stop = offset;
+        p->stop_line = line;
+        return false;
+    }
+    return true;
+}
+
+/* The part read to the end of the file: record where that is. */
+static void part_at_end(ingest_ctx *c, uint64_t offset, uint64_t line)
+{
+    uf_ingest_part *p = c->part;
+    p->stop = offset;
+    p->stop_line = line;
+    if (p->first_row == UINT64_MAX) {
+        p->first_row = offset;
+        p->first_line = line;
+    }
 }
 
 /* The slots of the current row are filled: build the record and hand it over. */
@@ -453,15 +491,23 @@ static int ingest_csv(ingest_ctx *c, uf_stream *stream, uf_error *err)
     size_t header_count;
     const uf_slice *header = uf_csv_header(reader, &header_count);
     int rc = plan_bind_header(&c->plan, c->src, c->path, header, header_count, err);
+    if (rc == UF_OK && c->range && (c->range->begin > 0 || c->range->align))
+        rc = uf_csv_restart(reader, c->range->begin, c->range->align, err);
     uf_csv_row row;
     while (rc == UF_OK) {
         int got = uf_csv_next(reader, &row, err);
-        if (got == UF_CSV_END)
+        if (got == UF_CSV_END) {
+            uint64_t offset, line;
+            uf_csv_position(reader, &offset, &line);
+            part_at_end(c, offset, line);
             break;
+        }
         if (got == UF_CSV_ERROR) {
             rc = err ? err->code : UF_ERR_IO;
             break;
         }
+        if (!row_in_range(c, row.offset, row.line))
+            break;
         c->stats->rows_read++;
         if (row.reject != UF_REJECT_NONE) {
             reject(c, row.line, row.reject);
@@ -487,14 +533,22 @@ static int ingest_jsonl(ingest_ctx *c, uf_stream *stream, uf_error *err)
     int rc = UF_OK;
     uf_jsonl_record rec;
     size_t context_start = SLOT_FIRST_FIELD + c->src->field_count;
+    if (c->range && (c->range->begin > 0 || c->range->align))
+        rc = uf_jsonl_restart(reader, c->range->begin, c->range->align, err);
     while (rc == UF_OK) {
         int got = uf_jsonl_next(reader, &rec, err);
-        if (got == UF_JSONL_END)
+        if (got == UF_JSONL_END) {
+            uint64_t offset, line;
+            uf_jsonl_position(reader, &offset, &line);
+            part_at_end(c, offset, line);
             break;
+        }
         if (got == UF_JSONL_ERROR) {
             rc = err ? err->code : UF_ERR_IO;
             break;
         }
+        if (!row_in_range(c, rec.offset, rec.line))
+            break;
         c->stats->rows_read++;
         if (rec.reject != UF_REJECT_NONE) {
             reject(c, rec.line, rec.reject);
@@ -520,51 +574,102 @@ static int ingest_jsonl(ingest_ctx *c, uf_stream *stream, uf_error *err)
         rc = emit_row(c, rec.line, err);
     }
     uf_jsonl_close(reader);
-    if (rc != UF_OK)
-        return rc;
-    /* A mapped member that no line contains is almost surely a typo in the mapping. */
-    if (c->stats->rows_read > 0) {
-        for (size_t slot = 0; slot < c->plan.count; slot++) {
-            if (c->plan.names[slot] && !c->plan.seen[slot] && slot != SLOT_UPDATED_AT &&
-                slot < context_start)
-                return uf_error_set(err, UF_ERR_FORMAT, "%s: %s '%s' of source '%s' occurs in no line of the file",
-                                    c->path, slot_role(c->src, slot), c->plan.names[slot], c->src->name);
-        }
+    return rc;
+}
+
+/* A mapped member that no line contains is almost surely a typo in the mapping. */
+static int check_members(const slot_plan *plan, const uf_source_config *src, const char *path, const bool *seen,
+                         uint64_t rows, uf_error *err)
+{
+    if (rows == 0)
+        return UF_OK;
+    size_t context_start = SLOT_FIRST_FIELD + src->field_count;
+    for (size_t slot = 0; slot < plan->count && slot < context_start; slot++) {
+        if (plan->names[slot] && !seen[slot] && slot != SLOT_UPDATED_AT)
+            return uf_error_set(err, UF_ERR_FORMAT, "%s: %s '%s' of source '%s' occurs in no line of the file",
+                                path, slot_role(src, slot), plan->names[slot], src->name);
     }
     return UF_OK;
+}
+
+/* Read `range` (NULL: the whole file) with the context's sink and reject handling; fills c->part. */
+static int ingest_range(ingest_ctx *c, uf_error *err)
+{
+    int rc = plan_init(&c->plan, c->src, err);
+    if (rc != UF_OK)
+        return rc;
+    c->part->first_row = UINT64_MAX;
+    uf_stream *stream = uf_stream_open(c->path, err);
+    if (!stream) {
+        rc = err ? err->code : UF_ERR_IO;
+    } else {
+        if (!c->range)
+            c->stats->files++;
+        rc = c->src->format == UF_FORMAT_CSV ? ingest_csv(c, stream, err) : ingest_jsonl(c, stream, err);
+        if (!c->range)
+            c->stats->bytes += uf_stream_bytes_consumed(stream);
+        uf_stream_close(stream);
+    }
+    if (rc == UF_OK && c->src->format == UF_FORMAT_JSONL) {
+        /* Hand the flags over: the plan is freed below. */
+        c->part->seen = c->plan.seen;
+        c->part->seen_count = c->plan.count;
+        c->plan.seen = NULL;
+    }
+    plan_free(&c->plan);
+    return rc;
+}
+
+int uf_ingest_range_read(const uf_config *config, size_t source, size_t file, const uf_ingest_range *range,
+                         uf_ingest_reject_sink on_reject, void *reject_ctx, uf_source_stats *stats,
+                         uf_ingest_sink sink, void *sink_ctx, uf_ingest_part *part, uf_error *err)
+{
+    memset(part, 0, sizeof *part);
+    ingest_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
+    *c = (ingest_ctx){.config = config, .source = source, .file = file, .src = &config->sources[source],
+                      .path = config->sources[source].paths[file], .on_reject = on_reject,
+                      .reject_ctx = reject_ctx, .stats = stats, .sink = sink, .sink_ctx = sink_ctx,
+                      .range = range, .part = part};
+    int rc = ingest_range(c, err);
+    free(c);
+    return rc;
+}
+
+int uf_ingest_check_members(const uf_config *config, size_t source, size_t file, const bool *seen,
+                            size_t seen_count, uint64_t rows, uf_error *err)
+{
+    const uf_source_config *src = &config->sources[source];
+    if (src->format != UF_FORMAT_JSONL)
+        return UF_OK;
+    slot_plan plan = {0};
+    int rc = plan_init(&plan, src, err);
+    if (rc == UF_OK && seen_count != plan.count)
+        rc = uf_error_set(err, UF_ERR_INVALID, "%s: member flags for %zu slots, the mapping has %zu",
+                          src->paths[file], seen_count, plan.count);
+    if (rc == UF_OK)
+        rc = check_members(&plan, src, src->paths[file], seen, rows, err);
+    plan_free(&plan);
+    return rc;
 }
 
 int uf_ingest_file(const uf_config *config, size_t source, size_t file, uf_rejects *rejects,
                    uf_source_stats *stats, uf_ingest_sink sink, void *sink_ctx, uf_error *err)
 {
-    const uf_source_config *src = &config->sources[source];
     ingest_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
-    c->config = config;
-    c->source = source;
-    c->file = file;
-    c->src = src;
-    c->path = src->paths[file];
-    c->rejects = rejects;
-    c->stats = stats;
-    c->sink = sink;
-    c->sink_ctx = sink_ctx;
-    int rc = plan_init(&c->plan, src, err);
-    if (rc != UF_OK) {
-        free(c);
-        return rc;
-    }
-    uf_stream *stream = uf_stream_open(c->path, err);
-    if (!stream) {
-        rc = err ? err->code : UF_ERR_IO;
-    } else {
-        stats->files++;
-        rc = src->format == UF_FORMAT_CSV ? ingest_csv(c, stream, err) : ingest_jsonl(c, stream, err);
-        stats->bytes += uf_stream_bytes_consumed(stream);
-        uf_stream_close(stream);
-    }
-    plan_free(&c->plan);
+    uf_ingest_part part = {0};
+    uint64_t rows_before = stats->rows_read;
+    *c = (ingest_ctx){.config = config, .source = source, .file = file, .src = &config->sources[source],
+                      .path = config->sources[source].paths[file], .rejects = rejects, .stats = stats,
+                      .sink = sink, .sink_ctx = sink_ctx, .part = &part};
+    int rc = ingest_range(c, err);
+    if (rc == UF_OK && part.seen)
+        rc = uf_ingest_check_members(config, source, file, part.seen, part.seen_count,
+                                     stats->rows_read - rows_before, err);
+    free(part.seen);
     free(c);
     return rc;
 }

@@ -77,6 +77,53 @@ int uf_ingest_file(const uf_config *config, size_t source, size_t file, uf_rejec
                    uf_source_stats *stats, uf_ingest_sink sink, void *sink_ctx, uf_error *err);
 
 /*
+ * Reading one plain export file in parts, one part per thread (run_ingest.c).
+ * A part owns the rows that start in [begin, end). Its reader starts at
+ * `begin`, or with `align` at the first line start at or after it (which is
+ * a row start unless a quoted CSV field spans it: the caller checks that the
+ * part starts where the previous one stopped, and reads it again from there
+ * when not). It reads on past `end` to the first row starting at or after
+ * it, and stops there without taking it.
+ */
+typedef struct uf_ingest_range {
+    uint64_t begin;
+    uint64_t end;        /* 0: to the end of the file */
+    bool align;
+} uf_ingest_range;
+
+/* Where a part started and stopped. Lines are the part's own (1 = its first line). */
+typedef struct uf_ingest_part {
+    uint64_t first_row, first_line;  /* the first row the part read (== stop when it read none) */
+    uint64_t stop, stop_line;        /* the first row at or after `end`, or the end of the file */
+    bool *seen;                      /* JSONL: per mapped member, whether any line holds it (malloc'd) */
+    size_t seen_count;
+} uf_ingest_part;
+
+/* Receives each rejected row of a part (line in the part's own numbering). */
+typedef void (*uf_ingest_reject_sink)(void *ctx, uint64_t line, uf_reject_reason reason);
+
+/*
+ * Read the rows of `range` of file `file` of source `source`: like
+ * uf_ingest_file, but rejected rows go to `on_reject` (the caller writes them
+ * once the part's first line number is known), records carry part-relative
+ * lines, stats->files and stats->bytes are left to the caller, and the JSONL
+ * "member in no line" check is left to uf_ingest_check_members over all the
+ * parts. Fills *part (free part->seen). Returns UF_OK or the error that
+ * stopped it.
+ */
+int uf_ingest_range_read(const uf_config *config, size_t source, size_t file, const uf_ingest_range *range,
+                         uf_ingest_reject_sink on_reject, void *reject_ctx, uf_source_stats *stats,
+                         uf_ingest_sink sink, void *sink_ctx, uf_ingest_part *part, uf_error *err);
+
+/*
+ * The check uf_ingest_file makes at the end of a JSONL file, for a file read
+ * in parts: `seen` is the OR of the parts' flags, `rows` their rows read.
+ * UF_OK, or UF_ERR_FORMAT naming the member no line holds.
+ */
+int uf_ingest_check_members(const uf_config *config, size_t source, size_t file, const bool *seen,
+                            size_t seen_count, uint64_t rows, uf_error *err);
+
+/*
  * Parse an updated_at value: ISO 8601 date or date-time (with Z or a +hh:mm
  * offset), "YYYY-MM-DD HH:MM:SS", or Unix seconds. Returns false when it is
  * none of these.

@@ -46,6 +46,7 @@ struct uf_jsonl_reader {
     bool eof;
     bool skipping;      /* discarding the rest of an over-long line */
     uint64_t line;      /* line number of buf[pos] */
+    uint64_t buf_offset; /* content offset of buf[0] */
     char *buf;          /* cap + JSONL_PAD bytes; buf[len] is a NUL */
     size_t cap, len, pos;
     size_t scanned;     /* no '\n' in [pos, scanned): resume memchr here */
@@ -414,6 +415,7 @@ static uf_reject_reason parse_record(uf_jsonl_reader *r, char *text, size_t *cou
 static int refill(uf_jsonl_reader *r, uf_error *err)
 {
     if (r->pos > 0) {
+        r->buf_offset += r->pos;
         memmove(r->buf, r->buf + r->pos, r->len - r->pos);
         r->len -= r->pos;
         r->scanned -= r->pos;
@@ -489,7 +491,7 @@ int uf_jsonl_next(uf_jsonl_reader *r, uf_jsonl_record *rec, uf_error *err)
             if (nl || r->eof) {
                 char *start = r->buf + r->pos;
                 char *stop = nl ? nl : r->buf + r->len;
-                uint64_t line = r->line++;
+                uint64_t line = r->line++, offset = r->buf_offset + r->pos;
                 r->pos = r->scanned = (size_t)(stop - r->buf) + (nl != NULL);
                 if (is_blank(start, stop))
                     continue;
@@ -503,7 +505,7 @@ int uf_jsonl_next(uf_jsonl_reader *r, uf_jsonl_record *rec, uf_error *err)
                     uf_error_set(err, UF_ERR_NOMEM, "%s: out of memory", uf_stream_path(r->stream));
                     return UF_JSONL_ERROR;
                 }
-                *rec = (uf_jsonl_record){r->keys, r->values, r->types, why ? 0 : count, line, why};
+                *rec = (uf_jsonl_record){r->keys, r->values, r->types, why ? 0 : count, line, offset, why};
                 return UF_JSONL_RECORD;
             }
             r->scanned = r->len;
@@ -513,13 +515,37 @@ int uf_jsonl_next(uf_jsonl_reader *r, uf_jsonl_record *rec, uf_error *err)
             return UF_JSONL_ERROR;
         if (got == 0) {
             /* One line fills the largest buffer we allow: refuse it, skip the rest. */
-            *rec = (uf_jsonl_record){r->keys, r->values, r->types, 0, r->line,
+            *rec = (uf_jsonl_record){r->keys, r->values, r->types, 0, r->line, r->buf_offset + r->pos,
                                      UF_REJECT_FIELD_TOO_LONG};
             r->pos = r->scanned = r->len;
             r->skipping = true;
             return UF_JSONL_RECORD;
         }
     }
+}
+
+int uf_jsonl_restart(uf_jsonl_reader *r, uint64_t offset, bool align, uf_error *err)
+{
+    /* Aligning starts one byte early in skip mode: the skipper drops the rest
+     * of a partial line, its '\n' included. */
+    bool skip = align && offset > 0;
+    uint64_t at = skip ? offset - 1 : offset;
+    int rc = uf_stream_seek(r->stream, at, err);
+    if (rc != UF_OK)
+        return rc;
+    r->len = r->pos = r->scanned = 0;
+    r->buf[0] = '\0';
+    r->eof = false;
+    r->buf_offset = at;
+    r->skipping = skip;
+    r->line = skip ? 0 : 1; /* skipping past that '\n' counts line 1 */
+    return UF_OK;
+}
+
+void uf_jsonl_position(const uf_jsonl_reader *r, uint64_t *offset, uint64_t *line)
+{
+    *offset = r->buf_offset + r->pos;
+    *line = r->line;
 }
 
 size_t uf_jsonl_buffer_capacity(const uf_jsonl_reader *r)

@@ -45,6 +45,7 @@ typedef struct uf_jsonl_record {
     const uf_json_type *types;
     size_t count;
     uint64_t line;             /* 1-based line number */
+    uint64_t offset;           /* byte offset in the content where the line starts */
     uf_reject_reason reject;   /* UF_REJECT_NONE for a good record */
 } uf_jsonl_record;
 
@@ -59,6 +60,19 @@ uf_jsonl_reader *uf_jsonl_open(uf_stream *stream, uf_error *err);
  * Blank lines are skipped. Slices are valid until the next call.
  */
 int uf_jsonl_next(uf_jsonl_reader *reader, uf_jsonl_record *rec, uf_error *err);
+
+/*
+ * Read on from byte `offset` of a plain file: for reading one file in parts,
+ * each part by its own reader. With `align` the offset may fall anywhere:
+ * reading starts at the first line start at or after it (`offset` itself
+ * when a '\n' precedes it). Line numbers then count from 1 at that line
+ * start; without `align`, from 1 at `offset`. Returns UF_OK or the stream's
+ * error.
+ */
+int uf_jsonl_restart(uf_jsonl_reader *reader, uint64_t offset, bool align, uf_error *err);
+
+/* Where reading stands: the offset of the next unread byte and its line (at the end: the content's size). */
+void uf_jsonl_position(const uf_jsonl_reader *reader, uint64_t *offset, uint64_t *line);
 
 /*
  * Bytes currently allocated for the line buffer: 256 KiB, more only while a

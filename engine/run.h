@@ -39,6 +39,7 @@ typedef struct uf_run_state {
     uf_source_stats *source_stats;    /* per source, config order */
     uint64_t *superseded;             /* per source: rows replaced by a newer row with the same key */
     uint16_t *source_rank;            /* per source: rank of its name in byte order */
+    uint64_t ingest_parts_reread;     /* parts read again: a quoted field spanned their guessed start */
 
     /* link */
     uf_clustering clustering;

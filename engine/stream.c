@@ -151,6 +151,25 @@ fail:
     return NULL;
 }
 
+int uf_stream_seek(uf_stream *s, uint64_t offset, uf_error *err)
+{
+    if (s->gzip)
+        return uf_error_set(err, UF_ERR_INVALID, "%s: a gzip file cannot be read from an offset", s->path);
+    if (s->failed) {
+        if (err)
+            *err = s->error;
+        return s->error.code;
+    }
+    if (offset > (uint64_t)INT64_MAX || lseek(s->fd, (off_t)offset, SEEK_SET) < 0)
+        return uf_error_set(err, UF_ERR_IO, "%s: cannot seek to byte %llu: %s", s->path,
+                            (unsigned long long)offset, strerror(errno));
+    s->head_len = s->head_pos = 0;
+    s->file_bytes = offset;
+    s->file_eof = false;
+    s->end_checked = false;
+    return UF_OK;
+}
+
 static ssize_t read_plain(uf_stream *s, unsigned char *out, size_t cap, uf_error *err)
 {
     size_t got = 0;

@@ -31,6 +31,15 @@ uf_stream *uf_stream_open(const char *path, uf_error *err);
  */
 ssize_t uf_stream_read(uf_stream *stream, void *buf, size_t cap, uf_error *err);
 
+/*
+ * Continue reading a plain (not gzip) file at byte `offset`, for reading a
+ * file in parts (run_ingest.c). Bytes consumed count from the file's start,
+ * so the end-of-file check still compares them with the size. Returns UF_OK,
+ * UF_ERR_INVALID for a gzip stream (its bytes cannot be found by offset), or
+ * UF_ERR_IO naming the file.
+ */
+int uf_stream_seek(uf_stream *stream, uint64_t offset, uf_error *err);
+
 /* The path given to uf_stream_open (owned by the stream). */
 const char *uf_stream_path(const uf_stream *stream);
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -58,6 +59,31 @@ static inline void fuzz_as_file(const uint8_t *data, size_t size, char path[64])
         done += (size_t)n;
     }
     snprintf(path, 64, "/proc/self/fd/%d", fuzz_memfd);
+}
+
+
+/* A growing text buffer for comparing two readings of one input. */
+typedef struct fuzz_text {
+    char *data;
+    size_t len, cap;
+} fuzz_text;
+
+static inline void fuzz_text_add(fuzz_text *t, const void *bytes, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown)
+            abort();
+        t->data = grown;
+        t->cap = cap;
+    }
+    if (n)
+        memcpy(t->data + t->len, bytes, n);
+    t->len += n;
+    t->data[t->len] = '\0';
 }
 
 #endif /* UF_FUZZ_COMMON_H */

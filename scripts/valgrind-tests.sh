@@ -45,7 +45,7 @@ expected() {
     test_link) echo 24 ;; test_unionfind) echo 21 ;; test_csv) echo 20 ;; test_config) echo 16 ;;
     test_jsonl) echo 15 ;; test_fs_model) echo 15 ;; test_stream) echo 12 ;; test_normalize_name) echo 10 ;;
     test_normalize_address) echo 10 ;; test_compare) echo 9 ;; test_fuzz_replay) echo 9 ;;
-    test_blocklist_keys) echo 8 ;; test_ingest) echo 7 ;; test_profile_codec) echo 6 ;;
+    test_blocklist_keys) echo 8 ;; test_ingest_parts) echo 8 ;; test_ingest) echo 7 ;; test_profile_codec) echo 6 ;;
     test_normalize_email) echo 4 ;; test_normalize_date) echo 4 ;; test_normalize_phone) echo 4 ;;
     test_normalize_identifier) echo 4 ;; test_parallel) echo 5 ;;
     *) echo 1000 ;;

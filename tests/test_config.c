@@ -654,7 +654,7 @@ static const bad_case bad_cases[] = {
      "parameters, em_max_iterations, em_tolerance, u_sample_pairs, term_frequency, deterministic_recall); "
      "did you mean 'threshold'?"},
     {"unknown top-level key", "colour: blue\n" MINIMAL, UF_ERR_CONFIG, "1:1",
-     "unknown key 'colour' at top level (expected one of: store, threads, rejects, defaults, "
+     "unknown key 'colour' at top level (expected one of: store, threads, part_size, rejects, defaults, "
      "identifiers, guards, blocklist, survivorship, sources, matching)"},
     {"unknown source key", STORE SOURCE_HEAD "    delimter: ';'\n" FIELDS, UF_ERR_CONFIG, "7:5",
      "unknown key 'delimter' in source 'crm' (expected one of: name, path, format, delimiter, "
@@ -668,6 +668,8 @@ static const bad_case bad_cases[] = {
      "'threads' must be an integer, got a list"},
     {"int out of range", "threads: 0\n" MINIMAL, UF_ERR_CONFIG, "1:10",
      "'threads' must be at least 1, got 0"},
+    {"part size not a size", "part_size: lots\n" MINIMAL, UF_ERR_CONFIG, "1:12",
+     "'part_size' must be a size such as 1073741824, 512MiB or 1GiB"},
     {"list for map", STORE SOURCE_HEAD "    fields: [email]\n", UF_ERR_CONFIG, "7:13",
      "'fields' in source 'crm' must be a mapping such as {email: email, customer_no: "
      "crm_id}, got a list"},

@@ -1013,6 +1013,50 @@ Test(run, background_run_is_idle_class_and_writes_the_same_store)
     free(yaml);
 }
 
+/*
+ * part_size: big exports are read in parts by every thread. A run reading
+ * the bundled fixture in 8 KiB parts (every file cut into 6-44 parts, most
+ * boundaries inside a row) writes exactly the store a run reading whole
+ * files writes, with the same per-source counts in its report.
+ */
+Test(run, reading_in_parts_writes_the_same_store)
+{
+    t_fixture_small(dir);
+    char *yaml = t_fmt("%s/unify.yaml", dir), *report = t_fmt("%s/report.json", dir);
+    char *outputs[2][3];
+    const char *sizes[2] = {"part_size: 0\nthreads: 2\n", "part_size: 8KiB\nthreads: 2\n"};
+    for (int v = 0; v < 2; v++) {
+        t_file_replace(yaml, v == 0 ? "threads: 2\n" : sizes[0], sizes[v]);
+        t_proc p = t_unify("run", "-c", yaml, "--quiet", "--report", report);
+        t_assert_ok(p, v == 0 ? "unify run, whole files" : "unify run, 8 KiB parts");
+        t_proc_free(&p);
+        p = t_unify("export", "-c", yaml, "--members", "-");
+        t_assert_ok(p, "export members");
+        outputs[v][0] = p.out;
+        p.out = NULL;
+        t_proc_free(&p);
+        p = t_unify("export", "-c", yaml, "--profiles", "-");
+        t_assert_ok(p, "export profiles");
+        outputs[v][1] = p.out;
+        p.out = NULL;
+        t_proc_free(&p);
+        /* The report's sources section: files, bytes, rows, records, rejects and value counts per source. */
+        char *json = t_read_file(report, NULL);
+        char *from = strstr(json, "\"sources\":"), *to = from ? strstr(from, "\"identifiers\":") : NULL;
+        cr_assert(from && to, "report without sources: %.200s", json);
+        outputs[v][2] = strndup(from, (size_t)(to - from));
+        free(json);
+    }
+    cr_expect_str_eq(outputs[1][0], outputs[0][0], "members");
+    cr_expect_str_eq(outputs[1][1], outputs[0][1], "profiles");
+    cr_expect_str_eq(outputs[1][2], outputs[0][2], "the report's sources");
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < 3; k++)
+            free(outputs[v][k]);
+    free(report);
+    free(yaml);
+}
+
 /* --cpus: the run says where it runs and writes the same store; bad lists are usage errors. */
 Test(run, cpus_option_pins_the_run_and_refuses_bad_lists)
 {
