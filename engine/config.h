@@ -148,7 +148,7 @@ struct uf_config {
     size_t max_map_size;      /* the map never grows beyond this (bytes); 0: no limit */
     int threads;              /* default: number of online CPUs */
     size_t part_size;         /* plain export files bigger than this are read in parts of about this many
-                                 bytes, by all threads at once (run_ingest.c); 0: each file by one thread.
+                                 bytes, by all threads at once (run_read.c); 0: each file by one thread.
                                  Default 16 MiB */
     char *rejects_path;       /* rejects file; default <store_path>.rejects */
     char default_country[3];  /* default "US" */

@@ -58,7 +58,7 @@ int uf_csv_next(uf_csv_reader *reader, uf_csv_row *row, uf_error *err);
  * may fall anywhere: reading starts at the first line start at or after it
  * (a line end of any kind just before `offset` makes `offset` itself a line
  * start). That is a row start unless a quoted field spans it, which the
- * caller has to check (run_ingest.c does). Line numbers then count from 1 at
+ * caller has to check (run_read.c does). Line numbers then count from 1 at
  * that line start; without `align`, from 1 at `offset`. Returns UF_OK or the
  * stream's error.
  */

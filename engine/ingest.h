@@ -77,7 +77,7 @@ int uf_ingest_file(const uf_config *config, size_t source, size_t file, uf_rejec
                    uf_source_stats *stats, uf_ingest_sink sink, void *sink_ctx, uf_error *err);
 
 /*
- * Reading one plain export file in parts, one part per thread (run_ingest.c).
+ * Reading one plain export file in parts, one part per thread (run_read.c).
  * A part owns the rows that start in [begin, end). Its reader starts at
  * `begin`, or with `align` at the first line start at or after it (which is
  * a row start unless a quoted CSV field spans it: the caller checks that the

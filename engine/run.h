@@ -1,7 +1,8 @@
 /*
  * run.h — the stages of `unify run`, as separate functions over one state.
  *
- *   ingest  (run_ingest.c)  every file in parallel → canonical record table
+ *   ingest  (run_read.c,    every file in parallel (big ones in parts)
+ *            run_ingest.c)  → canonical record table
  *   link    (link.c)        identifiers → guarded union-find → clusters
  *   ids     (run_ids.c)     stable golden ids against the previous generation
  *   write   (run_write.c)   golden records and indexes → one LMDB write txn

@@ -33,7 +33,7 @@ ssize_t uf_stream_read(uf_stream *stream, void *buf, size_t cap, uf_error *err);
 
 /*
  * Continue reading a plain (not gzip) file at byte `offset`, for reading a
- * file in parts (run_ingest.c). Bytes consumed count from the file's start,
+ * file in parts (run_read.c). Bytes consumed count from the file's start,
  * so the end-of-file check still compares them with the size. Returns UF_OK,
  * UF_ERR_INVALID for a gzip stream (its bytes cannot be found by offset), or
  * UF_ERR_IO naming the file.

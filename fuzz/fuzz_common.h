@@ -61,7 +61,6 @@ static inline void fuzz_as_file(const uint8_t *data, size_t size, char path[64])
     snprintf(path, 64, "/proc/self/fd/%d", fuzz_memfd);
 }
 
-
 /* A growing text buffer for comparing two readings of one input. */
 typedef struct fuzz_text {
     char *data;

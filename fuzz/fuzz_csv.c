@@ -6,7 +6,7 @@
  * rejected with a known reason; line numbers never go backwards; field
  * slices lie within UF_MAX_FIELD_BYTES and a good row never holds a NUL;
  * the row buffer stays bounded (about 1.1 MiB) whatever the input.
- * Reading in parts (run_ingest.c) gives the same rows: a second reader
+ * Reading in parts (run_read.c) gives the same rows: a second reader
  * restarted at a split point, aligned to a line start and, when that was
  * inside a quoted field, restarted where the first part stopped, reads the
  * same rows with the same offsets, reasons and fields (lines shifted by the

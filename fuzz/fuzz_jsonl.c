@@ -5,7 +5,7 @@
  * Properties: no crash, no sanitizer report; a rejected record has no
  * members and a known reason; line numbers increase; a good record's keys
  * and string values hold no NUL and stay within UF_MAX_FIELD_BYTES; the
- * line buffer stays bounded. Reading in parts (run_ingest.c) gives the
+ * line buffer stays bounded. Reading in parts (run_read.c) gives the
  * same records: a second reader restarted at a split point and aligned to
  * the next line start reads the same records with the same offsets, reasons
  * and members (lines shifted by the first part's count), at three split

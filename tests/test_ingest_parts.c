@@ -1,6 +1,6 @@
 /*
  * test_ingest_parts.c — reading one export file in parts (config
- * `part_size`, run_ingest.c) gives exactly what reading it whole gives: the
+ * `part_size`, run_read.c) gives exactly what reading it whole gives: the
  * same records in the same order, the same identifier refs, the same
  * counters, the same rejects file with the same line numbers.
  *
