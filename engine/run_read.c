@@ -175,7 +175,6 @@ void uf_run_chunks_free(uf_chunk *chunks, size_t n)
 }
 
 /* Most parts one file is cut into, whatever part_size says: each part opens the file and reads its header. */
-
 #define MAX_PARTS_PER_FILE 4096
 /* A gzip file is read whole by one worker and costs more per byte on disk: schedule it as this many bytes per byte. */
 #define GZIP_COST_FACTOR 3
