@@ -7,8 +7,6 @@
  */
 #include "parallel.h"
 
-#include <pthread.h>
-#include <stdbool.h>
 
 void uf_parallel_run(void *(*fn)(void *), void *const *args, size_t n)
 {
@@ -26,4 +24,18 @@ void uf_parallel_run(void *(*fn)(void *), void *const *args, size_t n)
         else
             fn(args[t]); /* no thread of its own: do its share here */
     }
+}
+
+void uf_task_start(uf_task *task, void *(*fn)(void *), void *arg)
+{
+    task->started = pthread_create(&task->thread, NULL, fn, arg) == 0;
+    if (!task->started)
+        fn(arg); /* no thread of its own: do the job here */
+}
+
+void uf_task_finish(uf_task *task)
+{
+    if (task->started)
+        pthread_join(task->thread, NULL);
+    task->started = false;
 }

@@ -8,6 +8,8 @@
  */
 #include "run.h"
 
+#include "parallel.h"
+
 #include "link.h"
 #include "run_ids.h"
 #include "run_links.h"
@@ -20,7 +22,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,7 +116,6 @@ typedef struct previous_join {
     uf_run_previous previous;
     int rc;
     uf_error err;
-    pthread_t thread;
 } previous_join;
 
 static void *join_main(void *arg)
@@ -123,17 +123,6 @@ static void *join_main(void *arg)
     previous_join *j = arg;
     j->rc = uf_run_join_previous(j->state, j->writer, &j->previous, &j->err);
     return NULL;
-}
-
-/* Start the join on its own thread; false: it could not start (run it inline). */
-static bool join_start(previous_join *j)
-{
-    return pthread_create(&j->thread, NULL, join_main, j) == 0;
-}
-
-static void join_finish(previous_join *j)
-{
-    pthread_join(j->thread, NULL);
 }
 
 /*
@@ -149,8 +138,6 @@ typedef struct links_grouping {
     uf_run_state *state;
     int rc;
     uf_error err;
-    pthread_t thread;
-    bool started;
 } links_grouping;
 
 static void *group_main(void *arg)
@@ -158,26 +145,6 @@ static void *group_main(void *arg)
     links_grouping *g = arg;
     g->rc = uf_links_group(&g->state->clustering, &g->state->edge_start, &g->err);
     return NULL;
-}
-
-/* Start grouping on its own thread, or group here when no thread can start. */
-static void group_start(links_grouping *g, uf_run_state *state)
-{
-    *g = (links_grouping){.state = state};
-    g->started = pthread_create(&g->thread, NULL, group_main, g) == 0;
-    if (!g->started)
-        group_main(g);
-}
-
-/* Wait for the grouping; its result, with its error in `err`. */
-static int group_finish(links_grouping *g, uf_error *err)
-{
-    if (g->started)
-        pthread_join(g->thread, NULL);
-    g->started = false;
-    if (g->rc != UF_OK && err)
-        *err = g->err;
-    return g->rc;
 }
 
 /*
@@ -241,28 +208,29 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
     rc = uf_run_ingest(&state, err);
     stage_end(&clock, "ingest");
     previous_join join = {.state = &state, .writer = writer};
-    bool joining = false;
+    uf_task join_task = {0};
     if (rc == UF_OK) {
-        joining = join_start(&join);
+        uf_task_start(&join_task, join_main, &join);
         rc = link_stage(&state, err);
         stage_end(&clock, "link");
     }
-    if (joining)
-        join_finish(&join);
-    if (rc == UF_OK && !joining)
-        join.rc = uf_run_join_previous(&state, writer, &join.previous, &join.err);
+    uf_task_finish(&join_task);
     if (rc == UF_OK && join.rc != UF_OK) {
         rc = join.rc;
         if (err)
             *err = join.err;
     }
     if (rc == UF_OK) {
-        links_grouping grouping;
-        group_start(&grouping, &state);
+        links_grouping grouping = {.state = &state};
+        uf_task group_task;
+        uf_task_start(&group_task, group_main, &grouping);
         rc = uf_run_assign_ids(&state, &join.previous, writer, err);
-        int grouped = group_finish(&grouping, rc == UF_OK ? err : NULL);
-        if (rc == UF_OK)
-            rc = grouped;
+        uf_task_finish(&group_task);
+        if (rc == UF_OK && grouping.rc != UF_OK) {
+            rc = grouping.rc;
+            if (err)
+                *err = grouping.err;
+        }
         stage_end(&clock, "ids");
     }
     uf_run_previous_free(&join.previous);

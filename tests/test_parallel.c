@@ -2,7 +2,8 @@
  * test_parallel.c — uf_parallel_run: every share runs exactly once, args[0]
  * on the calling thread, and a share whose thread cannot be started (thread
  * creation made to fail, or beyond UF_PARALLEL_MAX) runs on the caller, in
- * order, so the work is always done.
+ * order, so the work is always done. uf_task: the job runs exactly once,
+ * on another thread, or on the caller when no thread can start.
  */
 #include "parallel.h"
 
@@ -81,10 +82,13 @@ static void *noop(void *arg)
     return arg;
 }
 
-Test(parallel, shares_whose_thread_cannot_start_run_on_the_caller_in_order)
+/*
+ * Make every later pthread_create fail: a default stack larger than the
+ * address space (each test has its own process, so nothing else sees the
+ * setting). Skips the test where threads still start.
+ */
+static void make_thread_creation_fail(void)
 {
-    /* A default stack larger than the address space: every pthread_create fails
-     * (this test has its own process, so nothing else sees the setting). */
     pthread_attr_t attr;
     cr_assert_eq(pthread_attr_init(&attr), 0);
     size_t huge = (SIZE_MAX / 2) & ~(size_t)0xFFFFF;
@@ -96,6 +100,11 @@ Test(parallel, shares_whose_thread_cannot_start_run_on_the_caller_in_order)
         pthread_join(probe, NULL);
         cr_skip_test("threads still start with a %zu-byte default stack", huge);
     }
+}
+
+Test(parallel, shares_whose_thread_cannot_start_run_on_the_caller_in_order)
+{
+    make_thread_creation_fail();
 
     static share shares[SHARES_MAX];
     atomic_int sequence;
@@ -103,4 +112,42 @@ Test(parallel, shares_whose_thread_cannot_start_run_on_the_caller_in_order)
     cr_assert_eq(run_shares(shares, n, &sequence), n, "every share on the caller");
     for (size_t t = 0; t < n; t++)
         cr_assert_eq(shares[t].ran_as, (int)t, "share %zu ran as number %d", t, shares[t].ran_as);
+}
+
+/* ---- uf_task --------------------------------------------------------- */
+
+/* Start `job` (a share) as a task; the sequence counter must outlive it. */
+static void start_job(uf_task *task, share *job, atomic_int *sequence)
+{
+    atomic_init(sequence, 0);
+    *job = (share){.ran_as = -1, .sequence = sequence};
+    atomic_init(&job->runs, 0);
+    uf_task_start(task, run_share, job);
+}
+
+Test(parallel, a_task_runs_once_on_a_thread_of_its_own)
+{
+    atomic_int sequence;
+    share job;
+    uf_task task;
+    start_job(&task, &job, &sequence);
+    uf_task_finish(&task);
+    cr_assert_eq(atomic_load(&job.runs), 1);
+    cr_assert(!pthread_equal(job.ran_on, pthread_self()), "the job ran on the caller");
+    uf_task_finish(&task); /* finishing twice waits for nothing */
+    uf_task never = {0};
+    uf_task_finish(&never); /* a zeroed task never started */
+}
+
+Test(parallel, a_task_whose_thread_cannot_start_runs_at_once_on_the_caller)
+{
+    make_thread_creation_fail();
+    atomic_int sequence;
+    share job;
+    uf_task task;
+    start_job(&task, &job, &sequence);
+    cr_assert_eq(atomic_load(&job.runs), 1, "done before uf_task_start returned");
+    cr_assert(pthread_equal(job.ran_on, pthread_self()));
+    uf_task_finish(&task);
+    cr_assert_eq(atomic_load(&job.runs), 1);
 }
