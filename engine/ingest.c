@@ -426,16 +426,12 @@ static bool row_in_range(ingest_ctx *c, uint64_t offset, uint64_t line)
     return true;
 }
 
-/* The part read to the end of the file: record where that is. */
+/* The part read to the end of the file: it stops there (and starts there when it read no row). */
 static void part_at_end(ingest_ctx *c, uint64_t offset, uint64_t line)
 {
-    uf_ingest_part *p = c->part;
-    p->stop = offset;
-    p->stop_line = line;
-    if (p->first_row == UINT64_MAX) {
-        p->first_row = offset;
-        p->first_line = line;
-    }
+    row_in_range(c, offset, line);
+    c->part->stop = offset;
+    c->part->stop_line = line;
 }
 
 /* The slots of the current row are filled: build the record and hand it over. */
@@ -620,21 +616,39 @@ static int ingest_range(ingest_ctx *c, uf_error *err)
     return rc;
 }
 
+/* Read `range` (NULL: the whole file) of one file; rejects go to `on_reject`, or to `rejects` when it is NULL. */
+static int ingest_with(const uf_config *config, size_t source, size_t file, const uf_ingest_range *range,
+                       uf_rejects *rejects, uf_ingest_reject_sink on_reject, void *reject_ctx,
+                       uf_source_stats *stats, uf_ingest_sink sink, void *sink_ctx, uf_ingest_part *part,
+                       uf_error *err)
+{
+    ingest_ctx *c = calloc(1, sizeof *c); /* holds an 8 KiB row builder: kept off the stack */
+    if (!c)
+        return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
+    c->config = config;
+    c->source = source;
+    c->file = file;
+    c->src = &config->sources[source];
+    c->path = c->src->paths[file];
+    c->rejects = rejects;
+    c->on_reject = on_reject;
+    c->reject_ctx = reject_ctx;
+    c->stats = stats;
+    c->sink = sink;
+    c->sink_ctx = sink_ctx;
+    c->range = range;
+    c->part = part;
+    int rc = ingest_range(c, err);
+    free(c);
+    return rc;
+}
+
 int uf_ingest_range_read(const uf_config *config, size_t source, size_t file, const uf_ingest_range *range,
                          uf_ingest_reject_sink on_reject, void *reject_ctx, uf_source_stats *stats,
                          uf_ingest_sink sink, void *sink_ctx, uf_ingest_part *part, uf_error *err)
 {
     memset(part, 0, sizeof *part);
-    ingest_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
-    *c = (ingest_ctx){.config = config, .source = source, .file = file, .src = &config->sources[source],
-                      .path = config->sources[source].paths[file], .on_reject = on_reject,
-                      .reject_ctx = reject_ctx, .stats = stats, .sink = sink, .sink_ctx = sink_ctx,
-                      .range = range, .part = part};
-    int rc = ingest_range(c, err);
-    free(c);
-    return rc;
+    return ingest_with(config, source, file, range, NULL, on_reject, reject_ctx, stats, sink, sink_ctx, part, err);
 }
 
 int uf_ingest_check_members(const uf_config *config, size_t source, size_t file, const bool *seen,
@@ -657,19 +671,12 @@ int uf_ingest_check_members(const uf_config *config, size_t source, size_t file,
 int uf_ingest_file(const uf_config *config, size_t source, size_t file, uf_rejects *rejects,
                    uf_source_stats *stats, uf_ingest_sink sink, void *sink_ctx, uf_error *err)
 {
-    ingest_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
     uf_ingest_part part = {0};
     uint64_t rows_before = stats->rows_read;
-    *c = (ingest_ctx){.config = config, .source = source, .file = file, .src = &config->sources[source],
-                      .path = config->sources[source].paths[file], .rejects = rejects, .stats = stats,
-                      .sink = sink, .sink_ctx = sink_ctx, .part = &part};
-    int rc = ingest_range(c, err);
+    int rc = ingest_with(config, source, file, NULL, rejects, NULL, NULL, stats, sink, sink_ctx, &part, err);
     if (rc == UF_OK && part.seen)
         rc = uf_ingest_check_members(config, source, file, part.seen, part.seen_count,
                                      stats->rows_read - rows_before, err);
     free(part.seen);
-    free(c);
     return rc;
 }

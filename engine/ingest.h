@@ -26,6 +26,7 @@
 typedef struct uf_source_stats {
     uint64_t files;
     uint64_t bytes;                                  /* bytes consumed from the files */
+    uint64_t parts;                                  /* parts the files were read in (run_read.c; a whole file is 1) */
     uint64_t rows_read;                              /* data rows, good and rejected */
     uint64_t records;                                /* rows that became records */
     uint64_t rejected[UF_REJECT_REASON_COUNT];       /* rejected rows by reason */

@@ -7,7 +7,6 @@
  */
 #include "parallel.h"
 
-
 void uf_parallel_run(void *(*fn)(void *), void *const *args, size_t n)
 {
     if (n == 0)

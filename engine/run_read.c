@@ -179,24 +179,34 @@ void uf_run_chunks_free(uf_chunk *chunks, size_t n)
 /* A gzip file is read whole by one worker and costs more per byte on disk: schedule it as this many bytes per byte. */
 #define GZIP_COST_FACTOR 3
 
-/* Size and modification time of a file when the parts were planned: checked again after they are read. */
-typedef struct file_identity {
-    bool known;
+/* How one file is read: its size and modification time when planned (checked again after reading), its parts. */
+typedef struct file_plan {
+    bool known;              /* stat succeeded; when not, the read reports why */
     uint64_t size;
     struct timespec mtime;
-} file_identity;
+    bool gzip;
+    size_t parts;
+} file_plan;
 
-/* How many parts to read a file in: 1 unless it is a plain file bigger than part_size. */
-static size_t parts_for(const uf_config *config, const char *path, const file_identity *id, bool *gzip)
+/* Plan `path`: 1 part unless it is a plain file bigger than 1.5 x part_size. */
+static file_plan plan_file(const uf_config *config, const char *path)
 {
+    file_plan plan = {.parts = 1};
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return plan;
+    plan.known = true;
+    plan.size = (uint64_t)st.st_size;
+    plan.mtime = st.st_mtim;
     uf_error ignored = {0};
-    uf_stream *stream = id->known ? uf_stream_open(path, &ignored) : NULL; /* errors show when it is read */
-    *gzip = stream && uf_stream_is_gzip(stream);
+    uf_stream *stream = uf_stream_open(path, &ignored); /* errors show when the file is read */
+    plan.gzip = stream && uf_stream_is_gzip(stream);
     uf_stream_close(stream);
-    if (!stream || *gzip || config->part_size == 0 || id->size <= config->part_size + config->part_size / 2)
-        return 1;
-    uint64_t parts = (id->size + config->part_size / 2) / config->part_size;
-    return parts > MAX_PARTS_PER_FILE ? MAX_PARTS_PER_FILE : parts < 1 ? 1 : (size_t)parts;
+    if (!stream || plan.gzip || config->part_size == 0 || plan.size <= config->part_size + config->part_size / 2)
+        return plan;
+    uint64_t parts = (plan.size + config->part_size / 2) / config->part_size; /* >= 1 here */
+    plan.parts = parts > MAX_PARTS_PER_FILE ? MAX_PARTS_PER_FILE : (size_t)parts;
+    return plan;
 }
 
 /*
@@ -205,10 +215,10 @@ static size_t parts_for(const uf_config *config, const char *path, const file_id
  * the parts' own line numbers into the file's, check JSONL members over the
  * whole file and that a file read in parts did not change meanwhile.
  */
-static int finish_files(uf_run_state *state, uf_chunk *chunks, size_t n, const file_identity *ids, uf_error *err)
+static int finish_files(uf_run_state *state, uf_chunk *chunks, size_t n, const file_plan *plans, uf_error *err)
 {
     const uf_config *config = state->config;
-    for (size_t i = 0; i < n; i += chunks[i].parts) {
+    for (size_t i = 0, fi = 0; i < n; i += chunks[i].parts, fi++) {
         uf_chunk *first = &chunks[i];
         const char *path = config->sources[first->source].paths[first->file];
         uint64_t base = 0, rows = 0;
@@ -258,16 +268,17 @@ static int finish_files(uf_run_state *state, uf_chunk *chunks, size_t n, const f
         free(seen);
         if (rc != UF_OK)
             return rc;
-        const file_identity *id = &ids[i];
+        const file_plan *plan = &plans[fi];
         struct stat st;
-        if (first->parts > 1 && (stat(path, &st) != 0 || (uint64_t)st.st_size != id->size ||
-                                 st.st_mtim.tv_sec != id->mtime.tv_sec || st.st_mtim.tv_nsec != id->mtime.tv_nsec))
+        if (first->parts > 1 && (stat(path, &st) != 0 || (uint64_t)st.st_size != plan->size ||
+                                 st.st_mtim.tv_sec != plan->mtime.tv_sec || st.st_mtim.tv_nsec != plan->mtime.tv_nsec))
             return uf_error_set(err, UF_ERR_IO,
                                 "%s: the file changed while it was being read (%llu bytes when the run started); "
                                 "run again once the export is complete",
-                                path, (unsigned long long)id->size);
+                                path, (unsigned long long)plan->size);
         first->stats.files = 1;
-        first->stats.bytes = id->size;
+        first->stats.parts = first->parts;
+        first->stats.bytes = plan->size;
     }
     return UF_OK;
 }
@@ -298,45 +309,30 @@ int uf_run_read_all(uf_run_state *state, uf_chunk **out_chunks, size_t *out_coun
                                 config->sources[s].name);
         files += config->sources[s].path_count;
     }
-    /* Plan the parts. */
-    file_identity *file_ids = calloc(files ? files : 1, sizeof *file_ids);
-    size_t *file_parts = calloc(files ? files : 1, sizeof *file_parts);
-    bool *file_gzip = calloc(files ? files : 1, sizeof *file_gzip);
-    if (!file_ids || !file_parts || !file_gzip) {
-        free(file_ids);
-        free(file_parts);
-        free(file_gzip);
+    file_plan *plans = calloc(files ? files : 1, sizeof *plans);
+    if (!plans)
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
-    }
     size_t n = 0;
-    for (size_t s = 0, fi = 0; s < config->source_count; s++) {
+    for (size_t s = 0, fi = 0; s < config->source_count; s++)
         for (size_t f = 0; f < config->sources[s].path_count; f++, fi++) {
-            struct stat st;
-            if (stat(config->sources[s].paths[f], &st) == 0)
-                file_ids[fi] = (file_identity){true, (uint64_t)st.st_size, st.st_mtim};
-            file_parts[fi] = parts_for(config, config->sources[s].paths[f], &file_ids[fi], &file_gzip[fi]);
-            n += file_parts[fi];
+            plans[fi] = plan_file(config, config->sources[s].paths[f]);
+            n += plans[fi].parts;
         }
-    }
     uf_chunk *chunks = calloc(n ? n : 1, sizeof *chunks);
     size_t *order = malloc((n ? n : 1) * sizeof *order);
-    file_identity *chunk_ids = calloc(n ? n : 1, sizeof *chunk_ids);
     state->arenas = calloc(n ? n : 1, sizeof *state->arenas);
-    if (!chunks || !order || !chunk_ids || !state->arenas) {
+    if (!chunks || !order || !state->arenas) {
         free(chunks);
         free(order);
-        free(chunk_ids);
-        free(file_ids);
-        free(file_parts);
-        free(file_gzip);
+        free(plans);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory");
     }
     state->arena_count = n;
     size_t i = 0;
     for (size_t s = 0, fi = 0; s < config->source_count; s++) {
         for (size_t f = 0; f < config->sources[s].path_count; f++, fi++) {
-            uint64_t size = file_ids[fi].size;
-            size_t parts = file_parts[fi];
+            uint64_t size = plans[fi].size;
+            size_t parts = plans[fi].parts;
             for (size_t k = 0; k < parts; k++, i++) {
                 uf_chunk *c = &chunks[i];
                 c->source = s;
@@ -348,17 +344,13 @@ int uf_run_read_all(uf_run_state *state, uf_chunk **out_chunks, size_t *out_coun
                                                  .end = k + 1 < parts ? size * (k + 1) / parts : 0,
                                                  .align = k > 0};
                 c->cost = parts > 1 ? (c->range.end ? c->range.end : size) - c->range.begin
-                                    : size * (file_gzip[fi] ? GZIP_COST_FACTOR : 1);
+                                    : size * (plans[fi].gzip ? GZIP_COST_FACTOR : 1);
                 c->arena = &state->arenas[i];
                 uf_arena_init(c->arena);
-                chunk_ids[i] = file_ids[fi];
                 order[i] = i;
             }
         }
     }
-    free(file_ids);
-    free(file_parts);
-    free(file_gzip);
     qsort_r(order, n, sizeof *order, compare_chunk_cost, chunks);
 
     /* Opened (and truncated) first: a rejects file that cannot be written fails the run before the reading. */
@@ -369,7 +361,7 @@ int uf_run_read_all(uf_run_state *state, uf_chunk **out_chunks, size_t *out_coun
     if (rc != UF_OK) {
         uf_run_chunks_free(chunks, n);
         free(order);
-        free(chunk_ids);
+        free(plans);
         return rc;
     }
     ingest_job job = {.config = config, .chunks = chunks, .order = order, .chunk_count = n};
@@ -391,11 +383,11 @@ int uf_run_read_all(uf_run_state *state, uf_chunk **out_chunks, size_t *out_coun
         if (err)
             *err = job.error;
         uf_run_chunks_free(chunks, n);
-        free(chunk_ids);
+        free(plans);
         return job.error.code ? job.error.code : UF_ERR_IO;
     }
-    rc = finish_files(state, chunks, n, chunk_ids, err);
-    free(chunk_ids);
+    rc = finish_files(state, chunks, n, plans, err);
+    free(plans);
     if (rc == UF_OK)
         rc = write_rejects(config, chunks, n, err);
     if (rc != UF_OK) {

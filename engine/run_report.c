@@ -132,9 +132,10 @@ void uf_run_report_json(const uf_run_state *state, uint64_t run_id, double total
         uf_buf_puts(b, "{\"name\":");
         uf_json_string(b, uf_slice_cstr(config->sources[s].name));
         uf_buf_printf(b,
-                      ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"rows_read\":%" PRIu64 ",\"records\":%" PRIu64
-                      ",\"superseded\":%" PRIu64 ",\"rejected_total\":%" PRIu64 ",\"rejected\":{",
-                      st->files, st->bytes, st->rows_read, st->records - state->superseded[s],
+                      ",\"files\":%" PRIu64 ",\"parts\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"rows_read\":%" PRIu64
+                      ",\"records\":%" PRIu64 ",\"superseded\":%" PRIu64 ",\"rejected_total\":%" PRIu64
+                      ",\"rejected\":{",
+                      st->files, st->parts, st->bytes, st->rows_read, st->records - state->superseded[s],
                       state->superseded[s], uf_source_stats_rejected_total(st));
         bool first = true;
         for (int r = 1; r < UF_REJECT_REASON_COUNT; r++) {
@@ -231,6 +232,8 @@ void uf_run_report_text(const uf_run_state *state, uint64_t run_id, double total
                 fprintf(out, " [%s %" PRIu64 "]", uf_reject_reason_name((uf_reject_reason)r), st->rejected[r]);
         if (state->superseded[s])
             fprintf(out, ", superseded duplicates %" PRIu64, state->superseded[s]);
+        if (st->parts > st->files)
+            fprintf(out, ", read in %" PRIu64 " parts", st->parts);
         fputc('\n', out);
     }
     uint64_t values[UF_MAX_KINDS] = {0}, junk[UF_MAX_KINDS] = {0};
