@@ -1,18 +1,13 @@
 /*
  * store.c — what the store's writer (store_write.c) and reader
- * (store_read.c) share: the database table, the record-key codec, the
- * ordered record scan, meta validation, error mapping, the guard against a
- * second environment handle in one process, and golden id text.
- *
- * The record key codec is the one piece of on-disk format that needs care:
- * LMDB keys stop at 511 bytes, record keys from exports do not. Keys that
- * fit are stored as is (so mdb_dump is readable and order is plain byte
- * order); longer ones keep a prefix and a 16-byte hash of the tail, and
- * carry the full key in the value (layout in store.h). Hashing breaks byte
- * order only among hashed keys sharing their whole prefix, so the scan
- * re-sorts exactly those runs and callers always see (source, key) order.
+ * (store_read.c) share: the database table, record keys, the ordered
+ * record scan (format 3 blocks, and format 2 for the run that upgrades a
+ * store), meta validation, error mapping, the guard against a second
+ * environment handle in one process, and golden id text.
  */
 #include "store.h"
+
+#include "store_block.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,12 +17,11 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 const uf_store_db_spec uf_store_dbs[UF_DB_COUNT] = {
     [UF_DB_META] = {"meta", 0},
     [UF_DB_PROFILES] = {"profiles", 0},
-    [UF_DB_IDENTIFIERS] = {"identifiers", MDB_DUPSORT | MDB_DUPFIXED},
+    [UF_DB_IDENTIFIERS] = {"identifiers", 0}, /* MDB_DUPSORT | MDB_DUPFIXED in format 2 */
     [UF_DB_RECORDS] = {"records", 0},
     [UF_DB_REDIRECTS] = {"redirects", 0},
     [UF_DB_LINKS] = {"links", 0},
@@ -201,7 +195,8 @@ static int meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out, 
     return UF_OK;
 }
 
-int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uf_store_meta *meta, const char *path, uf_error *err)
+int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uint32_t oldest_version, uf_store_meta *meta, const char *path,
+                       uf_error *err)
 {
     int rc = mdb_dbi_open(txn, uf_store_dbs[UF_DB_META].name, 0, meta_dbi);
     if (rc == MDB_NOTFOUND) {
@@ -233,7 +228,12 @@ int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uf_store_meta *meta, con
         return uf_store_mdb_error(err, rc, path, "cannot read meta");
     const unsigned char *b = v.mv_data;
     meta->format_version = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-    if (meta->format_version != UF_STORE_FORMAT_VERSION)
+    if (meta->format_version >= UF_STORE_FORMAT_UPGRADABLE && meta->format_version < oldest_version)
+        return uf_error_set(err, UF_ERR_VERSION,
+                            "STORE: %s has store format version %" PRIu32 "; this unify (%s) reads version %d: "
+                            "run `unify run` with it once to upgrade the store (golden ids are kept)",
+                            path, meta->format_version, UF_VERSION_STRING, UF_STORE_FORMAT_VERSION);
+    if (meta->format_version < oldest_version || meta->format_version > UF_STORE_FORMAT_VERSION)
         return uf_error_set(err, UF_ERR_VERSION,
                             "STORE: %s has store format version %" PRIu32 "; this unify (%s) reads version %d",
                             path, meta->format_version, UF_VERSION_STRING, UF_STORE_FORMAT_VERSION);
@@ -249,26 +249,76 @@ int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uf_store_meta *meta, con
 /* Record keys                                                         */
 /* ------------------------------------------------------------------ */
 
-size_t uf_store_record_key(uf_slice source, uf_slice key, unsigned char out[UF_STORE_RECORD_KEY_MAX])
+bool uf_store_record_key(uf_slice source, uf_slice key, uf_buf *out)
 {
+    uf_buf_reset(out);
     if (source.len == 0 || source.len > UF_STORE_SOURCE_MAX || memchr(source.ptr, '\0', source.len))
-        return 0;
-    memcpy(out, source.ptr, source.len);
-    out[source.len] = '\0';
-    if (source.len + 1 + key.len <= UF_STORE_RECORD_PLAIN_MAX) {
-        if (key.len)
-            memcpy(out + source.len + 1, key.ptr, key.len);
-        return source.len + 1 + key.len;
-    }
-    /* prefix + hash of the tail = exactly 511 bytes; the prefix is never
-     * longer than the key because plain keys stop one byte earlier. */
-    size_t prefix = UF_STORE_RECORD_PLAIN_MAX - source.len;
-    memcpy(out + source.len + 1, key.ptr, prefix);
-    XXH128_canonical_t canon;
-    XXH128_canonicalFromHash(&canon, XXH3_128bits(key.ptr + prefix, key.len - prefix));
-    memcpy(out + source.len + 1 + prefix, canon.digest, UF_STORE_RECORD_HASH_LEN);
-    return UF_STORE_RECORD_KEY_MAX;
+        return false;
+    uf_buf_append(out, source.ptr, source.len);
+    uf_buf_putc(out, '\0');
+    uf_buf_append(out, key.ptr ? key.ptr : "", key.len);
+    return !out->failed;
 }
+
+/* Split a stored record key into (source, key); false when it has no NUL or an empty source. */
+static bool split_record_key(const unsigned char *stored, size_t len, uf_slice *source, uf_slice *key)
+{
+    const unsigned char *nul = memchr(stored, '\0', len);
+    if (!nul || nul == stored)
+        return false;
+    *source = uf_slice_make((const char *)stored, (size_t)(nul - stored));
+    *key = uf_slice_make((const char *)nul + 1, len - source->len - 1);
+    return true;
+}
+
+int uf_store_scan_record_blocks(MDB_cursor *cursor,
+                                int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
+                                void *ctx, bool *stopped, const char *path, uf_error *err)
+{
+    *stopped = false;
+    int status = UF_OK;
+    MDB_val k, v;
+    int rc;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && status == UF_OK;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        uf_block_reader r;
+        uf_block_reader_init(&r, &v);
+        uint64_t id;
+        int got;
+        while ((got = uf_block_next(&r, &id)) == UF_BLOCK_ENTRY) {
+            uf_slice source, key;
+            if (!split_record_key(r.key, r.key_len, &source, &key)) {
+                got = UF_BLOCK_MALFORMED;
+                break;
+            }
+            int stop = fn(ctx, source, key, id);
+            if (stop) {
+                *stopped = true;
+                status = stop;
+                break;
+            }
+        }
+        uf_block_reader_free(&r);
+        if (got == UF_BLOCK_MALFORMED)
+            status = uf_error_set(err, UF_ERR_STORE, "STORE: %s: malformed entry in \"records\" (corrupt store?)", path);
+        else if (got == UF_BLOCK_NOMEM)
+            status = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory scanning records");
+    }
+    if (status == UF_OK && rc != MDB_NOTFOUND)
+        status = uf_store_mdb_error(err, rc, path, "cannot scan records");
+    return status;
+}
+
+/*
+ * Format 2 records, read once by the run that upgrades such a store: keys
+ * up to 494 bytes (source + '\0' + key) were stored as is, longer ones as
+ * their first 494 bytes + the 16-byte XXH3-128 of the rest (511 bytes in
+ * all) with the full key after the golden id in the value. Hashing breaks
+ * byte order only among hashed keys sharing their whole prefix, so the scan
+ * re-sorts exactly those runs and callers see (source, key) order.
+ */
+#define V2_RECORD_KEY_MAX 511
+#define V2_RECORD_HASH_LEN 16
 
 typedef struct record_entry {
     uf_slice source, key;
@@ -284,7 +334,7 @@ static bool decode_record(const MDB_val *k, const MDB_val *v, record_entry *e)
         return false;
     e->source = uf_slice_make(p, (size_t)(nul - p));
     e->id = uf_be64_get(v->mv_data);
-    e->hashed = k->mv_size == UF_STORE_RECORD_KEY_MAX;
+    e->hashed = k->mv_size == V2_RECORD_KEY_MAX;
     if (e->hashed)
         e->key = uf_slice_make((const char *)v->mv_data + 8, v->mv_size - 8);
     else if (v->mv_size == 8)
@@ -304,11 +354,11 @@ static int compare_entry_key(const void *a, const void *b)
     return x->key.len < y->key.len ? -1 : x->key.len > y->key.len;
 }
 
-int uf_store_scan_record_cursor(MDB_cursor *cursor,
-                                int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
-                                void *ctx, bool *stopped, const char *path, uf_error *err)
+int uf_store_scan_records_v2(MDB_cursor *cursor,
+                             int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
+                             void *ctx, bool *stopped, const char *path, uf_error *err)
 {
-    const size_t shared = UF_STORE_RECORD_KEY_MAX - UF_STORE_RECORD_HASH_LEN;
+    const size_t shared = V2_RECORD_KEY_MAX - V2_RECORD_HASH_LEN;
     record_entry *group = NULL;
     size_t group_cap = 0;
     int status = UF_OK;
@@ -347,7 +397,7 @@ int uf_store_scan_record_cursor(MDB_cursor *cursor,
             }
             group[count++] = e;
             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-            if (rc != MDB_SUCCESS || k.mv_size != UF_STORE_RECORD_KEY_MAX || memcmp(k.mv_data, prefix, shared) != 0)
+            if (rc != MDB_SUCCESS || k.mv_size != V2_RECORD_KEY_MAX || memcmp(k.mv_data, prefix, shared) != 0)
                 break;
             if (!decode_record(&k, &v, &e)) {
                 free(group);

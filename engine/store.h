@@ -14,19 +14,22 @@
  * hold both (see uf_store_writer_begin).
  *
  * Why sorted appends. Every index is written in ascending key order with
- * MDB_APPEND / MDB_APPENDDUP, which fills pages completely and skips the
- * B-tree search: measured ~6 M appends/s against ~0.6 M random puts/s. The
- * caller sorts (radix sort of fixed-size keys); the writer verifies the order
- * and refuses a violation with UF_ERR_INVALID, so a sorting bug cannot
- * silently produce a store whose lookups miss.
+ * MDB_APPEND, which fills pages completely and skips the B-tree search:
+ * measured ~6 M appends/s against ~0.6 M random puts/s. The caller sorts
+ * (radix sort of fixed-size keys); the writer verifies the order and
+ * refuses a violation with UF_ERR_INVALID, so a sorting bug cannot silently
+ * produce a store whose lookups miss.
  *
- * Layout (format_version 2; version 1 stored profile JSON and is refused
- * with UF_ERR_VERSION: rerun into a fresh folder). Folder PATH holds data.mdb and lock.mdb
+ * Layout (format_version 3). Version 2 (identifiers as MDB_DUPSORT
+ * duplicates, one LMDB entry per record) is read by the writer and
+ * rewritten as version 3 by the next run, golden ids kept; readers refuse
+ * it until then with UF_ERR_VERSION saying so. Version 1 stored profile
+ * JSON and is refused: rerun into a fresh folder. Folder PATH holds data.mdb and lock.mdb
  * (LMDB's) and unify.lock (the writers' lock, below). Integers are stored
  * big-endian so that LMDB's default memcmp order is numeric order and
  * mdb_dump output reads naturally. Named databases:
  *
- *   meta         "format_version" → u32 BE (UF_STORE_FORMAT_VERSION = 2)
+ *   meta         "format_version" → u32 BE (UF_STORE_FORMAT_VERSION = 3)
  *                "schema"         → the profile schema of this generation
  *                                   (profile_codec.h: kind, source and
  *                                   context column names), written by each
@@ -36,12 +39,13 @@
  *                "created_by"     → "unify 0.1.0" (text, written once)
  *   profiles     golden id (u64 BE) → binary profile (profile_codec.h,
  *                ~35 % of the JSON's size), rendered to JSON on read
- *   identifiers  identifier key (16 bytes, uf_key_to_bytes) → golden id
- *                (u64 BE); MDB_DUPSORT|MDB_DUPFIXED: a weak identifier (a
- *                household landline) may belong to several profiles, kept
- *                in ascending id order
- *   records      source name + '\0' + record key → golden id (u64 BE), see
- *                "Record keys" below
+ *   identifiers  identifier key (16 bytes, uf_key_to_bytes) → golden id,
+ *                in index blocks (store_block.h: up to 32 entries per LMDB
+ *                entry); a weak identifier (a household landline) may
+ *                belong to several profiles: equal keys, ids ascending
+ *   records      source name + '\0' + record key → golden id, in index
+ *                blocks; source names are 1..UF_STORE_SOURCE_MAX bytes
+ *                without NUL, record keys any length
  *   redirects    old golden id (u64 BE) → new golden id (u64 BE); cumulative
  *                (every id ever merged away), rewritten each run
  *   links        golden id (u64 BE) → why its records are together
@@ -55,16 +59,6 @@
  *                generation was linked with (fs_model.h JSON), when any.
  *   runs         run id (u64 BE) → run report JSON; the run log, kept
  *                across generations (never dropped)
- *
- * Record keys. LMDB keys are at most 511 bytes. A (source, key) pair whose
- * stored form source + '\0' + key is at most UF_STORE_RECORD_PLAIN_MAX (494)
- * bytes is stored as is. A longer one is stored as source + '\0' + the
- * first (494 - source length) bytes of the key + the 16-byte XXH3-128
- * (canonical, big-endian) of the rest of the key: exactly 511 bytes, so
- * "stored length 511" marks a hashed key and no plain key can collide with
- * one. The value of a hashed key is the golden id followed by the full
- * record key, so lookups verify it and scans return the original key.
- * Source names are 1..UF_STORE_SOURCE_MAX bytes without NUL.
  *
  * Locking. Writers exclude each other with flock(LOCK_EX|LOCK_NB) on
  * PATH/unify.lock, held for the writer's lifetime; the kernel drops it when
@@ -119,14 +113,13 @@
 
 #include <lmdb.h>
 
-#define UF_STORE_FORMAT_VERSION 2
+#define UF_STORE_FORMAT_VERSION 3
+/* The oldest format a run reads and rewrites as UF_STORE_FORMAT_VERSION. */
+#define UF_STORE_FORMAT_UPGRADABLE 2
 #define UF_STORE_SCHEMA_KEY "schema"
 #define UF_STORE_MODEL_KEY "match_model"
 #define UF_STORE_CREATED_BY "unify " UF_VERSION_STRING
 
-#define UF_STORE_RECORD_KEY_MAX 511                        /* LMDB's key limit */
-#define UF_STORE_RECORD_HASH_LEN 16                        /* XXH3-128 of the tail */
-#define UF_STORE_RECORD_PLAIN_MAX (UF_STORE_RECORD_KEY_MAX - UF_STORE_RECORD_HASH_LEN - 1)
 #define UF_STORE_SOURCE_MAX 255
 #define UF_STORE_REDIRECT_HOPS 16                          /* longest redirect chain followed */
 
@@ -314,22 +307,26 @@ static inline uint64_t uf_be64_get(const void *p)
 }
 
 /*
- * The stored key of (source, key), written to `out`; returns its length
- * (UF_STORE_RECORD_KEY_MAX exactly when hashed) or 0 when the source is
- * empty, longer than UF_STORE_SOURCE_MAX or contains a NUL byte.
+ * The stored key of (source, key) into `out`: source + '\0' + key. false
+ * when the source is empty, longer than UF_STORE_SOURCE_MAX or contains a
+ * NUL byte (or out of memory: out->failed).
  */
-size_t uf_store_record_key(uf_slice source, uf_slice key, unsigned char out[UF_STORE_RECORD_KEY_MAX]);
+bool uf_store_record_key(uf_slice source, uf_slice key, uf_buf *out);
 
 /*
  * Visit a records database through `cursor` (a fresh cursor of any
- * transaction) in ascending (source, key) order: stored order, except that
- * a run of hashed keys sharing their prefix is re-sorted by the original
- * key. Returns UF_OK, the callback's nonzero value (*stopped set), or an
- * error (UF_ERR_STORE for a malformed entry, UF_ERR_NOMEM) with `err` set.
+ * transaction) in ascending (source, key) order. Returns UF_OK, the
+ * callback's nonzero value (*stopped set), or an error (UF_ERR_STORE for a
+ * malformed entry, UF_ERR_NOMEM) with `err` set. _blocks reads format 3
+ * (store_block.h); _v2 the records of a format 2 store, for the run that
+ * upgrades it.
  */
-int uf_store_scan_record_cursor(MDB_cursor *cursor,
+int uf_store_scan_record_blocks(MDB_cursor *cursor,
                                 int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
                                 void *ctx, bool *stopped, const char *path, uf_error *err);
+int uf_store_scan_records_v2(MDB_cursor *cursor,
+                             int (*fn)(void *ctx, uf_slice source, uf_slice key, uint64_t golden_id),
+                             void *ctx, bool *stopped, const char *path, uf_error *err);
 
 /*
  * Map an LMDB (or errno) code to a uf_status and write
@@ -359,10 +356,13 @@ int uf_store_check_not_truncated(MDB_env *env, const char *path, uf_error *err);
 
 /*
  * Check the meta database of an open environment in `txn`: UF_OK with the
- * values when it holds format_version UF_STORE_FORMAT_VERSION; UF_ERR_NOT_FOUND when the
+ * values when it holds a format_version from `oldest_version` (readers:
+ * UF_STORE_FORMAT_VERSION; the writer: UF_STORE_FORMAT_UPGRADABLE, which
+ * it rewrites in the current format) to UF_STORE_FORMAT_VERSION; UF_ERR_NOT_FOUND when the
  * environment has no meta database and an empty main database (nothing ever
  * committed); UF_ERR_STORE when it is another LMDB environment or meta is
- * malformed; UF_ERR_VERSION for another format_version. *meta_dbi is set
+ * malformed; UF_ERR_VERSION for another format_version (for an upgradable
+ * one, the message says that a run upgrades it). *meta_dbi is set
  * when meta exists.
  */
 typedef struct uf_store_meta {
@@ -371,7 +371,8 @@ typedef struct uf_store_meta {
     uint64_t last_run_id;
 } uf_store_meta;
 
-int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uf_store_meta *meta, const char *path, uf_error *err);
+int uf_store_read_meta(MDB_txn *txn, MDB_dbi *meta_dbi, uint32_t oldest_version, uf_store_meta *meta, const char *path,
+                       uf_error *err);
 
 /*
  * The id of the last committed run (the key of the run log's last entry), read

@@ -44,6 +44,7 @@
  *    thread installs the new one.
  */
 #include "store.h"
+#include "store_block.h"
 
 #include "profile_codec.h"
 
@@ -165,7 +166,7 @@ static int open_databases(uf_store *s, uf_error *err)
     if (rc != MDB_SUCCESS)
         return uf_store_mdb_error(err, rc, s->path, "cannot begin a read transaction");
     uf_store_meta meta;
-    rc = uf_store_read_meta(txn, &s->dbi[UF_DB_META], &meta, s->path, err);
+    rc = uf_store_read_meta(txn, &s->dbi[UF_DB_META], UF_STORE_FORMAT_VERSION, &meta, s->path, err);
     for (int i = UF_DB_META + 1; i < UF_DB_COUNT && rc == UF_OK; i++) {
         int mrc = mdb_dbi_open(txn, uf_store_dbs[i].name, 0, &s->dbi[i]);
         if (mrc == MDB_NOTFOUND && i == UF_DB_LINKS) {
@@ -527,72 +528,63 @@ static int read_cursor(uf_store *s, int db, const char *name, MDB_txn **txn, MDB
     return UF_OK;
 }
 
-int uf_store_find_identifier(uf_store *s, const unsigned char key[16], uint64_t *ids, size_t cap, size_t *count,
-                             uf_error *err)
+/* Look `key` up in a blocked index (store_block.h): up to `cap` golden ids, their number in *count. */
+static int find_in_blocks(uf_store *s, int db, const void *key, size_t len, uint64_t *ids, size_t cap, size_t *count,
+                          uf_error *err)
 {
     *count = 0;
     MDB_txn *txn;
     MDB_cursor *cursor;
-    int rc = read_cursor(s, UF_DB_IDENTIFIERS, "identifiers", &txn, &cursor, err);
+    int rc = read_cursor(s, db, uf_store_dbs[db].name, &txn, &cursor, err);
     if (rc != UF_OK)
         return rc;
-    MDB_val k = {16, (void *)key}, v;
-    int mrc = mdb_cursor_get(cursor, &k, &v, MDB_SET_KEY);
+    MDB_val block;
+    int mrc = uf_block_seek(cursor, key, len, &block);
     if (mrc == MDB_SUCCESS) {
-        size_t total = 0;
-        mrc = mdb_cursor_count(cursor, &total);
-        for (size_t i = 0; mrc == MDB_SUCCESS && i < cap && i < total; i++) {
-            if (v.mv_size != 8) {
-                rc = corrupt(s, err, "identifiers");
-                break;
-            }
-            ids[i] = uf_be64_get(v.mv_data);
-            if (i + 1 < cap && i + 1 < total)
-                mrc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_DUP);
-        }
-        if (rc == UF_OK && mrc == MDB_SUCCESS)
-            *count = total;
+        int got = uf_block_find(&block, key, len, ids, cap, count);
+        if (got == UF_BLOCK_MALFORMED)
+            rc = corrupt(s, err, uf_store_dbs[db].name);
+        else if (got == UF_BLOCK_NOMEM)
+            rc = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
+        else if (got == UF_BLOCK_END)
+            mrc = MDB_NOTFOUND;
     }
-    if (rc == UF_OK) {
-        if (mrc == MDB_NOTFOUND)
-            rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile holds this identifier");
-        else if (mrc != MDB_SUCCESS)
-            rc = uf_store_mdb_error(err, mrc, s->path, "cannot read identifiers");
-    }
+    if (rc == UF_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read an index");
+    else if (rc == UF_OK && mrc == MDB_NOTFOUND)
+        rc = UF_ERR_NOT_FOUND;
     mdb_cursor_close(cursor);
     read_end(s, txn);
+    return rc;
+}
+
+int uf_store_find_identifier(uf_store *s, const unsigned char key[16], uint64_t *ids, size_t cap, size_t *count,
+                             uf_error *err)
+{
+    int rc = find_in_blocks(s, UF_DB_IDENTIFIERS, key, 16, ids, cap, count, err);
+    if (rc == UF_ERR_NOT_FOUND)
+        rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no profile holds this identifier");
     return rc;
 }
 
 int uf_store_find_record(uf_store *s, const char *source, const char *key, uint64_t *golden_id, uf_error *err)
 {
     *golden_id = 0;
-    unsigned char stored[UF_STORE_RECORD_KEY_MAX];
-    uf_slice src = uf_slice_cstr(source), rk = uf_slice_cstr(key);
-    size_t n = uf_store_record_key(src, rk, stored);
-    if (n == 0)
+    uf_buf stored;
+    uf_buf_init(&stored);
+    if (!uf_store_record_key(uf_slice_cstr(source), uf_slice_cstr(key), &stored)) {
+        bool nomem = stored.failed;
+        uf_buf_free(&stored);
+        if (nomem)
+            return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
         return uf_error_set(err, UF_ERR_INVALID, "STORE: invalid source name \"%s\" (1..%d bytes)", source ? source : "",
                             UF_STORE_SOURCE_MAX);
-    MDB_txn *txn;
-    int rc = read_begin(s, &txn, err);
-    if (rc != UF_OK)
-        return rc;
-    MDB_val k = {n, stored}, v;
-    int mrc = mdb_get(txn, s->dbi[UF_DB_RECORDS], &k, &v);
-    bool hashed = n == UF_STORE_RECORD_KEY_MAX;
-    if (mrc == MDB_SUCCESS) {
-        if (v.mv_size < 8 || (!hashed && v.mv_size != 8))
-            rc = corrupt(s, err, "records");
-        else if (hashed && (v.mv_size - 8 != rk.len || memcmp((const char *)v.mv_data + 8, rk.ptr, rk.len) != 0))
-            mrc = MDB_NOTFOUND; /* another key with the same hash: not ours */
-        else
-            *golden_id = uf_be64_get(v.mv_data);
     }
-    if (rc == UF_OK && mrc == MDB_NOTFOUND)
+    size_t count = 0;
+    int rc = find_in_blocks(s, UF_DB_RECORDS, stored.data, stored.len, golden_id, 1, &count, err);
+    uf_buf_free(&stored);
+    if (rc == UF_ERR_NOT_FOUND)
         rc = uf_error_set(err, UF_ERR_NOT_FOUND, "STORE: no record %s:%.200s", source, key);
-    else if (rc == UF_OK && mrc != MDB_SUCCESS)
-        rc = uf_store_mdb_error(err, mrc, s->path, "cannot read records");
-    read_end(s, txn);
     return rc;
 }
 
@@ -767,7 +759,7 @@ int uf_store_scan_records(uf_store *s,
         return rc;
     record_adapter a = {fn, ctx};
     bool stopped;
-    rc = uf_store_scan_record_cursor(cursor, adapt_record, &a, &stopped, s->path, err);
+    rc = uf_store_scan_record_blocks(cursor, adapt_record, &a, &stopped, s->path, err);
     if (stopped)
         rc = scan_stopped(err, rc);
     mdb_cursor_close(cursor);

@@ -31,6 +31,7 @@
 #include "store.h"
 
 #include "fsutil.h"
+#include "store_block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,11 +73,11 @@ struct uf_store_writer {
     bool have_identifier;
     uf_key last_identifier;
     uint64_t last_identifier_id;
-    bool have_record;
-    char *last_record;           /* source bytes then key bytes */
-    size_t last_source_len, last_record_len, last_record_cap;
-    unsigned char max_stored[UF_STORE_RECORD_KEY_MAX];
-    size_t max_stored_len;       /* 0: no record yet */
+    /* The open blocks of the two blocked indexes (store_block.h); the
+     * records writer's last key is the order check's previous record. */
+    uf_block_writer identifier_block, record_block;
+    uf_buf record_key;           /* source + '\0' + key of the record being put */
+    uint32_t committed_format;   /* format_version of the committed generation (0: none) */
 
     /* early writeback of the transaction's pages (flusher_start) */
     bool flusher_running;
@@ -210,7 +211,7 @@ static int load_committed(uf_store_writer *w, uf_error *err)
     if (rc != MDB_SUCCESS)
         return uf_store_mdb_error(err, rc, w->path, "cannot begin a read transaction");
     uf_store_meta meta;
-    rc = uf_store_read_meta(txn, &w->dbi[UF_DB_META], &meta, w->path, err);
+    rc = uf_store_read_meta(txn, &w->dbi[UF_DB_META], UF_STORE_FORMAT_UPGRADABLE, &meta, w->path, err);
     if (rc == UF_ERR_NOT_FOUND) {
         /* Nothing committed yet: a new store. */
         mdb_txn_abort(txn);
@@ -252,6 +253,7 @@ static int load_committed(uf_store_writer *w, uf_error *err)
         return uf_store_mdb_error(err, rc, w->path, "cannot open the databases");
     w->next_golden_id = meta.next_golden_id;
     w->last_run_id = meta.last_run_id;
+    w->committed_format = meta.format_version;
     w->have_dbis = true;
     return UF_OK;
 }
@@ -268,6 +270,9 @@ int uf_store_writer_open_flags(const char *path, size_t map_size, unsigned flags
         return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory");
     }
     w->lock_fd = -1;
+    uf_block_writer_init(&w->identifier_block);
+    uf_block_writer_init(&w->record_block);
+    uf_buf_init(&w->record_key);
     int rc = make_folder(path, err);
     if (rc == UF_OK)
         rc = take_writer_lock(w, err);
@@ -422,7 +427,9 @@ void uf_store_writer_close(uf_store_writer *w)
         mdb_env_close(w->env);
     if (w->lock_fd >= 0)
         close(w->lock_fd); /* releases the flock */
-    free(w->last_record);
+    uf_block_writer_free(&w->identifier_block);
+    uf_block_writer_free(&w->record_block);
+    uf_buf_free(&w->record_key);
     free(w->path);
     free(w);
 }
@@ -453,7 +460,10 @@ int uf_store_writer_scan_records(uf_store_writer *w,
         return uf_store_mdb_error(err, rc, w->path, "cannot open a cursor on records");
     }
     bool stopped;
-    rc = uf_store_scan_record_cursor(cursor, fn, ctx, &stopped, w->path, err);
+    if (w->committed_format == 2)
+        rc = uf_store_scan_records_v2(cursor, fn, ctx, &stopped, w->path, err);
+    else
+        rc = uf_store_scan_record_blocks(cursor, fn, ctx, &stopped, w->path, err);
     mdb_cursor_close(cursor);
     mdb_txn_abort(txn);
     return stopped ? scan_stopped(err, rc, "records") : rc;
@@ -553,8 +563,11 @@ static int advance_txnid(uf_store_writer *w, uf_error *err)
     int rc = mdb_txn_begin(w->env, NULL, 0, &txn);
     if (rc != MDB_SUCCESS)
         return uf_store_mdb_error(err, rc, w->path, "cannot begin a write transaction");
-    static const unsigned char version[4] = {0, 0, 0, UF_STORE_FORMAT_VERSION};
-    MDB_val k = {sizeof "format_version" - 1, (void *)"format_version"}, v = {4, (void *)version};
+    /* The committed generation's version: its data is still in that format. */
+    uint32_t f = w->committed_format;
+    unsigned char version[4] = {(unsigned char)(f >> 24), (unsigned char)(f >> 16), (unsigned char)(f >> 8),
+                                (unsigned char)f};
+    MDB_val k = {sizeof "format_version" - 1, (void *)"format_version"}, v = {4, version};
     rc = mdb_put(txn, w->dbi[UF_DB_META], &k, &v, 0);
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
@@ -625,8 +638,20 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
         rc = mdb_dbi_open(w->txn, uf_store_dbs[i].name, uf_store_dbs[i].flags | MDB_CREATE, &w->dbi[i]);
     if (rc == MDB_SUCCESS)
         what = "cannot empty the previous generation";
-    for (int i = WRITE_DB_FIRST; i < WRITE_DB_END && rc == MDB_SUCCESS; i++)
-        rc = mdb_drop(w->txn, w->dbi[i], 0);
+    /* An index of an older format with other LMDB flags (format 2 kept
+     * identifiers as MDB_DUPSORT) is deleted and created anew; the others
+     * are emptied. */
+    for (int i = WRITE_DB_FIRST; i < WRITE_DB_END && rc == MDB_SUCCESS; i++) {
+        unsigned flags = 0;
+        rc = mdb_dbi_flags(w->txn, w->dbi[i], &flags);
+        if (rc == MDB_SUCCESS && (flags & (MDB_DUPSORT | MDB_DUPFIXED)) != uf_store_dbs[i].flags) {
+            rc = mdb_drop(w->txn, w->dbi[i], 1);
+            if (rc == MDB_SUCCESS)
+                rc = mdb_dbi_open(w->txn, uf_store_dbs[i].name, uf_store_dbs[i].flags | MDB_CREATE, &w->dbi[i]);
+        }
+        if (rc == MDB_SUCCESS)
+            rc = mdb_drop(w->txn, w->dbi[i], 0);
+    }
     if (rc == MDB_SUCCESS) {
         /* The schema belongs to the generation: a run that writes none leaves none. */
         MDB_val k = {sizeof UF_STORE_SCHEMA_KEY - 1, (void *)UF_STORE_SCHEMA_KEY};
@@ -656,8 +681,9 @@ int uf_store_writer_begin(uf_store_writer *w, uint64_t estimated_bytes, uf_error
     w->failure[0] = '\0';
     w->map_full = false;
     w->last_profile = w->last_redirect = w->last_links = w->max_id = 0;
-    w->have_identifier = w->have_record = false;
-    w->max_stored_len = 0;
+    w->have_identifier = false;
+    uf_block_writer_reset(&w->identifier_block);
+    uf_block_writer_reset(&w->record_block);
     flusher_start(w);
     return UF_OK;
 }
@@ -736,6 +762,35 @@ int uf_store_put_profile(uf_store_writer *w, uint64_t golden_id, const char *pro
     return UF_OK;
 }
 
+/* Add an entry to a blocked index (store_block.h), storing the open block first when it is full. */
+static int block_put(uf_store_writer *w, int db, uf_block_writer *b, const void *key, size_t len, uint64_t golden_id,
+                     const char *what, uf_error *err)
+{
+    MDB_val k, v;
+    if (uf_block_full_before(b, key, len) && uf_block_take(b, &k, &v)) {
+        int rc = mdb_cursor_put(w->cursor[db], &k, &v, MDB_APPEND);
+        if (rc != MDB_SUCCESS)
+            return fail_mdb(w, err, rc, what);
+        uf_block_taken(b);
+    }
+    if (!uf_block_add(b, key, len, golden_id))
+        return fail(w, err, UF_ERR_NOMEM, "STORE: out of memory writing %s", uf_store_dbs[db].name);
+    return UF_OK;
+}
+
+/* Store the open block of a blocked index, if any (before the commit). */
+static int block_flush(uf_store_writer *w, int db, uf_block_writer *b, const char *what, uf_error *err)
+{
+    MDB_val k, v;
+    if (!uf_block_take(b, &k, &v))
+        return UF_OK;
+    int rc = mdb_cursor_put(w->cursor[db], &k, &v, MDB_APPEND);
+    if (rc != MDB_SUCCESS)
+        return fail_mdb(w, err, rc, what);
+    uf_block_taken(b);
+    return UF_OK;
+}
+
 int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, uf_error *err)
 {
     int rc = check_writable(w, err);
@@ -752,14 +807,12 @@ int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, 
                     " after %016" PRIx64 "%016" PRIx64 "/G%09" PRIu64 " (sort by key, then golden id)",
                     key.hi, key.lo, golden_id, w->last_identifier.hi, w->last_identifier.lo,
                     w->last_identifier_id);
-    unsigned char kb[16], vb[8];
+    unsigned char kb[16];
     uf_key_to_bytes(key, kb);
-    uf_be64_put(vb, golden_id);
-    MDB_val k = {16, kb}, v = {8, vb};
-    /* A new key appends to the tree; another id of the same key appends to its duplicates. */
-    rc = mdb_cursor_put(w->cursor[UF_DB_IDENTIFIERS], &k, &v, c == 0 ? MDB_APPENDDUP : MDB_APPEND);
-    if (rc != MDB_SUCCESS)
-        return fail_mdb(w, err, rc, "cannot write an identifier");
+    rc = block_put(w, UF_DB_IDENTIFIERS, &w->identifier_block, kb, sizeof kb, golden_id, "cannot write identifiers",
+                   err);
+    if (rc != UF_OK)
+        return rc;
     w->have_identifier = true;
     w->last_identifier = key;
     w->last_identifier_id = golden_id;
@@ -783,63 +836,29 @@ int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint6
         return rc;
     if (golden_id == 0)
         return fail(w, err, UF_ERR_INVALID, "STORE: records: golden id 0 is invalid");
-    unsigned char stored[UF_STORE_RECORD_KEY_MAX];
-    size_t stored_len = uf_store_record_key(source, key, stored);
-    if (stored_len == 0)
+    if (!uf_store_record_key(source, key, &w->record_key)) {
+        if (w->record_key.failed)
+            return fail(w, err, UF_ERR_NOMEM, "STORE: out of memory writing records");
         return fail(w, err, UF_ERR_INVALID, "STORE: records: invalid source name \"%.*s\" (1..%d bytes, no NUL)",
                     (int)(source.len > 64 ? 64 : source.len), source.ptr ? source.ptr : "", UF_STORE_SOURCE_MAX);
-    if (!key.ptr)
-        key.ptr = "";
-    if (w->have_record) {
-        int c = compare_bytes(source.ptr, source.len, w->last_record, w->last_source_len);
-        if (c == 0)
-            c = compare_bytes(key.ptr, key.len, w->last_record + w->last_source_len,
-                              w->last_record_len - w->last_source_len);
-        if (c <= 0)
-            return fail(w, err, UF_ERR_INVALID,
-                        "STORE: records out of order: %.*s:%.*s after %.*s:%.*s (sort by source name, then key, "
-                        "as bytes; each pair once)",
-                        (int)source.len, source.ptr, (int)(key.len > 80 ? 80 : key.len), key.ptr,
-                        (int)w->last_source_len, w->last_record,
-                        (int)(w->last_record_len - w->last_source_len > 80 ? 80 : w->last_record_len - w->last_source_len),
-                        w->last_record + w->last_source_len);
     }
-    bool hashed = stored_len == UF_STORE_RECORD_KEY_MAX;
-    MDB_val k = {stored_len, stored}, v = {8 + (hashed ? key.len : 0), NULL};
-    /* Byte order of stored keys equals (source, key) order except among
-     * hashed keys sharing a prefix; those few go in by a normal put. */
-    bool append = compare_bytes(stored, stored_len, w->max_stored, w->max_stored_len) > 0;
-    if (append)
-        rc = mdb_cursor_put(w->cursor[UF_DB_RECORDS], &k, &v, MDB_APPEND | MDB_RESERVE);
-    else
-        rc = mdb_put(w->txn, w->dbi[UF_DB_RECORDS], &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
-    if (rc == MDB_KEYEXIST)
-        return fail(w, err, UF_ERR_STORE, "STORE: records: hash collision between two record keys of %.*s longer than %d bytes",
-                    (int)source.len, source.ptr, UF_STORE_RECORD_PLAIN_MAX);
-    if (rc != MDB_SUCCESS)
-        return fail_mdb(w, err, rc, "cannot write a record");
-    uf_be64_put(v.mv_data, golden_id);
-    if (hashed)
-        memcpy((char *)v.mv_data + 8, key.ptr, key.len);
-    if (append) {
-        memcpy(w->max_stored, stored, stored_len);
-        w->max_stored_len = stored_len;
+    const char *stored = w->record_key.data;
+    size_t stored_len = w->record_key.len, last_len;
+    const char *last = (const char *)uf_block_last_key(&w->record_block, &last_len);
+    if (last && compare_bytes(stored, stored_len, last, last_len) <= 0) {
+        /* Stored keys compare like (source, key): sources hold no NUL. */
+        const char *nul = memchr(last, '\0', last_len);
+        size_t last_source = nul ? (size_t)(nul - last) : last_len;
+        size_t last_key = nul ? last_len - last_source - 1 : 0;
+        return fail(w, err, UF_ERR_INVALID,
+                    "STORE: records out of order: %.*s:%.*s after %.*s:%.*s (sort by source name, then key, "
+                    "as bytes; each pair once)",
+                    (int)source.len, source.ptr, (int)(key.len > 80 ? 80 : key.len), key.ptr ? key.ptr : "",
+                    (int)last_source, last, (int)(last_key > 80 ? 80 : last_key), nul ? nul + 1 : "");
     }
-    size_t need = source.len + key.len;
-    if (need > w->last_record_cap) {
-        size_t cap = need < 256 ? 256 : need * 2;
-        char *p = realloc(w->last_record, cap);
-        if (!p)
-            return fail(w, err, UF_ERR_NOMEM, "STORE: out of memory");
-        w->last_record = p;
-        w->last_record_cap = cap;
-    }
-    memcpy(w->last_record, source.ptr, source.len);
-    if (key.len)
-        memcpy(w->last_record + source.len, key.ptr, key.len);
-    w->last_source_len = source.len;
-    w->last_record_len = need;
-    w->have_record = true;
+    rc = block_put(w, UF_DB_RECORDS, &w->record_block, stored, stored_len, golden_id, "cannot write records", err);
+    if (rc != UF_OK)
+        return rc;
     note_id(w, golden_id);
     return UF_OK;
 }
@@ -924,6 +943,8 @@ int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const ch
 {
     if (!w->txn)
         return uf_error_set(err, UF_ERR_INVALID, "STORE: %s: no write transaction to commit", w->path);
+    if (!w->failed && block_flush(w, UF_DB_IDENTIFIERS, &w->identifier_block, "cannot write identifiers", NULL) == UF_OK)
+        block_flush(w, UF_DB_RECORDS, &w->record_block, "cannot write records", NULL); /* a failure sets w->failed */
     if (w->failed) {
         int code = w->failed;
         uf_store_writer_abort(w);
@@ -997,6 +1018,7 @@ int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const ch
     if (first)
         sync_folder(w->path);
     w->have_dbis = true;
+    w->committed_format = UF_STORE_FORMAT_VERSION;
     w->next_golden_id = next_golden_id;
     w->last_run_id = id;
     w->profile_count = profiles.ms_entries;

@@ -24,6 +24,7 @@
 
 #include "profile_codec.h"
 #include "store.h"
+#include "store_block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -367,6 +368,67 @@ static size_t raw_count(const char *path, const char *db)
     return st.ms_entries;
 }
 
+/*
+ * Entries of a blocked index (store_block.h), read raw, checking the block
+ * rules: each LMDB key is its block's first key cut to 511 bytes, keys
+ * ascend over the whole index, equal keys never straddle two blocks, and a
+ * block has more than UF_BLOCK_ENTRIES entries only when they share the
+ * block's cut first key. *blocks (optional) gets the number of blocks.
+ */
+static size_t index_entries(const char *path, const char *db, size_t *blocks)
+{
+    MDB_txn *txn;
+    MDB_env *env = raw_open(path, &txn, MDB_RDONLY);
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    cr_assert_eq(mdb_cursor_open(txn, dbi, &cur), 0);
+    static unsigned char last[2048];
+    size_t last_len = 0, entries = 0, n_blocks = 0;
+    MDB_val k, v;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uf_block_reader r;
+        uf_block_reader_init(&r, &v);
+        uint64_t id;
+        size_t in_block = 0, beyond_cut = 0;
+        int got;
+        while ((got = uf_block_next(&r, &id)) == UF_BLOCK_ENTRY) {
+            cr_assert_lt(r.key_len, sizeof last);
+            if (in_block == 0) {
+                size_t cut = r.key_len < UF_BLOCK_KEY_MAX ? r.key_len : UF_BLOCK_KEY_MAX;
+                cr_assert_eq(k.mv_size, cut, "%s block %zu: LMDB key is not the cut first key", db, n_blocks);
+                cr_assert_eq(memcmp(k.mv_data, r.key, cut), 0);
+                if (entries > 0)
+                    cr_assert(r.key_len != last_len || memcmp(r.key, last, last_len) != 0,
+                              "%s: equal keys straddle blocks %zu and %zu", db, n_blocks - 1, n_blocks);
+            } else if (r.key_len < k.mv_size || memcmp(r.key, k.mv_data, k.mv_size) != 0) {
+                beyond_cut++;
+            }
+            if (entries > 0) {
+                size_t m = r.key_len < last_len ? r.key_len : last_len;
+                int c = memcmp(last, r.key, m);
+                cr_assert(c < 0 || (c == 0 && last_len <= r.key_len), "%s: keys descend at entry %zu", db, entries);
+            }
+            memcpy(last, r.key, r.key_len);
+            last_len = r.key_len;
+            in_block++;
+            entries++;
+        }
+        cr_assert_eq(got, UF_BLOCK_END, "%s block %zu is malformed", db, n_blocks);
+        cr_assert_gt(in_block, 0);
+        cr_assert(in_block <= UF_BLOCK_ENTRIES || beyond_cut < UF_BLOCK_ENTRIES,
+                  "%s block %zu: %zu entries, %zu not sharing its cut key", db, n_blocks, in_block, beyond_cut);
+        uf_block_reader_free(&r);
+        n_blocks++;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    if (blocks)
+        *blocks = n_blocks;
+    return entries;
+}
+
 /* ------------------------------------------------------------------ */
 /* Generations                                                         */
 /* ------------------------------------------------------------------ */
@@ -397,7 +459,7 @@ Test(store, generation_written_and_replaced)
     MDB_val k = {14, "format_version"}, v;
     cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
     cr_assert_eq(v.mv_size, 4);
-    cr_assert_eq(memcmp(v.mv_data, "\0\0\0\2", 4), 0);
+    cr_assert_eq(memcmp(v.mv_data, "\0\0\0\3", 4), 0);
     k = (MDB_val){6, "schema"};
     cr_assert_eq(mdb_get(txn, meta, &k, &v), 0);
     cr_assert_gt(v.mv_size, 1);
@@ -428,16 +490,23 @@ Test(store, generation_written_and_replaced)
     uf_store_close(s);
     cr_assert_eq(raw_count(store_path, "runs"), 2);
     cr_assert_eq(raw_count(store_path, "profiles"), g2.count);
-    cr_assert_eq(raw_count(store_path, "records"), 2 * g2.count);
+    size_t blocks;
+    cr_assert_eq(index_entries(store_path, "records", &blocks), 2 * g2.count);
+    cr_assert_geq(blocks, (2 * g2.count + UF_BLOCK_ENTRIES - 1) / UF_BLOCK_ENTRIES);
+    cr_assert_lt(blocks, 2 * g2.count / 8, "records are not blocked: %zu blocks", blocks);
+    cr_assert_eq(raw_count(store_path, "records"), blocks);
     cr_assert_eq(raw_count(store_path, "redirects"), 3);
-    cr_assert_eq(raw_count(store_path, "identifiers"), g2.count + 3);
+    cr_assert_eq(index_entries(store_path, "identifiers", &blocks), g2.count + 3);
+    cr_assert_eq(raw_count(store_path, "identifiers"), blocks);
 }
 
+enum { LONG_KEYS = 82, LONG_KEY_MAX = 700 };
+
 typedef struct record_list {
-    char keys[64][700];
-    size_t lens[64];
-    char sources[64][8];
-    uint64_t ids[64];
+    char keys[LONG_KEYS][LONG_KEY_MAX];
+    size_t lens[LONG_KEYS];
+    char sources[LONG_KEYS][8];
+    uint64_t ids[LONG_KEYS];
     size_t count;
 } record_list;
 
@@ -445,7 +514,7 @@ static int collect_record(void *ctx, const char *source, size_t source_len, cons
                           uint64_t id)
 {
     record_list *l = ctx;
-    if (l->count == 64 || key_len >= 700 || source_len >= 8)
+    if (l->count == LONG_KEYS || key_len >= LONG_KEY_MAX || source_len >= 8)
         return 99;
     memcpy(l->sources[l->count], source, source_len);
     l->sources[l->count][source_len] = '\0';
@@ -457,13 +526,15 @@ static int collect_record(void *ctx, const char *source, size_t source_len, cons
 
 typedef struct writer_scan {
     size_t count;
-    char first_key[700];
+    char first_key[LONG_KEY_MAX];
     size_t first_len;
 } writer_scan;
 
 static int writer_record(void *ctx, uf_slice source, uf_slice key, uint64_t id)
 {
     writer_scan *w = ctx;
+    (void)source;
+    (void)id;
     if (w->count++ == 0) {
         memcpy(w->first_key, key.ptr, key.len);
         w->first_len = key.len;
@@ -471,89 +542,102 @@ static int writer_record(void *ctx, uf_slice source, uf_slice key, uint64_t id)
     return 0;
 }
 
-Test(store, long_record_keys_are_hashed_and_keep_order)
+static uint64_t find_long(uf_store *s, const char *key, size_t len, int expect)
 {
-    /* Keys around the 494-byte limit, and long keys sharing their whole
-     * stored prefix, whose hash order differs from their byte order. */
-    enum { N = 12 };
-    static char keys[N][700];
-    size_t lens[N];
-    const char *src = "crm"; /* plain limit for crm: 494 - 4 = 490 bytes of key */
-    size_t sizes[N] = {10, 489, 490, 491, 600, 600, 600, 600, 600, 650, 650, 699};
-    for (int i = 0; i < N; i++) {
-        memset(keys[i], 'k', sizes[i]);
-        lens[i] = sizes[i];
+    char z[LONG_KEY_MAX + 1];
+    memcpy(z, key, len);
+    z[len] = '\0';
+    uint64_t gid = 0;
+    uf_error err;
+    cr_assert_eq(uf_store_find_record(s, "crm", z, &gid, &err), expect, "key of %zu bytes: %s", len, err.message);
+    return gid;
+}
+
+Test(store, long_record_keys_keep_order_and_are_found)
+{
+    /* Keys in ascending order (crm + '\0' + key is the stored key):
+     *  - 31 short ones, "k000".."k030": with the next they fill a block;
+     *  - 41 of 600 bytes, 599 × 'k' + one letter: the first ends that
+     *    block, the rest share their first 511 bytes (LMDB's key limit), so
+     *    they must stay in one block, beyond UF_BLOCK_ENTRIES;
+     *  - 10 of 520 bytes with a 'z' at byte 300: blocks start again. */
+    static char keys[LONG_KEYS][LONG_KEY_MAX];
+    size_t lens[LONG_KEYS];
+    int n = 0;
+    for (int i = 0; i < 31; i++, n++)
+        lens[n] = (size_t)snprintf(keys[n], LONG_KEY_MAX, "k%03d", i);
+    for (int i = 0; i < 41; i++, n++) {
+        memset(keys[n], 'k', 599);
+        keys[n][599] = (char)('A' + i);
+        lens[n] = 600;
     }
-    /* Differ only beyond the stored prefix: */
-    for (int i = 4; i < 9; i++)
-        keys[i][599] = (char)('0' + i);
-    keys[9][620] = 'a';
-    keys[10][620] = 'b';
+    for (int i = 0; i < 10; i++, n++) {
+        memset(keys[n], 'k', 519);
+        keys[n][300] = 'z';
+        keys[n][519] = (char)('A' + i);
+        lens[n] = 520;
+    }
+    cr_assert_eq(n, LONG_KEYS);
     uf_store_writer *w;
     uf_error err;
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_OK, "%s", err.message);
     cr_assert_eq(uf_store_writer_begin(w, 1 << 20, &err), UF_OK, "%s", err.message);
-    /* (source, key) byte order: sort the test keys the simple way. */
-    int order[N];
-    for (int i = 0; i < N; i++)
-        order[i] = i;
-    for (int i = 0; i < N; i++)
-        for (int j = i + 1; j < N; j++) {
-            size_t a = lens[order[i]], b = lens[order[j]];
-            int c = memcmp(keys[order[i]], keys[order[j]], a < b ? a : b);
-            if (c > 0 || (c == 0 && a > b)) {
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-        }
-    for (int i = 0; i < N; i++) {
-        int rc = uf_store_put_record(w, uf_slice_cstr(src), uf_slice_make(keys[order[i]], lens[order[i]]),
-                                     (uint64_t)order[i] + 1, &err);
-        cr_assert_eq(rc, UF_OK, "key %d: %s", order[i], err.message);
-    }
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(uf_store_put_record(w, uf_slice_cstr("crm"), uf_slice_make(keys[i], lens[i]), (uint64_t)i + 1,
+                                         &err),
+                     UF_OK, "key %d: %s", i, err.message);
     uint64_t run;
-    cr_assert_eq(uf_store_writer_commit(w, N + 1, NULL, 0, &run, &err), UF_OK, "%s", err.message);
-    /* The writer's scan sees the full keys too, in order. */
+    cr_assert_eq(uf_store_writer_commit(w, LONG_KEYS + 1, NULL, 0, &run, &err), UF_OK, "%s", err.message);
+    /* The writer's scan (the next run's join) sees the full keys too. */
     writer_scan ws = {0};
     cr_assert_eq(uf_store_writer_scan_records(w, writer_record, &ws, &err), UF_OK, "%s", err.message);
-    cr_assert_eq(ws.count, N);
-    cr_assert_eq(ws.first_len, lens[order[0]]);
+    cr_assert_eq(ws.count, LONG_KEYS);
+    cr_assert_eq(ws.first_len, lens[0]);
     uf_store_writer_close(w);
+    size_t blocks;
+    cr_assert_eq(index_entries(store_path, "records", &blocks), LONG_KEYS);
+    cr_assert_eq(blocks, 3, "short keys + the first long one, the other long ones, the 'z' keys");
 
     uf_store *s = open_reader(store_path);
-    for (int i = 0; i < N; i++) {
-        char key[701];
-        memcpy(key, keys[i], lens[i]);
-        key[lens[i]] = '\0';
-        uint64_t gid = 0;
-        cr_assert_eq(uf_store_find_record(s, src, key, &gid, &err), UF_OK, "key %d: %s", i, err.message);
-        cr_assert_eq(gid, (uint64_t)i + 1);
-    }
-    /* A long key that shares the prefix but was never written. */
-    char other[701];
-    memset(other, 'k', 600);
-    other[599] = 'z';
-    other[600] = '\0';
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(find_long(s, keys[i], lens[i], UF_OK), (uint64_t)i + 1, "key %d", i);
+    /* Missing keys around the block edges: 511 × 'k' + 'a' sorts after the
+     * short keys and before every long one, and its cut is the second
+     * block's key, whose first entry is above it; one between two long
+     * keys; a key shorter than all; one above all. */
+    char other[LONG_KEY_MAX];
+    memset(other, 'k', 511);
+    other[511] = 'a';
+    find_long(s, other, 512, UF_ERR_NOT_FOUND);
+    memcpy(other, keys[40], 600);
+    other[600] = '0';
+    find_long(s, other, 601, UF_ERR_NOT_FOUND);
+    find_long(s, "a", 1, UF_ERR_NOT_FOUND);
+    find_long(s, "zz", 2, UF_ERR_NOT_FOUND);
+    find_long(s, keys[31], 599, UF_ERR_NOT_FOUND); /* a prefix of a stored key */
     uint64_t gid;
-    cr_assert_eq(uf_store_find_record(s, src, other, &gid, &err), UF_ERR_NOT_FOUND);
+    cr_assert_eq(uf_store_find_record(s, "crn", "k000", &gid, &err), UF_ERR_NOT_FOUND, "another source");
+    cr_assert_eq(uf_store_find_record(s, "", "k000", &gid, &err), UF_ERR_INVALID);
     static record_list list;
     list.count = 0;
     cr_assert_eq(uf_store_scan_records(s, collect_record, &list, &err), UF_OK, "%s", err.message);
-    cr_assert_eq(list.count, N);
-    for (int i = 0; i < N; i++) {
+    cr_assert_eq(list.count, LONG_KEYS);
+    for (int i = 0; i < n; i++) {
         cr_assert_str_eq(list.sources[i], "crm");
-        cr_assert_eq(list.lens[i], lens[order[i]], "position %d", i);
-        cr_assert_eq(memcmp(list.keys[i], keys[order[i]], lens[order[i]]), 0, "position %d", i);
-        cr_assert_eq(list.ids[i], (uint64_t)order[i] + 1);
+        cr_assert_eq(list.lens[i], lens[i], "position %d", i);
+        cr_assert_eq(memcmp(list.keys[i], keys[i], lens[i]), 0, "position %d", i);
+        cr_assert_eq(list.ids[i], (uint64_t)i + 1);
     }
     uf_store_close(s);
-    /* Hashed keys are exactly 511 bytes, plain ones at most 494. */
-    unsigned char stored[UF_STORE_RECORD_KEY_MAX];
-    cr_assert_eq(uf_store_record_key(uf_slice_cstr("crm"), uf_slice_make(keys[2], 490), stored), 494);
-    cr_assert_eq(uf_store_record_key(uf_slice_cstr("crm"), uf_slice_make(keys[3], 491), stored), 511);
-    cr_assert_eq(uf_store_record_key(uf_slice_cstr(""), uf_slice_cstr("k"), stored), 0);
-    cr_assert_eq(uf_store_record_key(uf_slice_make("a\0b", 3), uf_slice_cstr("k"), stored), 0);
+    /* Stored keys: source + NUL + key; no empty source, none with a NUL. */
+    uf_buf b;
+    uf_buf_init(&b);
+    cr_assert(uf_store_record_key(uf_slice_cstr("crm"), uf_slice_make(keys[31], 600), &b));
+    cr_assert_eq(b.len, 604);
+    cr_assert_eq(memcmp(b.data, "crm\0kkk", 7), 0);
+    cr_assert_not(uf_store_record_key(uf_slice_cstr(""), uf_slice_cstr("k"), &b));
+    cr_assert_not(uf_store_record_key(uf_slice_make("a\0b", 3), uf_slice_cstr("k"), &b));
+    uf_buf_free(&b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,7 +733,7 @@ Test(store, argument_checks)
     cr_assert_eq(uf_store_writer_begin(w, 0, &err), UF_OK, "%s", err.message);
     cr_assert_eq(uf_store_writer_commit(w, 9, NULL, 0, NULL, &err), UF_ERR_INVALID);
     uf_store_writer_close(w);
-    cr_assert_eq(raw_count(store_path, "identifiers"), 2);
+    cr_assert_eq(index_entries(store_path, "identifiers", NULL), 2);
     uf_store *s = open_reader(store_path);
     unsigned char kb[16];
     uint64_t ids[4];
@@ -1345,17 +1429,171 @@ Test(store, other_format_version_is_refused)
     uf_error err = {0};
     cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
     cr_assert(strstr(err.message, "version 1"), "%s", err.message);
-    set_meta(store_path, "format_version", "\0\0\0\3", 4);
-    cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
     uf_store_writer *w = NULL;
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_ERR_VERSION, "%s", err.message);
+    /* A newer one too. */
+    set_meta(store_path, "format_version", "\0\0\0\4", 4);
+    cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
+    cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_ERR_VERSION, "%s", err.message);
+    /* Version 2 is upgraded by a run (store_format_2_is_upgraded_by_a_run): readers say so. */
+    set_meta(store_path, "format_version", "\0\0\0\2", 4);
+    cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
+    cr_assert(strstr(err.message, "version 2") && strstr(err.message, "unify run"), "%s", err.message);
     /* Malformed meta is corruption, not a version question. */
     set_meta(store_path, "format_version", "\1", 1);
     cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_STORE, "%s", err.message);
-    set_meta(store_path, "format_version", "\0\0\0\2", 4);
+    set_meta(store_path, "format_version", "\0\0\0\3", 4);
     set_meta(store_path, "next_golden_id", NULL, 0);
     cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_STORE, "%s", err.message);
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_ERR_STORE, "%s", err.message);
+}
+
+/* A format 2 store, as unify wrote it before index blocks (store.c, V2_*): raw LMDB. */
+static void write_format_2_store(const char *path, const char *long_key)
+{
+    cr_assert_eq(mkdir(path, 0700), 0);
+    MDB_txn *txn;
+    MDB_env *env = raw_open(path, &txn, 0);
+    MDB_dbi meta, profiles, identifiers, records, redirects, runs;
+    cr_assert_eq(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "profiles", MDB_CREATE, &profiles), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "identifiers", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &identifiers), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "records", MDB_CREATE, &records), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "redirects", MDB_CREATE, &redirects), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "runs", MDB_CREATE, &runs), 0);
+    unsigned char next[8], last[8], id7[8], id8[8], run1[8];
+    uf_be64_put(next, 9);
+    uf_be64_put(last, 1);
+    uf_be64_put(id7, 7);
+    uf_be64_put(id8, 8);
+    uf_be64_put(run1, 1);
+    MDB_val k = {14, "format_version"}, v = {4, "\0\0\0\2"};
+    cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    k = (MDB_val){14, "next_golden_id"}, v = (MDB_val){8, next};
+    cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    k = (MDB_val){11, "last_run_id"}, v = (MDB_val){8, last};
+    cr_assert_eq(mdb_put(txn, meta, &k, &v, 0), 0);
+    /* A landline in two profiles, as DUPSORT duplicates. */
+    unsigned char kb[16];
+    uf_key_to_bytes((uf_key){3, 3}, kb);
+    k = (MDB_val){16, kb}, v = (MDB_val){8, id7};
+    cr_assert_eq(mdb_put(txn, identifiers, &k, &v, 0), 0);
+    v = (MDB_val){8, id8};
+    cr_assert_eq(mdb_put(txn, identifiers, &k, &v, 0), 0);
+    /* A plain record key, and a hashed one: 511 bytes, the full key after the id. */
+    k = (MDB_val){8, "crm\0C001"}, v = (MDB_val){8, id7};
+    cr_assert_eq(mdb_put(txn, records, &k, &v, 0), 0);
+    unsigned char hashed[511], value[8 + 600];
+    memcpy(hashed, "crm", 4);
+    memcpy(hashed + 4, long_key, 490);
+    memset(hashed + 494, 0x5a, 17);
+    memcpy(value, id8, 8);
+    memcpy(value + 8, long_key, 600);
+    k = (MDB_val){511, hashed}, v = (MDB_val){sizeof value, value};
+    cr_assert_eq(mdb_put(txn, records, &k, &v, 0), 0);
+    k = (MDB_val){8, run1}, v = (MDB_val){2, "{}"};
+    cr_assert_eq(mdb_put(txn, runs, &k, &v, 0), 0);
+    cr_assert_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+typedef struct v2_record {
+    char key[700];
+    size_t len;
+    uint64_t id;
+} v2_record;
+
+static int collect_v2(void *ctx, uf_slice source, uf_slice key, uint64_t id)
+{
+    v2_record *r = ctx;
+    size_t i = r[0].len == 0 && r[0].id == 0 ? 0 : 1;
+    if (i && r[1].id)
+        return 99;
+    cr_assert_eq(source.len, 3);
+    memcpy(r[i].key, key.ptr, key.len);
+    r[i].len = key.len;
+    r[i].id = id;
+    return 0;
+}
+
+static unsigned raw_flags(const char *path, const char *db)
+{
+    MDB_txn *txn;
+    MDB_env *env = raw_open(path, &txn, MDB_RDONLY);
+    MDB_dbi dbi;
+    unsigned flags = 0;
+    cr_assert_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    cr_assert_eq(mdb_dbi_flags(txn, dbi, &flags), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return flags;
+}
+
+Test(store, store_format_2_is_upgraded_by_a_run)
+{
+    static char long_key[601];
+    memset(long_key, 'q', 600);
+    long_key[599] = 'x';
+    write_format_2_store(store_path, long_key);
+    uf_error err = {0};
+    uf_store *s = NULL;
+    cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
+
+    /* The writer reads the old records (for stable ids), plain and hashed, in order. */
+    uf_store_writer *w;
+    cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_writer_next_golden_id(w), 9);
+    static v2_record got[2];
+    memset(got, 0, sizeof got);
+    cr_assert_eq(uf_store_writer_scan_records(w, collect_v2, got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got[0].len, 4);
+    cr_assert_eq(memcmp(got[0].key, "C001", 4), 0);
+    cr_assert_eq(got[0].id, 7);
+    cr_assert_eq(got[1].len, 600);
+    cr_assert_eq(memcmp(got[1].key, long_key, 600), 0);
+    cr_assert_eq(got[1].id, 8);
+
+    /* A run that fails leaves the format 2 store as it was. */
+    cr_assert_eq(uf_store_writer_begin(w, 1 << 20, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_identifier(w, (uf_key){3, 3}, 7, &err), UF_OK, "%s", err.message);
+    uf_store_writer_abort(w);
+    cr_assert(raw_flags(store_path, "identifiers") & MDB_DUPSORT);
+    memset(got, 0, sizeof got);
+    cr_assert_eq(uf_store_writer_scan_records(w, collect_v2, got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got[1].id, 8);
+    cr_assert_eq(uf_store_open(store_path, &s, &err), UF_ERR_VERSION, "%s", err.message);
+
+    /* One that commits writes format 3: identifiers without DUPSORT, in blocks. */
+    cr_assert_eq(uf_store_writer_begin(w, 1 << 20, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_profile(w, 7, "{}", 2, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_identifier(w, (uf_key){3, 3}, 7, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_identifier(w, (uf_key){3, 3}, 8, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_record(w, uf_slice_cstr("crm"), uf_slice_cstr("C001"), 7, &err), UF_OK);
+    cr_assert_eq(uf_store_put_record(w, uf_slice_cstr("crm"), uf_slice_make(long_key, 600), 7, &err), UF_OK);
+    cr_assert_eq(uf_store_writer_commit(w, 9, NULL, 0, NULL, &err), UF_OK, "%s", err.message);
+    memset(got, 0, sizeof got);
+    cr_assert_eq(uf_store_writer_scan_records(w, collect_v2, got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got[1].len, 600);
+    cr_assert_eq(got[1].id, 7);
+    uf_store_writer_close(w);
+    cr_assert_eq(raw_flags(store_path, "identifiers") & (MDB_DUPSORT | MDB_DUPFIXED), 0);
+    cr_assert_eq(index_entries(store_path, "identifiers", NULL), 2);
+    s = open_reader(store_path);
+    unsigned char kb[16];
+    uint64_t ids[4];
+    size_t count = 0;
+    uf_key_to_bytes((uf_key){3, 3}, kb);
+    cr_assert_eq(uf_store_find_identifier(s, kb, ids, 4, &count, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(count, 2);
+    cr_assert_eq(ids[0], 7);
+    cr_assert_eq(ids[1], 8);
+    uint64_t gid = 0;
+    cr_assert_eq(uf_store_find_record(s, "crm", long_key, &gid, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(gid, 7);
+    uint64_t run = 0;
+    cr_assert_eq(uf_store_last_run_id(s, &run, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(run, 2, "the run log goes on");
+    uf_store_close(s);
 }
 
 Test(store, foreign_lmdb_environment_and_plain_file_are_refused)
