@@ -205,10 +205,30 @@ static void *layout_records(void *arg)
     return NULL;
 }
 
+/*
+ * The refs go out in canonical record order within each top byte of their
+ * key, bucket after bucket: the order the link stage's sort starts from
+ * (uf_sort_identifier_refs skips its serial first level on input already
+ * in top-byte order; 0.2 s of one core at 1 M customers). A first pass
+ * counts each bucket, a second scatters.
+ */
 static void *layout_refs(void *arg)
 {
     layout_job *job = arg;
+    size_t next[256] = {0};
+    for (size_t i = 0; i < job->chunk_count; i++) {
+        const uf_chunk *c = &job->chunks[i];
+        const uint32_t *ids = job->new_id + job->chunk_base[i];
+        for (size_t j = 0; j < c->ref_count; j++)
+            if (ids[c->refs[j].record] != UF_RECORD_NONE)
+                next[c->refs[j].key.hi >> 56]++;
+    }
     size_t out = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        size_t n = next[b];
+        next[b] = out;
+        out += n;
+    }
     for (size_t i = 0; i < job->chunk_count; i++) {
         uf_chunk *c = &job->chunks[i];
         const uint32_t *ids = job->new_id + job->chunk_base[i];
@@ -216,9 +236,9 @@ static void *layout_refs(void *arg)
             uint32_t id = ids[c->refs[j].record];
             if (id == UF_RECORD_NONE)
                 continue;
-            job->refs[out] = c->refs[j];
-            job->refs[out].record = id;
-            out++;
+            uf_identifier_ref *r = &job->refs[next[c->refs[j].key.hi >> 56]++];
+            *r = c->refs[j];
+            r->record = id;
         }
         free(c->refs);
         c->refs = NULL;

@@ -209,13 +209,20 @@ typedef struct count_job {
     const uf_identifier_ref *refs;
     size_t n;
     size_t count[256];
+    bool ascending;   /* the slice's top bytes never descend */
 } count_job;
 
 static void *count_top_bytes(void *arg)
 {
     count_job *job = arg;
-    for (size_t i = 0; i < job->n; i++)
-        job->count[job->refs[i].key.hi >> 56]++;
+    unsigned previous = 0, descents = 0;
+    for (size_t i = 0; i < job->n; i++) {
+        unsigned top = (unsigned)(job->refs[i].key.hi >> 56);
+        job->count[top]++;
+        descents += top < previous;
+        previous = top;
+    }
+    job->ascending = descents == 0;
     return NULL;
 }
 
@@ -275,16 +282,26 @@ void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads)
     }
     uf_parallel_run(count_top_bytes, args, (size_t)threads);
     size_t bucket_count[256] = {0};
-    for (int t = 0; t < threads; t++)
+    bool partitioned = true;
+    for (int t = 0; t < threads; t++) {
         for (unsigned b = 0; b < 256; b++)
             bucket_count[b] += jobs[t].count[b];
+        partitioned = partitioned && jobs[t].ascending &&
+                      (t == 0 || jobs[t].n == 0 || jobs[t - 1].n == 0 ||
+                       jobs[t - 1].refs[jobs[t - 1].n - 1].key.hi >> 56 <= jobs[t].refs[0].key.hi >> 56);
+    }
 
     size_t start[256];
     size_t largest = 0;
-    if (bucket_count[refs[0].key.hi >> 56] == count) {
-        /* One top byte for everything (not hashes?): no permutation, and
-         * one "bucket" that the byte-level recursion splits further. */
-        start[refs[0].key.hi >> 56] = 0;
+    if (partitioned) {
+        /* Already in top-byte order (the run lays refs out that way, and
+         * one top byte for everything is a special case): the in-place
+         * permutation, a serial pass over every ref, has nothing to do. */
+        size_t pos = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            start[b] = pos;
+            pos += bucket_count[b];
+        }
     } else {
         ref_permute(refs, bucket_count, start, 0);
     }
