@@ -3,7 +3,6 @@
  */
 #include "store_block.h"
 
-#include "store.h" /* uf_be64_put / uf_be64_get */
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +53,7 @@ bool uf_block_full_before(const uf_block_writer *b, const void *key, size_t len)
 }
 
 /* Write v as a varint at out (up to 10 bytes); returns its length. */
-static size_t put_varint(unsigned char *out, size_t v)
+static size_t put_varint(unsigned char *out, uint64_t v)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -96,13 +95,13 @@ bool uf_block_add(uf_block_writer *b, const void *key, size_t len, uint64_t gold
         shared = shared_prefix((const unsigned char *)b->last_key.data, k,
                                len < b->last_key.len ? len : b->last_key.len);
     }
-    unsigned char head[20], id[8];
+    unsigned char head[20], id[10];
     size_t head_len = put_varint(head, shared);
     head_len += put_varint(head + head_len, len - shared);
-    uf_be64_put(id, golden_id);
+    size_t id_len = put_varint(id, golden_id);
     uf_buf_append(&b->value, (const char *)head, head_len);
     uf_buf_append(&b->value, (const char *)k + shared, len - shared);
-    uf_buf_append(&b->value, (const char *)id, sizeof id);
+    uf_buf_append(&b->value, (const char *)id, id_len);
     /* Only the differing tail of the previous key changes. */
     b->last_key.len = shared;
     uf_buf_append(&b->last_key, (const char *)k + shared, len - shared);
@@ -157,14 +156,14 @@ void uf_block_reader_free(uf_block_reader *r)
 }
 
 /* false: the varint runs past the end or overflows. */
-static bool get_varint(uf_block_reader *r, size_t *out)
+static bool get_varint(uf_block_reader *r, uint64_t *out)
 {
-    size_t v = 0;
+    uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (r->at >= r->end)
             return false;
         unsigned char c = *r->at++;
-        v |= (size_t)(c & 0x7f) << shift;
+        v |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) {
             *out = v;
             return true;
@@ -177,11 +176,10 @@ int uf_block_next(uf_block_reader *r, uint64_t *golden_id)
 {
     if (r->at == r->end)
         return UF_BLOCK_END;
-    size_t shared, rest;
+    uint64_t shared, rest;
     if (!get_varint(r, &shared) || !get_varint(r, &rest))
         return UF_BLOCK_MALFORMED;
-    if ((r->started ? shared > r->key_len : shared != 0) || rest > (size_t)(r->end - r->at) ||
-        (size_t)(r->end - r->at) - rest < 8)
+    if ((r->started ? shared > r->key_len : shared != 0) || rest > (size_t)(r->end - r->at))
         return UF_BLOCK_MALFORMED;
     if (shared + rest > r->key_cap) {
         size_t cap = (shared + rest) * 2;
@@ -197,10 +195,12 @@ int uf_block_next(uf_block_reader *r, uint64_t *golden_id)
     memcpy(r->key + shared, r->at, rest);
     r->key_len = shared + rest;
     r->at += rest;
-    *golden_id = uf_be64_get(r->at);
-    r->at += 8;
+    uint64_t id;
+    if (!get_varint(r, &id) || id == 0)
+        return UF_BLOCK_MALFORMED;
+    *golden_id = id;
     r->started = true;
-    return *golden_id ? UF_BLOCK_ENTRY : UF_BLOCK_MALFORMED;
+    return UF_BLOCK_ENTRY;
 }
 
 static int compare_keys(const void *a, size_t alen, const void *b, size_t blen)

@@ -11,7 +11,8 @@
  *                     the block's first entry)
  *   varint rest_len   then the rest of the key
  *   rest bytes
- *   u64 BE            golden id (never 0)
+ *   varint golden_id  never 0 (three bytes up to 2 M profiles, against
+ *                     eight: 33 MB less at 1 M customers)
  *
  * (varint: unsigned LEB128). Why: LMDB spends ~1 000 instructions per put,
  * whatever its size, and a run at 1 M customers appends ~6.8 M index
