@@ -208,6 +208,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
     rc = uf_run_ingest(&state, err);
     stage_end(&clock, "ingest");
     previous_join join = {.state = &state, .writer = writer};
+    uf_write_plan plan = {0};
     uf_task join_task = {0};
     if (rc == UF_OK) {
         uf_task_start(&join_task, join_main, &join);
@@ -225,6 +226,9 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
         uf_task group_task;
         uf_task_start(&group_task, group_main, &grouping);
         rc = uf_run_assign_ids(&state, &join.previous, writer, err);
+        /* The write stage's plan needs the ids only: work it out while the links are grouped. */
+        if (rc == UF_OK)
+            rc = uf_run_write_plan(&state, &plan, err);
         uf_task_finish(&group_task);
         if (rc == UF_OK && grouping.rc != UF_OK) {
             rc = grouping.rc;
@@ -243,7 +247,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
     }
     if (rc == UF_OK) {
         release_free_memory();
-        rc = uf_run_write(&state, writer, report.data, report.len, &run_id, err);
+        rc = uf_run_write(&state, &plan, writer, report.data, report.len, &run_id, err);
         stage_end(&clock, "write");
     }
     uf_store_writer_close(writer);
@@ -273,6 +277,7 @@ int uf_run(const uf_config *config, const uf_run_options *options, uf_run_summar
         unlink(options->report_path); /* the probe's empty file: this run wrote no report */
     }
     uf_buf_free(&report);
+    uf_run_write_plan_free(&plan); /* a run that stopped before the write stage */
     uf_run_state_free(&state);
     return rc;
 }

@@ -38,10 +38,11 @@
  * ~0.1 s less wall time. Consumed batches are released. */
 #define PREBUILD_SLOTS 64
 
-typedef struct golden_order {
+struct golden_order {
     uint64_t golden_id;
     uint32_t cluster;
-} golden_order;
+};
+typedef struct golden_order golden_order;
 
 typedef struct batch_slot {
     size_t batch;          /* which batch the slot holds */
@@ -437,38 +438,44 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
     return rc;
 }
 
-int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, size_t report_len,
-                 uint64_t *run_id, uf_error *err)
+int uf_run_write_plan(const uf_run_state *state, uf_write_plan *plan, uf_error *err)
 {
     size_t clusters = state->clustering.cluster_count;
-    golden_order *order = malloc((clusters ? clusters : 1) * sizeof *order);
-    uint64_t *gid_of_record = golden_of_records(state);
-    if (!order || !gid_of_record) {
-        free(order);
-        free(gid_of_record);
-        return uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu profiles", clusters);
-    }
-    /* Nothing reads the cluster of a record after this: give it back before LMDB's dirty pages grow. */
-    free(state->clustering.cluster_of);
-    state->clustering.cluster_of = NULL;
+    plan->order = malloc((clusters ? clusters : 1) * sizeof *plan->order);
+    plan->gid_of_record = golden_of_records(state);
     /* Golden-id order (radix: a qsort of a million entries took ~0.15 s). */
     uf_sort_pair *by_id = malloc((clusters ? clusters : 1) * sizeof *by_id);
-    if (!by_id) {
-        free(order);
-        free(gid_of_record);
+    if (!plan->order || !plan->gid_of_record || !by_id) {
+        free(by_id);
+        uf_run_write_plan_free(plan);
         return uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu profiles", clusters);
     }
     for (size_t c = 0; c < clusters; c++)
         by_id[c] = (uf_sort_pair){state->golden_of_cluster[c], (uint32_t)c};
-    int sorted = uf_sort_pairs(by_id, clusters, err);
-    for (size_t i = 0; sorted == UF_OK && i < clusters; i++)
-        order[i] = (golden_order){by_id[i].key, by_id[i].value};
+    int rc = uf_sort_pairs(by_id, clusters, err);
+    for (size_t i = 0; rc == UF_OK && i < clusters; i++)
+        plan->order[i] = (golden_order){by_id[i].key, by_id[i].value};
     free(by_id);
-    if (sorted != UF_OK) {
-        free(order);
-        free(gid_of_record);
-        return sorted;
-    }
+    if (rc != UF_OK)
+        uf_run_write_plan_free(plan);
+    return rc;
+}
+
+void uf_run_write_plan_free(uf_write_plan *plan)
+{
+    free(plan->order);
+    free(plan->gid_of_record);
+    plan->order = NULL;
+    plan->gid_of_record = NULL;
+}
+
+int uf_run_write(uf_run_state *state, uf_write_plan *plan, uf_store_writer *w, const char *report,
+                 size_t report_len, uint64_t *run_id, uf_error *err)
+{
+    size_t clusters = state->clustering.cluster_count;
+    /* Nothing reads the cluster of a record after the plan: give it back before LMDB's dirty pages grow. */
+    free(state->clustering.cluster_of);
+    state->clustering.cluster_of = NULL;
 
     /* Bytes the generation will take, generously: profiles dominate. */
     uint64_t estimate = (uint64_t)clusters * 1024 + (uint64_t)state->table.identifier_count * 48 +
@@ -476,13 +483,12 @@ int uf_run_write(uf_run_state *state, uf_store_writer *w, const char *report, si
     int rc = UF_OK;
     bool links_released = false;
     for (int attempt = 0; attempt < 4; attempt++) {
-        rc = write_generation(state, w, order, &gid_of_record, &links_released, estimate, report, report_len, run_id,
-                              err);
+        rc = write_generation(state, w, plan->order, &plan->gid_of_record, &links_released, estimate, report,
+                              report_len, run_id, err);
         if (rc == UF_OK || !uf_store_writer_map_full(w))
             break;
         estimate *= 2; /* the map was too small: write it all again in a bigger one */
     }
-    free(order);
-    free(gid_of_record);
+    uf_run_write_plan_free(plan);
     return rc;
 }
