@@ -23,6 +23,7 @@
 #include "sort.h"
 #include "store.h"
 #include "survive.h"
+#include "parallel.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -337,24 +338,46 @@ static int write_identifiers(uf_run_state *state, uf_store_writer *w, const uint
     return rc;
 }
 
-static int write_records(uf_run_state *state, uf_store_writer *w, const uint64_t *gid_of_record, uf_error *err)
+/*
+ * The record index is built on a thread of its own (store.h,
+ * uf_record_blocks) while the writer writes the identifier index: both are
+ * one core's work, and the other core would otherwise only build the few
+ * profiles it may hold ahead (PREBUILD_SLOTS).
+ */
+typedef struct record_index_job {
+    const uf_run_state *state;
+    const uint64_t *gid_of_record;
+    uf_record_blocks *blocks;
+    int rc;
+    uf_error err;
+} record_index_job;
+
+static void *build_record_index(void *arg)
 {
+    record_index_job *job = arg;
+    const uf_run_state *state = job->state;
     const uf_record_table *t = &state->table;
-    uf_slice *names = malloc((state->config->source_count ? state->config->source_count : 1) * sizeof *names);
-    if (!names)
-        return uf_error_set(err, UF_ERR_NOMEM, "out of memory writing the record index");
-    for (size_t s = 0; s < state->config->source_count; s++)
+    size_t sources = state->config->source_count;
+    uf_slice *names = malloc((sources ? sources : 1) * sizeof *names);
+    job->blocks = uf_record_blocks_new();
+    if (!names || !job->blocks) {
+        free(names);
+        job->rc = uf_error_set(&job->err, UF_ERR_NOMEM, "out of memory building the record index");
+        return NULL;
+    }
+    for (size_t s = 0; s < sources; s++)
         names[s] = uf_slice_cstr(state->config->sources[s].name);
-    int rc = UF_OK;
-    for (size_t r = 0; r < t->count && rc == UF_OK; r++) {
+    job->rc = UF_OK;
+    for (size_t r = 0; r < t->count && job->rc == UF_OK; r++) {
         /* Blobs are in file order, records in key order: fetch ahead. */
         if (r + PREFETCH_AHEAD < t->count)
             __builtin_prefetch(t->records[r + PREFETCH_AHEAD].blob);
         const uf_record *rec = &t->records[r];
-        rc = uf_store_put_record(w, names[rec->source], uf_record_key(rec), gid_of_record[r], err);
+        job->rc = uf_record_blocks_add(job->blocks, names[rec->source], uf_record_key(rec), job->gid_of_record[r],
+                                       &job->err);
     }
     free(names);
-    return rc;
+    return NULL;
 }
 
 static int write_model(uf_run_state *state, uf_store_writer *w, uf_error *err)
@@ -415,10 +438,20 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
         state->clustering.edges = NULL;
         free(state->edge_start);
         state->edge_start = NULL;
+        record_index_job records = {.state = state, .gid_of_record = *gid_of_record};
+        uf_task records_task;
+        uf_task_start(&records_task, build_record_index, &records);
         rc = write_identifiers(state, w, *gid_of_record, err);
+        uf_task_finish(&records_task);
+        if (rc == UF_OK && records.rc != UF_OK) {
+            rc = records.rc;
+            if (err)
+                *err = records.err;
+        }
+        if (rc == UF_OK)
+            rc = uf_store_put_record_blocks(w, records.blocks, err);
+        uf_record_blocks_free(records.blocks);
     }
-    if (rc == UF_OK)
-        rc = write_records(state, w, *gid_of_record, err);
     if (rc == UF_OK) {
         free(state->table.identifiers);
         state->table.identifiers = NULL;

@@ -236,6 +236,21 @@ int uf_store_put_schema(uf_store_writer *w, const void *schema, size_t len, uf_e
 int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, uf_error *err);
 int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err);
 int uf_store_put_redirect(uf_store_writer *w, uint64_t old_id, uint64_t new_id, uf_error *err);
+
+/*
+ * The record index built away from the writer (a run builds it on a worker
+ * while the writer writes the identifier index): uf_record_blocks_add makes
+ * the checks of uf_store_put_record and its blocks, in memory, on any
+ * thread; uf_store_put_record_blocks then appends them to the open
+ * transaction's record index, which must still be empty (UF_ERR_INVALID
+ * otherwise); later uf_store_put_record calls go on after them. The builder
+ * is not tied to a writer or transaction.
+ */
+typedef struct uf_record_blocks uf_record_blocks;
+uf_record_blocks *uf_record_blocks_new(void);
+void uf_record_blocks_free(uf_record_blocks *b);
+int uf_record_blocks_add(uf_record_blocks *b, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err);
+int uf_store_put_record_blocks(uf_store_writer *w, uf_record_blocks *b, uf_error *err);
 /* links by golden id, strictly ascending (run_links.h encodes the value). */
 int uf_store_put_links(uf_store_writer *w, uint64_t golden_id, const void *links, size_t len, uf_error *err);
 /* The generation's scored-matching model (meta "match_model"); like the schema, removed by begin. */

@@ -829,37 +829,161 @@ static int compare_bytes(const void *a, size_t alen, const void *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
+/*
+ * The checks of a record put against the index's previous key, and its
+ * stored key into `stored`: UF_OK, or UF_ERR_INVALID / UF_ERR_NOMEM with
+ * `err` set. Shared by the writer and uf_record_blocks.
+ */
+static int record_checked_key(const uf_block_writer *blocks, uf_buf *stored, uf_slice source, uf_slice key,
+                              uint64_t golden_id, uf_error *err)
+{
+    if (golden_id == 0)
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: records: golden id 0 is invalid");
+    if (!uf_store_record_key(source, key, stored)) {
+        if (stored->failed)
+            return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory writing records");
+        return uf_error_set(err, UF_ERR_INVALID, "STORE: records: invalid source name \"%.*s\" (1..%d bytes, no NUL)",
+                            (int)(source.len > 64 ? 64 : source.len), source.ptr ? source.ptr : "",
+                            UF_STORE_SOURCE_MAX);
+    }
+    size_t last_len;
+    const char *last = (const char *)uf_block_last_key(blocks, &last_len);
+    if (last && compare_bytes(stored->data, stored->len, last, last_len) <= 0) {
+        /* Stored keys compare like (source, key): sources hold no NUL. */
+        const char *nul = memchr(last, '\0', last_len);
+        size_t last_source = nul ? (size_t)(nul - last) : last_len;
+        size_t last_key = nul ? last_len - last_source - 1 : 0;
+        return uf_error_set(err, UF_ERR_INVALID,
+                            "STORE: records out of order: %.*s:%.*s after %.*s:%.*s (sort by source name, then key, "
+                            "as bytes; each pair once)",
+                            (int)source.len, source.ptr, (int)(key.len > 80 ? 80 : key.len), key.ptr ? key.ptr : "",
+                            (int)last_source, last, (int)(last_key > 80 ? 80 : last_key), nul ? nul + 1 : "");
+    }
+    return UF_OK;
+}
+
 int uf_store_put_record(uf_store_writer *w, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err)
 {
     int rc = check_writable(w, err);
     if (rc != UF_OK)
         return rc;
-    if (golden_id == 0)
-        return fail(w, err, UF_ERR_INVALID, "STORE: records: golden id 0 is invalid");
-    if (!uf_store_record_key(source, key, &w->record_key)) {
-        if (w->record_key.failed)
-            return fail(w, err, UF_ERR_NOMEM, "STORE: out of memory writing records");
-        return fail(w, err, UF_ERR_INVALID, "STORE: records: invalid source name \"%.*s\" (1..%d bytes, no NUL)",
-                    (int)(source.len > 64 ? 64 : source.len), source.ptr ? source.ptr : "", UF_STORE_SOURCE_MAX);
-    }
-    const char *stored = w->record_key.data;
-    size_t stored_len = w->record_key.len, last_len;
-    const char *last = (const char *)uf_block_last_key(&w->record_block, &last_len);
-    if (last && compare_bytes(stored, stored_len, last, last_len) <= 0) {
-        /* Stored keys compare like (source, key): sources hold no NUL. */
-        const char *nul = memchr(last, '\0', last_len);
-        size_t last_source = nul ? (size_t)(nul - last) : last_len;
-        size_t last_key = nul ? last_len - last_source - 1 : 0;
-        return fail(w, err, UF_ERR_INVALID,
-                    "STORE: records out of order: %.*s:%.*s after %.*s:%.*s (sort by source name, then key, "
-                    "as bytes; each pair once)",
-                    (int)source.len, source.ptr, (int)(key.len > 80 ? 80 : key.len), key.ptr ? key.ptr : "",
-                    (int)last_source, last, (int)(last_key > 80 ? 80 : last_key), nul ? nul + 1 : "");
-    }
-    rc = block_put(w, UF_DB_RECORDS, &w->record_block, stored, stored_len, golden_id, "cannot write records", err);
+    uf_error e;
+    rc = record_checked_key(&w->record_block, &w->record_key, source, key, golden_id, &e);
+    if (rc != UF_OK)
+        return fail(w, err, rc, "%s", e.message);
+    rc = block_put(w, UF_DB_RECORDS, &w->record_block, w->record_key.data, w->record_key.len, golden_id,
+                   "cannot write records", err);
     if (rc != UF_OK)
         return rc;
     note_id(w, golden_id);
+    return UF_OK;
+}
+
+/*
+ * Finished blocks are kept in memory mapped for the purpose: the builder
+ * runs on a worker thread, and malloc memory it took and the writer's
+ * thread freed would stay in the worker's malloc arena, out of reach of
+ * LMDB's page allocations on the writer's thread (the run's memory peak).
+ */
+struct uf_record_blocks {
+    uf_block_writer open;   /* the block being filled */
+    uf_buf stored;          /* the stored key of the record being added */
+    unsigned char *done;    /* finished blocks: u32 key length, key, u32 value length, value */
+    size_t done_len, done_cap;
+    uint64_t max_id;
+};
+
+uf_record_blocks *uf_record_blocks_new(void)
+{
+    uf_record_blocks *b = calloc(1, sizeof *b);
+    if (b) {
+        uf_block_writer_init(&b->open);
+        uf_buf_init(&b->stored);
+    }
+    return b;
+}
+
+void uf_record_blocks_free(uf_record_blocks *b)
+{
+    if (!b)
+        return;
+    uf_block_writer_free(&b->open);
+    uf_buf_free(&b->stored);
+    if (b->done)
+        munmap(b->done, b->done_cap);
+    free(b);
+}
+
+static bool done_reserve(uf_record_blocks *b, size_t extra)
+{
+    if (b->done_len + extra <= b->done_cap)
+        return true;
+    size_t cap = b->done_cap ? b->done_cap * 2 : (size_t)4 << 20;
+    while (cap < b->done_len + extra)
+        cap *= 2;
+    void *p = b->done ? mremap(b->done, b->done_cap, cap, MREMAP_MAYMOVE)
+                      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    b->done = p;
+    b->done_cap = cap;
+    return true;
+}
+
+static void done_put(uf_record_blocks *b, const MDB_val *v)
+{
+    uint32_t n = (uint32_t)v->mv_size;
+    memcpy(b->done + b->done_len, &n, sizeof n);
+    memcpy(b->done + b->done_len + sizeof n, v->mv_data, n);
+    b->done_len += sizeof n + n;
+}
+
+int uf_record_blocks_add(uf_record_blocks *b, uf_slice source, uf_slice key, uint64_t golden_id, uf_error *err)
+{
+    int rc = record_checked_key(&b->open, &b->stored, source, key, golden_id, err);
+    if (rc != UF_OK)
+        return rc;
+    MDB_val k, v;
+    if (uf_block_full_before(&b->open, b->stored.data, b->stored.len) && uf_block_take(&b->open, &k, &v)) {
+        if (v.mv_size > UINT32_MAX || !done_reserve(b, 8 + k.mv_size + v.mv_size))
+            return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory building the record index");
+        done_put(b, &k);
+        done_put(b, &v);
+        uf_block_taken(&b->open);
+    }
+    if (!uf_block_add(&b->open, b->stored.data, b->stored.len, golden_id))
+        return uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory building the record index");
+    if (golden_id > b->max_id)
+        b->max_id = golden_id;
+    return UF_OK;
+}
+
+int uf_store_put_record_blocks(uf_store_writer *w, uf_record_blocks *b, uf_error *err)
+{
+    int rc = check_writable(w, err);
+    if (rc != UF_OK)
+        return rc;
+    size_t last_len;
+    if (uf_block_last_key(&w->record_block, &last_len))
+        return fail(w, err, UF_ERR_INVALID, "STORE: records: a built record index goes into an empty one");
+    for (size_t at = 0; at < b->done_len;) {
+        uint32_t klen, vlen;
+        memcpy(&klen, b->done + at, sizeof klen);
+        MDB_val k = {klen, b->done + at + sizeof klen};
+        at += sizeof klen + klen;
+        memcpy(&vlen, b->done + at, sizeof vlen);
+        MDB_val v = {vlen, b->done + at + sizeof vlen};
+        at += sizeof vlen + vlen;
+        int mrc = mdb_cursor_put(w->cursor[UF_DB_RECORDS], &k, &v, MDB_APPEND);
+        if (mrc != MDB_SUCCESS)
+            return fail_mdb(w, err, mrc, "cannot write records");
+    }
+    /* The open block goes on in the writer: later puts continue after it, and the commit stores it. */
+    uf_block_writer open = w->record_block;
+    w->record_block = b->open;
+    b->open = open;
+    if (b->max_id)
+        note_id(w, b->max_id);
     return UF_OK;
 }
 

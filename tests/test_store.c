@@ -1448,6 +1448,107 @@ Test(store, other_format_version_is_refused)
     cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_ERR_STORE, "%s", err.message);
 }
 
+typedef struct record_digest {
+    uint64_t hash;
+    size_t count;
+} record_digest;
+
+static int digest_record(void *ctx, const char *source, size_t source_len, const char *key, size_t key_len,
+                         uint64_t id)
+{
+    record_digest *d = ctx;
+    d->hash = d->hash * 1000003 ^ id;
+    for (size_t i = 0; i < source_len; i++)
+        d->hash = d->hash * 31 + (unsigned char)source[i];
+    d->hash = d->hash * 31 + 0xff;
+    for (size_t i = 0; i < key_len; i++)
+        d->hash = d->hash * 31 + (unsigned char)key[i];
+    d->count++;
+    return 0;
+}
+
+/* Record i of the test index: three sources, keys of 4..40 bytes. */
+static void test_record(int i, const char **source, char *key, size_t *len)
+{
+    static const char *sources[] = {"app", "crm", "web"};
+    *source = sources[i / 700];
+    *len = (size_t)snprintf(key, 64, "K%05d%.*s", i % 700, (i * 7) % 35, "abcdefghijklmnopqrstuvwxyz0123456789");
+}
+
+static record_digest write_records_two_ways(const char *path, bool built)
+{
+    uf_store_writer *w;
+    uf_error err;
+    cr_assert_eq(uf_store_writer_open(path, 0, &w, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_writer_begin(w, 1 << 20, &err), UF_OK, "%s", err.message);
+    uf_record_blocks *b = uf_record_blocks_new();
+    cr_assert(b);
+    char key[64];
+    size_t len;
+    const char *source;
+    /* The first 2 000 built (or put), the last 100 put after them either way. */
+    for (int i = 0; i < 2100; i++) {
+        test_record(i, &source, key, &len);
+        int rc = built && i < 2000
+                     ? uf_record_blocks_add(b, uf_slice_cstr(source), uf_slice_make(key, len), (uint64_t)i + 1, &err)
+                     : uf_store_put_record(w, uf_slice_cstr(source), uf_slice_make(key, len), (uint64_t)i + 1, &err);
+        cr_assert_eq(rc, UF_OK, "record %d: %s", i, err.message);
+        if (built && i == 1999)
+            cr_assert_eq(uf_store_put_record_blocks(w, b, &err), UF_OK, "%s", err.message);
+    }
+    uf_record_blocks_free(b);
+    cr_assert_eq(uf_store_writer_commit(w, 2101, NULL, 0, NULL, &err), UF_OK, "%s", err.message);
+    uf_store_writer_close(w);
+    cr_assert_eq(index_entries(path, "records", NULL), 2100);
+    uf_store *s = open_reader(path);
+    record_digest d = {0};
+    cr_assert_eq(uf_store_scan_records(s, digest_record, &d, &err), UF_OK, "%s", err.message);
+    for (int i = 0; i < 2100; i += 7) {
+        test_record(i, &source, key, &len);
+        key[len] = '\0';
+        uint64_t gid = 0;
+        cr_assert_eq(uf_store_find_record(s, source, key, &gid, &err), UF_OK, "record %d: %s", i, err.message);
+        cr_assert_eq(gid, (uint64_t)i + 1);
+    }
+    uf_store_close(s);
+    return d;
+}
+
+Test(store, record_index_built_off_the_writer_equals_the_one_put)
+{
+    char other[4096];
+    snprintf(other, sizeof other, "%s2", store_path);
+    record_digest put = write_records_two_ways(store_path, false);
+    record_digest built = write_records_two_ways(other, true);
+    cr_assert_eq(put.count, 2100);
+    cr_assert_eq(built.count, put.count);
+    cr_assert_eq(built.hash, put.hash);
+
+
+    /* The builder makes the checks of a put. */
+    uf_error err;
+    uf_record_blocks *b = uf_record_blocks_new();
+    cr_assert_eq(uf_record_blocks_add(b, uf_slice_cstr("crm"), uf_slice_cstr("B"), 1, &err), UF_OK);
+    cr_assert_eq(uf_record_blocks_add(b, uf_slice_cstr("crm"), uf_slice_cstr("A"), 2, &err), UF_ERR_INVALID);
+    cr_assert(strstr(err.message, "records out of order: crm:A after crm:B"), "%s", err.message);
+    cr_assert_eq(uf_record_blocks_add(b, uf_slice_cstr("crm"), uf_slice_cstr("C"), 0, &err), UF_ERR_INVALID);
+    cr_assert_eq(uf_record_blocks_add(b, uf_slice_cstr(""), uf_slice_cstr("C"), 3, &err), UF_ERR_INVALID);
+    /* ...and goes only into an empty record index; the transaction then fails as a whole. */
+    uf_store_writer *w;
+    cr_assert_eq(uf_store_writer_open(store_path, 0, &w, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_writer_begin(w, 1 << 20, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(uf_store_put_record(w, uf_slice_cstr("app"), uf_slice_cstr("A"), 1, &err), UF_OK);
+    cr_assert_eq(uf_store_put_record_blocks(w, b, &err), UF_ERR_INVALID);
+    cr_assert_eq(uf_store_writer_commit(w, 5, NULL, 0, NULL, &err), UF_ERR_INVALID, "%s", err.message);
+    uf_store_writer_close(w);
+    uf_record_blocks_free(b);
+    uf_store *s = open_reader(store_path);
+    record_digest d = {0};
+    cr_assert_eq(uf_store_scan_records(s, digest_record, &d, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(d.count, 2100, "the first generation stays");
+    uf_store_close(s);
+}
+
 /* A format 2 store, as unify wrote it before index blocks (store.c, V2_*): raw LMDB. */
 static void write_format_2_store(const char *path, const char *long_key)
 {
