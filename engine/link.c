@@ -1280,6 +1280,109 @@ static int link_parallel(uf_linker *l, const uf_identifier_ref *refs, size_t n, 
     return UF_OK;
 }
 
+/*
+ * One pass over the sorted refs, in parallel slices that start at a new key
+ * (a key's refs never straddle two): duplicate (key, record) pairs collapse
+ * (one record listing an e-mail twice holds it once), keys are counted and
+ * junk by frequency is listed, in key order. Each slice compacts in place;
+ * the slices are then moved together (only when something collapsed).
+ */
+typedef struct collapse_job {
+    const uf_linker *l;
+    uf_identifier_ref *refs;
+    size_t begin, end;          /* the slice */
+    size_t kept;                /* refs left at refs + begin */
+    uint64_t distinct;
+    uint64_t junk_keys[UF_MAX_KINDS], junk_refs[UF_MAX_KINDS];
+    uf_junk_identifier *junk;
+    size_t junk_count, junk_cap;
+    bool nomem;
+} collapse_job;
+
+static void *collapse_slice(void *arg)
+{
+    collapse_job *job = arg;
+    uf_identifier_ref *refs = job->refs;
+    size_t m = job->begin;
+    for (size_t i = job->begin; i < job->end; i++) {
+        if (m > job->begin && uf_key_equal(refs[m - 1].key, refs[i].key) && refs[m - 1].record == refs[i].record)
+            continue;
+        refs[m++] = refs[i];
+    }
+    job->kept = m - job->begin;
+    for (size_t g = job->begin; g < m;) {
+        size_t end = group_end(refs, m, g);
+        uint16_t kind = refs[g].kind;
+        job->distinct++;
+        if (group_is_junk(job->l, kind, end - g)) {
+            if (!uf_grow((void **)&job->junk, &job->junk_cap, job->junk_count + 1, sizeof *job->junk)) {
+                job->nomem = true;
+                return NULL;
+            }
+            uf_junk_identifier *j = &job->junk[job->junk_count++];
+            memset(j, 0, sizeof *j);
+            j->key = refs[g].key;
+            j->records = (uint32_t)(end - g);
+            j->kind = kind;
+            job->junk_keys[kind]++;
+            job->junk_refs[kind] += end - g;
+        }
+        g = end;
+    }
+    return NULL;
+}
+
+static int collapse_and_find_junk(uf_linker *l, uf_identifier_ref *refs, size_t *count, int threads, uf_error *err)
+{
+    size_t n = *count;
+    size_t slices = threads > 1 && n >= LINK_PARALLEL_MIN ? 2 : 1;
+    collapse_job jobs[2];
+    void *args[2];
+    size_t begin = 0;
+    for (size_t t = 0; t < slices; t++) {
+        size_t end = t + 1 == slices ? n : n / slices * (t + 1);
+        while (end < n && end > begin && uf_key_equal(refs[end].key, refs[end - 1].key))
+            end++; /* a slice ends where a key does */
+        memset(&jobs[t], 0, sizeof jobs[t]);
+        jobs[t].l = l;
+        jobs[t].refs = refs;
+        jobs[t].begin = begin;
+        jobs[t].end = end;
+        args[t] = &jobs[t];
+        begin = end;
+    }
+    uf_parallel_run(collapse_slice, args, slices);
+    link_worker *w = &l->main;
+    size_t m = 0;
+    int rc = UF_OK;
+    for (size_t t = 0; t < slices; t++) {
+        collapse_job *job = &jobs[t];
+        if (job->nomem || (job->junk_count && !uf_grow((void **)&l->junk, &l->junk_cap,
+                                                         l->junk_count + job->junk_count, sizeof *l->junk)))
+            rc = UF_ERR_NOMEM;
+        if (rc == UF_OK) {
+            if (m != job->begin)
+                memmove(refs + m, refs + job->begin, job->kept * sizeof *refs);
+            m += job->kept;
+            if (job->junk_count)
+                memcpy(l->junk + l->junk_count, job->junk, job->junk_count * sizeof *job->junk);
+            l->junk_count += job->junk_count;
+            w->stats.distinct_identifiers += job->distinct;
+            for (size_t k = 0; k < UF_MAX_KINDS; k++) {
+                w->stats.junk_keys[k] += job->junk_keys[k];
+                w->stats.junk_refs[k] += job->junk_refs[k];
+            }
+        }
+        free(job->junk);
+    }
+    if (rc != UF_OK)
+        return uf_error_set(err, UF_ERR_NOMEM, "linker: out of memory");
+    w->stats.duplicate_refs = n - m;
+    w->stats.identifier_refs = m;
+    *count = m;
+    return UF_OK;
+}
+
 int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads, uf_error *err)
 {
     if (l->main.error != UF_OK)
@@ -1311,36 +1414,10 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
     if (!refs_sorted(refs, n))
         uf_sort_identifier_refs(refs, n, threads);
 
-    /* Collapse duplicate (key, record): one record listing an e-mail twice
-     * holds it once. */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m > 0 && uf_key_equal(refs[m - 1].key, refs[i].key) && refs[m - 1].record == refs[i].record)
-            continue;
-        refs[m++] = refs[i];
-    }
-    w->stats.duplicate_refs = n - m;
-    w->stats.identifier_refs = m;
-    n = table->identifier_count = m;
-
-    /* Junk by frequency, counted once, listed in key order. */
-    for (size_t g = 0; g < n;) {
-        size_t end = group_end(refs, n, g);
-        uint16_t kind = refs[g].kind;
-        w->stats.distinct_identifiers++;
-        if (group_is_junk(l, kind, end - g)) {
-            if (!uf_grow((void **)&l->junk, &l->junk_cap, l->junk_count + 1, sizeof *l->junk))
-                return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory");
-            uf_junk_identifier *j = &l->junk[l->junk_count++];
-            memset(j, 0, sizeof *j);
-            j->key = refs[g].key;
-            j->records = (uint32_t)(end - g);
-            j->kind = kind;
-            w->stats.junk_keys[kind]++;
-            w->stats.junk_refs[kind] += end - g;
-        }
-        g = end;
-    }
+    int collapsed = collapse_and_find_junk(l, refs, &n, threads, err);
+    if (collapsed != UF_OK)
+        return w->error = collapsed;
+    table->identifier_count = n;
 
     if (threads > MAX_LINK_THREADS)
         threads = MAX_LINK_THREADS;

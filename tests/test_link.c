@@ -1022,6 +1022,10 @@ static void assert_same_outcome(const outcome *a, const outcome *b)
                   "edge %zu differs", i);
     }
     cr_assert_eq(a->c.junk_count, b->c.junk_count);
+    for (size_t i = 0; i < a->c.junk_count; i++)
+        cr_assert(uf_key_equal(a->c.junk[i].key, b->c.junk[i].key) && a->c.junk[i].records == b->c.junk[i].records &&
+                      a->c.junk[i].kind == b->c.junk[i].kind,
+                  "junk identifier %zu differs", i);
     cr_assert_eq(memcmp(&a->stats, &b->stats, sizeof a->stats), 0, "stats differ");
 }
 
