@@ -580,11 +580,11 @@ static int advance_txnid(uf_store_writer *w, uf_error *err)
 }
 
 /*
- * Emptying the old generation reads its trees (a DUPSORT database must
- * visit every leaf to free the duplicate pages, and the kernel maps 64 KiB
- * around each fault), which leaves ~20% of the previous store mapped in
- * this process: ~190 MiB of RSS at 1 M customers, on top of LMDB's dirty
- * pages. Without MDB_WRITEMAP the map is read-only (LMDB writes with
+ * Emptying the old generation may read its trees (a DUPSORT database, as
+ * format 2's identifiers, or one with overflow pages must visit every leaf
+ * to free them, and the kernel maps 64 KiB around each fault), which left
+ * ~20% of a format 2 store mapped in this process: ~190 MiB of RSS at 1 M
+ * customers, on top of LMDB's dirty pages. Without MDB_WRITEMAP the map is read-only (LMDB writes with
  * pwrite), so dropping its page-table entries is safe at any time: a page
  * touched again faults back in from the page cache. LMDB does not expose
  * the map's address (me_mapaddr is only set with MDB_FIXEDMAP), so it is
