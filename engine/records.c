@@ -86,39 +86,55 @@ static void upper_ascii(char *s, size_t len)
 }
 
 /* How `raw` can be rebuilt from `value` (both already cut to 255 bytes). */
-static unsigned raw_form(uf_slice value, uf_slice raw)
+/*
+ * How `raw` can be rebuilt from `value` (both already cut to 255 bytes).
+ * This runs for every value of every record: a memcmp for the common "same"
+ * case, then one pass that checks both transforms without copying.
+ */
+static unsigned raw_form(const char *value, size_t vlen, const char *raw, size_t rlen)
 {
-    if (raw.len == 0 || (raw.len == value.len && memcmp(raw.ptr, value.ptr, raw.len) == 0))
+    if (rlen == 0 || (rlen == vlen && memcmp(raw, value, vlen) == 0))
         return UF_RAW_SAME;
-    if (raw.len != value.len)
+    if (rlen != vlen)
         return UF_RAW_STORED;
-    char t[255];
-    memcpy(t, value.ptr, value.len);
-    uf_title_case(t, value.len);
-    if (memcmp(t, raw.ptr, raw.len) == 0)
-        return UF_RAW_TITLE;
-    memcpy(t, value.ptr, value.len);
-    upper_ascii(t, value.len);
-    if (memcmp(t, raw.ptr, raw.len) == 0)
-        return UF_RAW_UPPER;
-    return UF_RAW_STORED;
+    bool title = true, upper = true, start = true;
+    for (size_t i = 0; i < vlen && (title | upper); i++) {
+        unsigned char c = (unsigned char)value[i], r = (unsigned char)raw[i];
+        unsigned char up = c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
+        title &= r == (start ? up : c); /* uf_title_case */
+        upper &= r == up;
+        start = c == ' ' || c == '-';
+    }
+    return title ? UF_RAW_TITLE : upper ? UF_RAW_UPPER : UF_RAW_STORED;
 }
 
 void uf_blob_add_attr(uf_blob_builder *b, int kind, uf_slice value, uf_slice raw)
 {
+    size_t vlen = utf8_cut(value.ptr, value.len, 255), rlen = utf8_cut(raw.ptr, raw.len, 255);
     /* Worst case: kind + two length bytes + two values. */
     if (b->context_count_at != 0 || b->buf[b->attr_count_at] == 255 || kind < 0 || kind >= 64 ||
-        b->len + 3 + utf8_cut(value.ptr, value.len, 255) + utf8_cut(raw.ptr, raw.len, 255) > UF_BLOB_MAX - 1) {
+        b->len + 3 + vlen + rlen > UF_BLOB_MAX - 1) {
         b->overflow = true;
         return;
     }
-    uf_slice v = uf_slice_make(value.ptr, utf8_cut(value.ptr, value.len, 255));
-    uf_slice r = uf_slice_make(raw.ptr, utf8_cut(raw.ptr, raw.len, 255));
-    unsigned form = raw_form(v, r);
-    put_byte(b, (unsigned)kind | form << 6);
-    put_value(b, value);
-    if (form == UF_RAW_STORED)
-        put_value(b, raw);
+    unsigned form = raw_form(value.ptr, vlen, raw.ptr, rlen);
+    unsigned char *p = b->buf + b->len;
+    *p++ = (unsigned char)((unsigned)kind | form << 6);
+    *p++ = (unsigned char)vlen;
+    if (vlen)
+        memcpy(p, value.ptr, vlen);
+    p += vlen;
+    if (vlen < value.len)
+        b->overflow = true; /* cut: the record is still valid */
+    if (form == UF_RAW_STORED) {
+        *p++ = (unsigned char)rlen;
+        if (rlen)
+            memcpy(p, raw.ptr, rlen);
+        p += rlen;
+        if (rlen < raw.len)
+            b->overflow = true;
+    }
+    b->len = (size_t)(p - b->buf);
     b->buf[b->attr_count_at]++;
 }
 

@@ -298,6 +298,18 @@ Test(ingest, timestamps)
         {"2024-05-01T25:00", false, 0},
         {"2024-05-01Tjunk", false, 0},
         {"12345", false, 0},
+        /* the fixed-offset reading of the usual shape, and its edges */
+        {"2024-05-01 10:00:00Z", true, 1714557600},
+        {"2024-05-01T10:00:00z", true, 1714557600},
+        {"2016-12-31T23:59:60Z", true, 1483228800},
+        {"0000-03-01T00:00:00Z", true, -62162035200},
+        {"2024-05-01T10:0a:00Z", false, 0},
+        {"2024-00-01T10:00:00Z", false, 0},
+        {"2024-05-32T10:00:00Z", false, 0},
+        {"2024-05-01T24:00:00Z", false, 0},
+        {"2024-05-01T10:60:00Z", false, 0},
+        {"2024-05-01t10:00:00Z", false, 0},
+        {"2024-05-01T10:00:00X", false, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t t = 42;
@@ -348,6 +360,10 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
         {"mcdonald", "McDonald"},            /* stored: not a plain transform */
         {"x", ""},                           /* empty raw: the value */
         {"", "Zed"},                         /* stored */
+        {"1st street", "1st Street"},        /* title: a digit starts no word */
+        {"x-y", "X-Y"},                      /* title and upper alike: title */
+        {"ab cd", "AB CD"},                  /* upper, title fails at the second letter */
+        {"o'brien", "O'Brien"},              /* stored: an apostrophe starts no word */
     };
     uf_blob_builder *b = malloc(sizeof *b);
     cr_assert_not_null(b);
@@ -360,7 +376,7 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
     uf_blob_add_context(b, 0, uf_slice_cstr("gold"));
     size_t len = uf_blob_finish(b);
     /* key (3) + attr count (1) + kind/len/value each + raw_len and raw of the three stored + contexts (1 + 6). */
-    stored += 3 + 1 + (1 + strlen("Gómez")) + (1 + strlen("McDonald")) + (1 + strlen("Zed")) + 7;
+    stored += 3 + 1 + (1 + strlen("Gómez")) + (1 + strlen("McDonald")) + (1 + strlen("Zed")) + (1 + strlen("O'Brien")) + 7;
     cr_expect_eq(len, stored);
     cr_expect(!b->overflow);
     uf_record r = {.blob = b->buf, .blob_len = (uint32_t)len};
@@ -389,4 +405,50 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
     uf_blob_add_attr(b, 64, uf_slice_cstr("v"), uf_slice_cstr("v"));
     cr_expect(b->overflow);
     free(b);
+}
+
+/* ---- repeated values ---- */
+
+Test(ingest, repeated_values_normalize_alike)
+{
+    /* Each value comes back several times, among others: junk (blocklisted,
+     * placeholder), invalid and good results each time the same. */
+    write_file("crm.csv", "id,mail,first,last,born,city\n"
+                          "c-1,a@mail.org,Bob,SMITH,03/04/1985,paris\n"
+                          "c-2,blocked@example.org,Bob,SMITH,31/02/1985,Nowhere\n"
+                          "c-3,b@mail.org,n/a,Smith,03/04/1985,paris\n"
+                          "c-4,blocked@example.org,Bob,SMITH,31/02/1985,Nowhere\n"
+                          "c-5,c@mail.org,n/a,SMITH,03/04/1985,  paris \n"
+                          "c-6,d@mail.org,Bob,Smith,31/02/1985,PARIS\n");
+    uf_config *config = load(CONFIG_HEAD "  city: [nowhere]\n"
+                                         "sources:\n"
+                                         "  - name: crm\n    path: crm.csv\n    format: csv\n    key: id\n"
+                                         "    date_order: DMY\n    fields:\n"
+                                         "      id: crm_id\n      mail: email\n      first: first_name\n"
+                                         "      last: last_name\n      born: dob\n      city: city\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got.records, 6);
+    cr_assert_str_eq(got.attrs[0], "crm_id=C-1|C-1 email=a@mail.org|a@mail.org first_name=bob|Bob "
+                                   "last_name=smith|SMITH dob=1985-04-03|1985-04-03 city=paris|paris");
+    cr_assert_str_eq(got.attrs[1], "crm_id=C-2|C-2 first_name=bob|Bob last_name=smith|SMITH");
+    cr_assert_str_eq(got.attrs[2], "crm_id=C-3|C-3 email=b@mail.org|b@mail.org last_name=smith|Smith "
+                                   "dob=1985-04-03|1985-04-03 city=paris|paris");
+    cr_assert_str_eq(got.attrs[3], "crm_id=C-4|C-4 first_name=bob|Bob last_name=smith|SMITH");
+    cr_assert_str_eq(got.attrs[4], "crm_id=C-5|C-5 email=c@mail.org|c@mail.org last_name=smith|SMITH "
+                                   "dob=1985-04-03|1985-04-03 city=paris|paris");
+    cr_assert_str_eq(got.attrs[5], "crm_id=C-6|C-6 email=d@mail.org|d@mail.org first_name=bob|Bob "
+                                   "last_name=smith|Smith city=paris|PARIS");
+    cr_assert_eq(got.cmp[0].first_name, got.cmp[5].first_name);
+    cr_assert_eq(got.cmp[0].dob, got.cmp[4].dob);
+    cr_assert_eq(stats.junk[UF_KIND_EMAIL], 2);
+    cr_assert_eq(stats.junk[UF_KIND_FIRST_NAME], 2);
+    cr_assert_eq(stats.invalid[UF_KIND_DOB], 3);
+    cr_assert_eq(stats.values[UF_KIND_DOB], 3);
+    cr_assert_eq(stats.values[UF_KIND_CITY], 4);
+    cr_assert_eq(stats.junk[UF_KIND_CITY], 2, "blocklisted twice, the second time from the memo");
+    cr_assert_eq(stats.values[UF_KIND_EMAIL], 4);
+    uf_config_free(config);
 }
