@@ -1549,6 +1549,64 @@ Test(store, record_index_built_off_the_writer_equals_the_one_put)
     uf_store_close(s);
 }
 
+/*
+ * A damaged block (a bit flipped anywhere, or cut anywhere) decodes to an
+ * error or to some entries, never reads outside its bytes (ASan and
+ * valgrind watch) and never loops.
+ */
+Test(store, damaged_index_blocks_never_read_outside_them)
+{
+    uf_block_writer w;
+    uf_block_writer_init(&w);
+    char key[64];
+    for (int i = 0; i < UF_BLOCK_ENTRIES; i++) {
+        int n = snprintf(key, sizeof key, "crm%cK%06d%.*s", 0, i * 37, i % 9, "abcdefghi");
+        cr_assert(uf_block_add(&w, key, (size_t)n, (uint64_t)i * 977 + 1));
+    }
+    MDB_val k, v;
+    cr_assert(uf_block_take(&w, &k, &v));
+    size_t len = v.mv_size;
+    unsigned char *good = malloc(len);
+    cr_assert(good);
+    memcpy(good, v.mv_data, len);
+    uf_block_writer_free(&w);
+    int probe_len = snprintf(key, sizeof key, "crm%cK%06d%.*s", 0, 5 * 37, 5, "abcdefghi");
+    uint64_t ids[4];
+    size_t count, malformed = 0;
+    for (size_t cut = 0; cut <= len; cut++) {
+        for (size_t bit = 0; bit <= 8 * cut; bit++) {
+            if (bit < 8 * cut && bit % 3 != cut % 3 && cut != len)
+                continue; /* every bit of the whole block, a third of them for the cut ones */
+            /* An exact-size copy, so that any read past the end is caught. */
+            unsigned char *b = cut ? malloc(cut) : NULL;
+            if (cut)
+                memcpy(b, good, cut);
+            if (bit < 8 * cut)
+                b[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            MDB_val block = {cut, b};
+            int found = uf_block_find(&block, key, (size_t)probe_len, ids, 4, &count);
+            cr_assert(found == UF_BLOCK_ENTRY || found == UF_BLOCK_END || found == UF_BLOCK_MALFORMED);
+            uf_block_reader r;
+            uf_block_reader_init(&r, &block);
+            uint64_t id;
+            int got, steps = 0;
+            while ((got = uf_block_next(&r, &id)) == UF_BLOCK_ENTRY)
+                cr_assert_lt(++steps, 2 * UF_BLOCK_ENTRIES + (int)cut, "no end");
+            cr_assert(got == UF_BLOCK_END || got == UF_BLOCK_MALFORMED);
+            malformed += got == UF_BLOCK_MALFORMED;
+            uf_block_reader_free(&r);
+            free(b);
+        }
+    }
+    cr_assert_gt(malformed, 1000, "damage must be noticed, not only survived");
+    /* The intact block finds the probe. */
+    MDB_val intact = {len, good};
+    cr_assert_eq(uf_block_find(&intact, key, (size_t)probe_len, ids, 4, &count), UF_BLOCK_ENTRY);
+    cr_assert_eq(count, 1);
+    cr_assert_eq(ids[0], 5 * 977 + 1);
+    free(good);
+}
+
 /* A format 2 store, as unify wrote it before index blocks (store.c, V2_*): raw LMDB. */
 static void write_format_2_store(const char *path, const char *long_key)
 {
