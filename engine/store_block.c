@@ -203,7 +203,7 @@ int uf_block_next(uf_block_reader *r, uint64_t *golden_id)
     return UF_BLOCK_ENTRY;
 }
 
-static int compare_keys(const void *a, size_t alen, const void *b, size_t blen)
+int uf_block_compare_keys(const void *a, size_t alen, const void *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
     int c = n ? memcmp(a, b, n) : 0;
@@ -218,7 +218,7 @@ static bool starts_at_or_before(const MDB_val *block, const void *key, size_t le
     uf_block_reader r;
     uf_block_reader_init(&r, block);
     uint64_t id;
-    bool before = uf_block_next(&r, &id) != UF_BLOCK_ENTRY || compare_keys(r.key, r.key_len, key, len) <= 0;
+    bool before = uf_block_next(&r, &id) != UF_BLOCK_ENTRY || uf_block_compare_keys(r.key, r.key_len, key, len) <= 0;
     uf_block_reader_free(&r);
     return before;
 }
@@ -252,7 +252,7 @@ int uf_block_find(const MDB_val *block, const void *key, size_t len, uint64_t *i
     int rc;
     uint64_t id;
     while ((rc = uf_block_next(&r, &id)) == UF_BLOCK_ENTRY) {
-        int c = compare_keys(r.key, r.key_len, key, len);
+        int c = uf_block_compare_keys(r.key, r.key_len, key, len);
         if (c > 0)
             break; /* past it: entries ascend */
         if (c == 0) {

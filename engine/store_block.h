@@ -77,6 +77,9 @@ bool uf_block_add(uf_block_writer *b, const void *key, size_t len, uint64_t gold
 bool uf_block_take(const uf_block_writer *b, MDB_val *key, MDB_val *value);
 void uf_block_taken(uf_block_writer *b);
 
+/* memcmp order of byte strings, a prefix first: the order of every blocked index. */
+int uf_block_compare_keys(const void *a, size_t alen, const void *b, size_t blen);
+
 /* The previous entry's key (NULL before the first entry). */
 const unsigned char *uf_block_last_key(const uf_block_writer *b, size_t *len);
 

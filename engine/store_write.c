@@ -820,15 +820,6 @@ int uf_store_put_identifier(uf_store_writer *w, uf_key key, uint64_t golden_id, 
     return UF_OK;
 }
 
-static int compare_bytes(const void *a, size_t alen, const void *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c)
-        return c;
-    return alen < blen ? -1 : alen > blen;
-}
-
 /*
  * The checks of a record put against the index's previous key, and its
  * stored key into `stored`: UF_OK, or UF_ERR_INVALID / UF_ERR_NOMEM with
@@ -848,7 +839,7 @@ static int record_checked_key(const uf_block_writer *blocks, uf_buf *stored, uf_
     }
     size_t last_len;
     const char *last = (const char *)uf_block_last_key(blocks, &last_len);
-    if (last && compare_bytes(stored->data, stored->len, last, last_len) <= 0) {
+    if (last && uf_block_compare_keys(stored->data, stored->len, last, last_len) <= 0) {
         /* Stored keys compare like (source, key): sources hold no NUL. */
         const char *nul = memchr(last, '\0', last_len);
         size_t last_source = nul ? (size_t)(nul - last) : last_len;
