@@ -300,7 +300,8 @@ int uf_store_scan_record_blocks(MDB_cursor *cursor,
         }
         uf_block_reader_free(&r);
         if (got == UF_BLOCK_MALFORMED)
-            status = uf_error_set(err, UF_ERR_STORE, "STORE: %s: malformed entry in \"records\" (corrupt store?)", path);
+            status = uf_error_set(err, UF_ERR_STORE, "STORE: %s: malformed entry in \"records\" (corrupt store?)",
+                                  path);
         else if (got == UF_BLOCK_NOMEM)
             status = uf_error_set(err, UF_ERR_NOMEM, "STORE: out of memory scanning records");
     }

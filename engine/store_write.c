@@ -1058,8 +1058,9 @@ int uf_store_writer_commit(uf_store_writer *w, uint64_t next_golden_id, const ch
 {
     if (!w->txn)
         return uf_error_set(err, UF_ERR_INVALID, "STORE: %s: no write transaction to commit", w->path);
-    if (!w->failed && block_flush(w, UF_DB_IDENTIFIERS, &w->identifier_block, "cannot write identifiers", NULL) == UF_OK)
-        block_flush(w, UF_DB_RECORDS, &w->record_block, "cannot write records", NULL); /* a failure sets w->failed */
+    /* The open blocks of the blocked indexes; a failure sets w->failed. */
+    if (!w->failed && block_flush(w, UF_DB_IDENTIFIERS, &w->identifier_block, "cannot write identifiers", NULL) == 0)
+        block_flush(w, UF_DB_RECORDS, &w->record_block, "cannot write records", NULL);
     if (w->failed) {
         int code = w->failed;
         uf_store_writer_abort(w);

@@ -376,7 +376,8 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
     uf_blob_add_context(b, 0, uf_slice_cstr("gold"));
     size_t len = uf_blob_finish(b);
     /* key (3) + attr count (1) + kind/len/value each + raw_len and raw of the three stored + contexts (1 + 6). */
-    stored += 3 + 1 + (1 + strlen("Gómez")) + (1 + strlen("McDonald")) + (1 + strlen("Zed")) + (1 + strlen("O'Brien")) + 7;
+    stored += 3 + 1 + (1 + strlen("Gómez")) + (1 + strlen("McDonald")) + (1 + strlen("Zed")) +
+              (1 + strlen("O'Brien")) + 7;
     cr_expect_eq(len, stored);
     cr_expect(!b->overflow);
     uf_record r = {.blob = b->buf, .blob_len = (uint32_t)len};
