@@ -20,10 +20,10 @@
 
 #include "run_links.h"
 
+#include "parallel.h"
 #include "sort.h"
 #include "store.h"
 #include "survive.h"
-#include "parallel.h"
 #include "util.h"
 
 #include <pthread.h>

@@ -584,7 +584,8 @@ static int advance_txnid(uf_store_writer *w, uf_error *err)
  * format 2's identifiers, or one with overflow pages must visit every leaf
  * to free them, and the kernel maps 64 KiB around each fault), which left
  * ~20% of a format 2 store mapped in this process: ~190 MiB of RSS at 1 M
- * customers, on top of LMDB's dirty pages. Without MDB_WRITEMAP the map is read-only (LMDB writes with
+ * customers, on top of LMDB's dirty pages. Without MDB_WRITEMAP the map is
+ * read-only (LMDB writes with
  * pwrite), so dropping its page-table entries is safe at any time: a page
  * touched again faults back in from the page cache. LMDB does not expose
  * the map's address (me_mapaddr is only set with MDB_FIXEDMAP), so it is
