@@ -154,7 +154,9 @@ typedef struct uf_store uf_store;
  * Errors:
  *  - UF_ERR_NOT_FOUND "STORE: no store here (run `unify run` first)" when
  *    the folder does not exist or no run has committed yet;
- *  - UF_ERR_VERSION when the store has another format version;
+ *  - UF_ERR_VERSION when the store has another format version (a store of
+ *    the previous format says so: the next `unify run` upgrades it, keeping
+ *    its golden ids);
  *  - UF_ERR_STORE when the folder holds something that is not a unify
  *    store, or a corrupt one (the message names the path);
  *  - UF_ERR_BUSY when this process already has the store open;
