@@ -33,10 +33,12 @@
 /* Batches a worker may build ahead of the writer while it appends profiles. */
 #define RING_SLOTS 8
 /* ...and while the writer is still busy with the identifier and record
- * indexes: one worker uses the otherwise idle core to build profiles ahead.
- * Each batch held costs memory at the run's peak: at 1 M customers 64 slots
- * (~13 % of the profiles) gave a 986 MiB peak and 192 slots 1035 MiB for
- * ~0.1 s less wall time. Consumed batches are released. */
+ * indexes: one worker uses the spare core time to build profiles ahead.
+ * Each batch held costs memory at the run's peak (a batch built on a worker
+ * and freed on the writer's thread stays in the worker's malloc arena): at
+ * 1 M customers 64 slots (~13 % of the profiles) peak at 950-991 MiB, 128
+ * slots at 952 or 1 040 MiB from run to run, 192 at 1 041-1 049 MiB
+ * (2026-12-06, store format 3). Consumed batches are released. */
 #define PREBUILD_SLOTS 64
 
 struct golden_order {

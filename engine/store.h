@@ -73,8 +73,10 @@
  * Write path per run:
  *   uf_store_writer_open → scan_records / scan_redirects (previous
  *   generation, for stable ids) → begin(estimate) → put_schema → put_profile* →
- *   put_identifier* → put_record* → put_redirect* (each index in ascending
- *   order; the four may be written in any order relative to each other) →
+ *   put_identifier* → put_record* (or put_record_blocks of a uf_record_blocks
+ *   built on any thread, then more put_record) → put_redirect* (each index in
+ *   ascending order; the four may be written in any order relative to each
+ *   other) →
  *   commit. Any failed put makes the transaction fail as a whole: later puts
  *   and commit return the same error and nothing is committed. After
  *   MDB_MAP_FULL (uf_store_writer_map_full), abort and begin again with a

@@ -3,7 +3,6 @@
  */
 #include "store_block.h"
 
-
 #include <stdlib.h>
 #include <string.h>
 

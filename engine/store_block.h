@@ -19,7 +19,8 @@
  * entries (4.1 M identifiers, 2.7 M records); one put per block takes the
  * two indexes from ~1.2 s to ~0.6 s of the writer's time (figures in the
  * README), and shared prefixes make them smaller. A lookup decodes one
- * block of at most 32 entries after LMDB's search: well under a microsecond.
+ * block of at most 32 entries after LMDB's search: lookups by e-mail at 1 M
+ * took 5.3 / 7.0-7.6 us (p50 / p99) against 5.1-5.2 / 6.5-8.4 us before.
  *
  * Rules that put every key in exactly one findable block:
  *  - entries are in ascending key order over the whole index; equal keys
