@@ -85,7 +85,6 @@ static void upper_ascii(char *s, size_t len)
             s[i] = (char)(s[i] - 'a' + 'A');
 }
 
-/* How `raw` can be rebuilt from `value` (both already cut to 255 bytes). */
 /*
  * How `raw` can be rebuilt from `value` (both already cut to 255 bytes).
  * This runs for every value of every record: a memcmp for the common "same"
@@ -108,6 +107,21 @@ static unsigned raw_form(const char *value, size_t vlen, const char *raw, size_t
     return title ? UF_RAW_TITLE : upper ? UF_RAW_UPPER : UF_RAW_STORED;
 }
 
+/*
+ * memcpy of a value cut to 255 bytes. Knowing that bound, GCC 12 (-O2)
+ * inlines the copy as `rep movsq`, whose start-up cost dwarfs a short value:
+ * it was a third of uf_blob_add_attr, the hottest function of ingest, in a
+ * perf profile of the 1 M run. Hiding the bound keeps the C library's memcpy.
+ */
+static void copy_value(unsigned char *dst, const char *src, size_t n)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(n));
+#endif
+    if (n) /* src may be NULL when n is 0 */
+        memcpy(dst, src, n);
+}
+
 void uf_blob_add_attr(uf_blob_builder *b, int kind, uf_slice value, uf_slice raw)
 {
     size_t vlen = utf8_cut(value.ptr, value.len, 255), rlen = utf8_cut(raw.ptr, raw.len, 255);
@@ -121,15 +135,13 @@ void uf_blob_add_attr(uf_blob_builder *b, int kind, uf_slice value, uf_slice raw
     unsigned char *p = b->buf + b->len;
     *p++ = (unsigned char)((unsigned)kind | form << 6);
     *p++ = (unsigned char)vlen;
-    if (vlen)
-        memcpy(p, value.ptr, vlen);
+    copy_value(p, value.ptr, vlen);
     p += vlen;
     if (vlen < value.len)
         b->overflow = true; /* cut: the record is still valid */
     if (form == UF_RAW_STORED) {
         *p++ = (unsigned char)rlen;
-        if (rlen)
-            memcpy(p, raw.ptr, rlen);
+        copy_value(p, raw.ptr, rlen);
         p += rlen;
         if (rlen < raw.len)
             b->overflow = true;
