@@ -1460,6 +1460,26 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
 
 /* ---- result ------------------------------------------------------------- */
 
+/* The worker's edge chunks copied into one array, each chunk freed once copied. */
+typedef struct edge_gathering {
+    link_worker *w;
+    uf_link_edge *edges;
+} edge_gathering;
+
+static void *gather_edges(void *arg)
+{
+    edge_gathering *g = arg;
+    link_worker *w = g->w;
+    for (size_t c = 0; c < w->edge_chunk_count; c++) {
+        size_t first = c * EDGE_CHUNK, len = w->edge_count - first < EDGE_CHUNK ? w->edge_count - first : EDGE_CHUNK;
+        memcpy(g->edges + first, w->edge_chunks[c].edges, len * sizeof *g->edges);
+        free(w->edge_chunks[c].edges); /* as we go: the edges never exist twice */
+        w->edge_chunks[c].edges = NULL;
+    }
+    free_edges(w);
+    return NULL;
+}
+
 int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -1482,31 +1502,24 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
     w->merge_buf = NULL;
     w->merge_cap = 0;
 
-    /* The edges into one array, now that the summaries' memory is free. */
+    /* The edges into one array, now that the summaries' memory is free, on
+     * a thread of their own while the clusters are numbered below. */
     uf_link_edge *edges = malloc((w->edge_count ? w->edge_count : 1) * sizeof *edges);
     if (!edges)
         return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu edges", w->edge_count);
-    for (size_t c = 0; c < w->edge_chunk_count; c++) {
-        size_t first = c * EDGE_CHUNK, len = w->edge_count - first < EDGE_CHUNK ? w->edge_count - first : EDGE_CHUNK;
-        memcpy(edges + first, w->edge_chunks[c].edges, len * sizeof *edges);
-        free(w->edge_chunks[c].edges); /* as we go: the edges never exist twice */
-        w->edge_chunks[c].edges = NULL;
-    }
     size_t edge_count = w->edge_count;
-    free_edges(w);
-
-    uint32_t *member_start = NULL;
-    uf_record_id *members = malloc((n ? n : 1) * sizeof *members);
-    if (!members) {
-        free(edges);
-        return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu cluster members", n);
-    }
+    edge_gathering gathering = {w, edges};
+    uf_task gather_task = {0};
+    if (l->config->threads > 1)
+        uf_task_start(&gather_task, gather_edges, &gathering);
+    else
+        gather_edges(&gathering);
 
     /* Number clusters in order of their smallest record (the first record
      * seen of each); summary_of becomes root -> cluster number. */
     uint32_t *cluster_of = malloc((n ? n : 1) * sizeof *cluster_of);
     if (!cluster_of) {
-        free(members);
+        uf_task_finish(&gather_task);
         free(edges);
         return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu records", n);
     }
@@ -1521,6 +1534,15 @@ int uf_linker_finish(uf_linker *l, uf_clustering *out, uf_error *err)
         cluster_of[r] = cluster_of_root[root];
     }
     uf_unionfind_free(&l->uf);
+    uf_task_finish(&gather_task);
+
+    uint32_t *member_start = NULL;
+    uf_record_id *members = malloc((n ? n : 1) * sizeof *members);
+    if (!members) {
+        free(cluster_of);
+        free(edges);
+        return uf_error_set(err, w->error = UF_ERR_NOMEM, "linker: out of memory for %zu cluster members", n);
+    }
 
     member_start = calloc((size_t)clusters + 1, sizeof *member_start);
     if (!member_start) {
