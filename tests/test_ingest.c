@@ -408,6 +408,70 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
     free(b);
 }
 
+/* The form the blob must choose, by the definitions in records.h, one byte at a time. */
+static unsigned reference_raw_form(const char *value, size_t len, const char *raw, size_t raw_len)
+{
+    if (raw_len == 0 || (raw_len == len && memcmp(value, raw, len) == 0))
+        return UF_RAW_SAME;
+    if (raw_len != len)
+        return UF_RAW_STORED;
+    char title[256], upper[256];
+    memcpy(title, value, len);
+    uf_title_case(title, len);
+    for (size_t i = 0; i < len; i++)
+        upper[i] = value[i] >= 'a' && value[i] <= 'z' ? (char)(value[i] - 'a' + 'A') : value[i];
+    return memcmp(raw, title, len) == 0 ? UF_RAW_TITLE : memcmp(raw, upper, len) == 0 ? UF_RAW_UPPER : UF_RAW_STORED;
+}
+
+/* Random values and spellings of them (the form is checked eight bytes at a time): every raw text comes back, and
+ * the form chosen is the one the definitions give, whatever the length and wherever words start. */
+Test(ingest_blob, raw_forms_of_random_spellings)
+{
+    static const char alphabet[] = "abcyzAZ@[`{ -09\xc3\xa9\xe1\xfa"; /* \xe1, \xfa: a, z with the high bit */
+    uf_blob_builder *b = malloc(sizeof *b);
+    cr_assert_not_null(b);
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    unsigned forms[4] = {0};
+    for (int round = 0; round < 20000; round++) {
+        char value[64], raw[64];
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        size_t len = (size_t)(seed >> 58); /* 0..63 */
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            value[i] = alphabet[(seed >> 40) % (sizeof alphabet - 1)];
+        }
+        /* Raw: the value, its title case, its upper case, or one of those with one byte changed. */
+        memcpy(raw, value, len);
+        unsigned how = (unsigned)(seed >> 20) % 6;
+        if (how % 3 == 1)
+            uf_title_case(raw, len);
+        else if (how % 3 == 2)
+            for (size_t i = 0; i < len; i++)
+                raw[i] = raw[i] >= 'a' && raw[i] <= 'z' ? (char)(raw[i] - 'a' + 'A') : raw[i];
+        if (how >= 3 && len)
+            raw[(seed >> 8) % len] ^= (char)(1 << ((seed >> 4) % 8));
+        uf_blob_begin(b, uf_slice_cstr("K"));
+        uf_blob_add_attr(b, 1, uf_slice_make(value, len), uf_slice_make(raw, len));
+        size_t blob_len = uf_blob_finish(b);
+        unsigned want = reference_raw_form(value, len, raw, len);
+        unsigned got = b->buf[3] >> 6; /* key length, "K", attribute count, then the kind byte */
+        cr_assert_eq(got, want, "round %d: %.*s / %.*s: form %u, want %u", round, (int)len, value, (int)len, raw, got,
+                     want);
+        forms[got]++;
+        uf_record r = {.blob = b->buf, .blob_len = (uint32_t)blob_len};
+        uf_attr_cursor cur;
+        uf_attr_view a;
+        uf_attr_cursor_init(&cur, &r);
+        cr_assert(uf_attr_next(&cur, &a));
+        const char *want_raw = len ? raw : value;
+        cr_assert(a.raw.len == len && memcmp(a.raw.ptr, want_raw, len) == 0, "round %d: raw %.*s", round,
+                  (int)a.raw.len, a.raw.ptr);
+    }
+    for (unsigned f = 0; f < 4; f++)
+        cr_expect_gt(forms[f], 1000, "form %u chosen %u times", f, forms[f]);
+    free(b);
+}
+
 /* ---- repeated values ---- */
 
 Test(ingest, repeated_values_normalize_alike)
