@@ -37,20 +37,17 @@
  *   whose digit is constant are skipped (small keys such as golden ids or
  *   record ids cost few passes).
  *
- *   Digit width, measured with callgrind (instructions of every LSD sort of
- *   a `unify run`; the three copies this routine replaced — 8-bit pairs,
- *   16-bit u64s and entries clearing 65 536 counters per pass — took 85 M
- *   at 20 000 customers and 273 M at 100 000). One width for all sizes:
- *   8 bits 63 M at 20 000; 11 bits 51 M at 20 000 and 228 M at 100 000
- *   (39 M and 172 M once the histogram loop is unrolled); 16 bits 83 M at
- *   20 000 (78 M unrolled), where the arrays (tens of thousands of
- *   elements) do not amortise 4 x 65 536 counters (callgrind counts their
- *   clearing, a `rep stosb`, as one instruction per byte, which overstates
- *   its time). A lone sort of 2.7 M elements (the size at 1 M customers)
- *   takes 19-35 % fewer instructions with 16-bit digits than with 11-bit. So 11-bit digits below
- *   LSD_WIDE_MIN elements and 16-bit ones from there on; the switch point,
- *   by the same count at 100 000 customers: 2^15 171 M, 2^16 162 M, 2^17
- *   158 M, 2^18 172 M (at 20 000: 39 M from 2^16 up).
+ *   Digit width: 11 bits (6 passes over 64-bit keys, fewer when digits
+ *   are constant). Instruction counts (callgrind) favoured 16-bit digits
+ *   for arrays of 2^17 elements and more (4 passes: 19-35 % fewer
+ *   instructions at 2.7 M elements), but time does not: each 16-bit pass
+ *   scatters into 65 536 places at once, missing the cache and the TLB on
+ *   nearly every store. Measured on this VM (2026-12-06): 24-byte entries
+ *   with random keys, best of 7, 600 000 of them 20.9 ms with 11-bit digits,
+ *   27.6 ms with 16-bit, 27.6 ms with 8-bit (8 passes); 2.7 M entries with
+ *   decimal-digit keys 112 / 160 / 124 ms. In a run at 1 M customers the
+ *   ingest's record ordering (five sources of 0.37-0.74 M entries, two
+ *   threads) went from 0.194-0.203 s to 0.130-0.136 s.
  */
 #include "sort.h"
 
@@ -335,8 +332,8 @@ void uf_sort_identifier_refs(uf_identifier_ref *refs, size_t count, int threads)
 
 /* ---- stable LSD radix sort by a 64-bit key ------------------------------ */
 
-/* Digit widths, measured (see the top): narrow digits for small arrays, wide ones from LSD_WIDE_MIN on. */
-enum { LSD_NARROW_BITS = 11, LSD_WIDE_BITS = 16, LSD_WIDE_MIN = 1 << 17 };
+/* Digit width, measured (see the top). */
+enum { LSD_BITS = 11 };
 
 static inline uint64_t lsd_key(const unsigned char *element, size_t key_offset)
 {
@@ -421,19 +418,14 @@ int uf_sort_by_u64_key(void *base, size_t count, size_t size, size_t key_offset)
         return UF_OK;
     if (count > SIZE_MAX / size)
         return UF_ERR_NOMEM;
-    const bool wide = count >= LSD_WIDE_MIN;
-    const unsigned bits = wide ? LSD_WIDE_BITS : LSD_NARROW_BITS;
     unsigned char *scratch = malloc(count * size);
-    size_t *hist = calloc((size_t)((64 + bits - 1) / bits) << bits, sizeof *hist);
+    size_t *hist = calloc((size_t)((64 + LSD_BITS - 1) / LSD_BITS) << LSD_BITS, sizeof *hist);
     if (!scratch || !hist) {
         free(scratch);
         free(hist);
         return UF_ERR_NOMEM;
     }
-    if (wide)
-        lsd_sort(base, scratch, count, size, key_offset, LSD_WIDE_BITS, hist);
-    else
-        lsd_sort(base, scratch, count, size, key_offset, LSD_NARROW_BITS, hist);
+    lsd_sort(base, scratch, count, size, key_offset, LSD_BITS, hist);
     free(hist);
     free(scratch);
     return UF_OK;
