@@ -47,10 +47,14 @@
  *   27.6 ms with 16-bit, 27.6 ms with 8-bit (8 passes); 2.7 M entries with
  *   decimal-digit keys 112 / 160 / 124 ms. In a run at 1 M customers the
  *   ingest's record ordering (five sources of 0.37-0.74 M entries, two
- *   threads) went from 0.194-0.203 s to 0.130-0.136 s.
+ *   threads) went from 0.194-0.203 s to 0.130-0.136 s. The scratch array
+ *   is mapped directly (bigarray.h): from malloc, freed on the ingest's
+ *   worker threads, it stayed in their arenas and raised that run's peak
+ *   RSS by ~40 MiB (990/1 033 MiB instead of 950/990).
  */
 #include "sort.h"
 
+#include "bigarray.h"
 #include "parallel.h"
 
 #include <stdatomic.h>
@@ -418,16 +422,16 @@ int uf_sort_by_u64_key(void *base, size_t count, size_t size, size_t key_offset)
         return UF_OK;
     if (count > SIZE_MAX / size)
         return UF_ERR_NOMEM;
-    unsigned char *scratch = malloc(count * size);
+    unsigned char *scratch = uf_alloc_random_access(count * size);
     size_t *hist = calloc((size_t)((64 + LSD_BITS - 1) / LSD_BITS) << LSD_BITS, sizeof *hist);
     if (!scratch || !hist) {
-        free(scratch);
+        uf_free_random_access(scratch, count * size);
         free(hist);
         return UF_ERR_NOMEM;
     }
     lsd_sort(base, scratch, count, size, key_offset, LSD_BITS, hist);
     free(hist);
-    free(scratch);
+    uf_free_random_access(scratch, count * size);
     return UF_OK;
 }
 
