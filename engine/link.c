@@ -1383,6 +1383,49 @@ static int collapse_and_find_junk(uf_linker *l, uf_identifier_ref *refs, size_t 
     return UF_OK;
 }
 
+/* The refs checked in slices on the run's threads (8 M refs at 1 M customers: 0.02 s of one core). */
+typedef struct ref_check {
+    const uf_linker *l;
+    const uf_identifier_ref *refs;
+    size_t begin, end;
+    size_t bad; /* first ref of the slice naming an unknown record or a kind that is no identifier; end if none */
+} ref_check;
+
+static void *check_refs(void *arg)
+{
+    ref_check *c = arg;
+    const uf_config *config = c->l->config;
+    c->bad = c->end;
+    for (size_t i = c->begin; i < c->end; i++) {
+        const uf_identifier_ref *r = &c->refs[i];
+        if (r->record >= c->l->record_count || r->kind >= config->kind_count ||
+            !config->kinds[r->kind].is_identifier) {
+            c->bad = i;
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* The first invalid ref, or n when all are valid. */
+static size_t first_bad_ref(const uf_linker *l, const uf_identifier_ref *refs, size_t n, int threads)
+{
+    size_t slices = threads > 1 && n >= LINK_PARALLEL_MIN ? (size_t)threads : 1;
+    if (slices > UF_PARALLEL_MAX)
+        slices = UF_PARALLEL_MAX;
+    ref_check checks[UF_PARALLEL_MAX];
+    void *args[UF_PARALLEL_MAX];
+    for (size_t t = 0; t < slices; t++) {
+        checks[t] = (ref_check){l, refs, n * t / slices, n * (t + 1) / slices, 0};
+        args[t] = &checks[t];
+    }
+    uf_parallel_run(check_refs, args, slices);
+    for (size_t t = 0; t < slices; t++)
+        if (checks[t].bad < checks[t].end)
+            return checks[t].bad;
+    return n;
+}
+
 int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads, uf_error *err)
 {
     if (l->main.error != UF_OK)
@@ -1396,15 +1439,13 @@ int uf_linker_link_identifiers(uf_linker *l, uf_record_table *table, int threads
     uf_identifier_ref *refs = table->identifiers;
     size_t n = table->identifier_count;
     const uf_config *config = l->config;
-    for (size_t i = 0; i < n; i++) {
-        const uf_identifier_ref *r = &refs[i];
-        if (r->record >= l->record_count)
-            return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu names record %u of %zu", i,
-                                r->record, l->record_count);
-        if (r->kind >= config->kind_count || !config->kinds[r->kind].is_identifier)
-            return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu has kind %u, not an identifier kind",
-                                i, (unsigned)r->kind);
-    }
+    size_t bad = first_bad_ref(l, refs, n, threads);
+    if (bad < n && refs[bad].record >= l->record_count)
+        return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu names record %u of %zu", bad,
+                            refs[bad].record, l->record_count);
+    if (bad < n)
+        return uf_error_set(err, UF_ERR_INVALID, "linker: identifier ref %zu has kind %u, not an identifier kind",
+                            bad, (unsigned)refs[bad].kind);
     if (n >= UINT32_MAX)
         return uf_error_set(err, UF_ERR_INVALID, "linker: %zu identifier refs exceed the limit of %u", n,
                             UINT32_MAX - 1);

@@ -988,6 +988,51 @@ static void population_free(population *p)
     free(p->refs);
 }
 
+/* Refs are checked in slices on several threads: the error still names the first bad ref, whichever slice has it. */
+Test(link, reports_the_first_bad_ref_on_threads)
+{
+    population p;
+    population_build(&p, 2000);
+    cr_assert_gt(p.ref_count, 8192, "enough refs to check in slices");
+    uf_record_table table = {.records = p.records, .cmp = p.cmp, .count = p.record_count};
+    size_t late = p.ref_count - 10, early = p.ref_count / 2 + 7;
+    struct {
+        size_t at[2];
+        bool bad_kind;
+        const char *want;
+    } cases[] = {
+        {{late, late}, false, "names record"},          /* last slice only */
+        {{late, early}, true, "not an identifier kind"}, /* the earlier one is named */
+        {{3, late}, false, "names record"},              /* first slice */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uf_identifier_ref *refs = malloc(p.ref_count * sizeof *refs);
+        cr_assert(refs);
+        memcpy(refs, p.refs, p.ref_count * sizeof *refs);
+        refs[cases[c].at[0]].record = (uf_record_id)p.record_count + 5;
+        if (cases[c].bad_kind)
+            refs[cases[c].at[1]].kind = UF_KIND_CITY;
+        else
+            refs[cases[c].at[1]].record = (uf_record_id)p.record_count;
+        size_t first = cases[c].at[0] < cases[c].at[1] ? cases[c].at[0] : cases[c].at[1];
+        char want_ref[64];
+        snprintf(want_ref, sizeof want_ref, "identifier ref %zu ", first);
+        for (int threads = 1; threads <= 3; threads++) {
+            table.identifiers = refs;
+            table.identifier_count = p.ref_count;
+            uf_error err;
+            uf_linker *l = uf_linker_new(&p.config, &table, &err);
+            cr_assert_not_null(l);
+            cr_assert_eq(uf_linker_link_identifiers(l, &table, threads, &err), UF_ERR_INVALID);
+            cr_expect(strstr(err.message, want_ref) && strstr(err.message, cases[c].want), "case %zu, %d threads: %s",
+                      c, threads, err.message);
+            uf_linker_free(l);
+        }
+        free(refs);
+    }
+    population_free(&p);
+}
+
 typedef struct outcome {
     uf_clustering c;
     uf_link_stats stats;
