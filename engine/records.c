@@ -240,23 +240,34 @@ void uf_attr_cursor_init(uf_attr_cursor *cursor, const uf_record *record)
     cursor->end = record->blob + record->blob_len;
 }
 
+/* Step over one attribute: its form, kind and value; *stored_raw is the raw text kept after the value, if any. */
+static unsigned attr_step(uf_attr_cursor *cursor, int *kind, uf_slice *value, uf_slice *stored_raw)
+{
+    const unsigned char *p = cursor->pos;
+    unsigned form = *p >> 6;
+    *kind = *p++ & 63;
+    size_t vlen = *p++;
+    *value = uf_slice_make((const char *)p, vlen);
+    p += vlen;
+    if (form == UF_RAW_STORED) {
+        size_t rlen = *p++;
+        *stored_raw = rlen ? uf_slice_make((const char *)p, rlen) : *value;
+        p += rlen;
+    }
+    cursor->pos = p;
+    cursor->remaining--;
+    return form;
+}
+
 bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out)
 {
     if (cursor->remaining == 0)
         return false;
-    const unsigned char *p = cursor->pos;
-    unsigned form = *p >> 6;
-    out->kind = *p++ & 63;
-    size_t vlen = *p++;
-    out->value = uf_slice_make((const char *)p, vlen);
-    p += vlen;
-    out->raw = out->value;
-    if (form == UF_RAW_STORED) {
-        size_t rlen = *p++;
-        if (rlen)
-            out->raw = uf_slice_make((const char *)p, rlen);
-        p += rlen;
-    } else if (form != UF_RAW_SAME && vlen) {
+    unsigned form = attr_step(cursor, &out->kind, &out->value, &out->raw);
+    size_t vlen = out->value.len;
+    if (form == UF_RAW_SAME || (form != UF_RAW_STORED && vlen == 0)) {
+        out->raw = out->value;
+    } else if (form != UF_RAW_STORED) {
         memcpy(cursor->raw, out->value.ptr, vlen);
         if (form == UF_RAW_TITLE)
             uf_title_case(cursor->raw, vlen);
@@ -264,8 +275,15 @@ bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out)
             upper_ascii(cursor->raw, vlen);
         out->raw = uf_slice_make(cursor->raw, vlen);
     }
-    cursor->pos = p;
-    cursor->remaining--;
+    return true;
+}
+
+bool uf_attr_next_value(uf_attr_cursor *cursor, int *kind, uf_slice *value)
+{
+    if (cursor->remaining == 0)
+        return false;
+    uf_slice stored_raw;
+    attr_step(cursor, kind, value, &stored_raw);
     return true;
 }
 

@@ -97,6 +97,8 @@ typedef struct uf_attr_cursor {
 
 void uf_attr_cursor_init(uf_attr_cursor *cursor, const uf_record *record);
 bool uf_attr_next(uf_attr_cursor *cursor, uf_attr_view *out);
+/* The same for readers of normalized values only: no raw text is rebuilt. */
+bool uf_attr_next_value(uf_attr_cursor *cursor, int *kind, uf_slice *value);
 
 /* Iterate context values the same way. */
 void uf_context_cursor_init(uf_attr_cursor *cursor, const uf_record *record);

@@ -78,12 +78,13 @@ static uint32_t member_index(const uf_clustering *cl, uint32_t c, uf_record_id r
 static uf_slice identifier_value(const uf_config *config, const uf_record *record, int kind, uf_key key)
 {
     uf_attr_cursor cur;
-    uf_attr_view a;
+    int attr_kind;
+    uf_slice value;
     uf_slice kind_name = uf_slice_make(config->kinds[kind].name, config->kinds[kind].name_len);
     uf_attr_cursor_init(&cur, record);
-    while (uf_attr_next(&cur, &a))
-        if (a.kind == kind && uf_key_equal(uf_identifier_key(kind_name, a.value), key))
-            return a.value;
+    while (uf_attr_next_value(&cur, &attr_kind, &value))
+        if (attr_kind == kind && uf_key_equal(uf_identifier_key(kind_name, value), key))
+            return value;
     return uf_slice_make(NULL, 0);
 }
 

@@ -396,6 +396,15 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
         i++;
     }
     cr_expect_eq(i, sizeof attrs / sizeof attrs[0]);
+    /* The value-only reader steps over stored and rebuilt raw texts alike. */
+    uf_attr_cursor_init(&cur, &r);
+    int kind;
+    uf_slice value;
+    for (i = 0; uf_attr_next_value(&cur, &kind, &value); i++)
+        cr_expect(kind == (int)i + 1 && value.len == strlen(attrs[i].value) &&
+                      memcmp(value.ptr, attrs[i].value, value.len) == 0,
+                  "value %zu", i);
+    cr_expect_eq(i, sizeof attrs / sizeof attrs[0]);
     uf_context_cursor_init(&cur, &r);
     uf_context_view cv;
     cr_assert(uf_context_next(&cur, &cv));
@@ -466,6 +475,14 @@ Test(ingest_blob, raw_forms_of_random_spellings)
         const char *want_raw = len ? raw : value;
         cr_assert(a.raw.len == len && memcmp(a.raw.ptr, want_raw, len) == 0, "round %d: raw %.*s", round,
                   (int)a.raw.len, a.raw.ptr);
+        cr_assert(!uf_attr_next(&cur, &a));
+        /* The value-only reader steps over the same bytes. */
+        int kind;
+        uf_slice v;
+        uf_attr_cursor_init(&cur, &r);
+        cr_assert(uf_attr_next_value(&cur, &kind, &v));
+        cr_assert(kind == 1 && v.len == len && (len == 0 || memcmp(v.ptr, value, len) == 0), "round %d", round);
+        cr_assert(!uf_attr_next_value(&cur, &kind, &v));
     }
     for (unsigned f = 0; f < 4; f++)
         cr_expect_gt(forms[f], 1000, "form %u chosen %u times", f, forms[f]);
