@@ -7,13 +7,18 @@
 #include <stdlib.h>
 #include <time.h>
 
-bool uf_grow(void **array, size_t *cap, size_t need, size_t size)
+bool uf_grow_array(void **array, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return true;
     size_t n = *cap ? *cap : 64;
-    while (n < need)
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return false;
         n *= 2;
+    }
+    if (size && n > SIZE_MAX / size)
+        return false;
     void *p = realloc(*array, n * size);
     if (!p)
         return false;

@@ -11,9 +11,16 @@
 /*
  * Make *array (elements of `size` bytes, *cap of them) hold at least `need`:
  * doubling from 64, so appends cost amortised O(1). False when out of memory
- * (then *array and *cap are unchanged).
+ * or when the size overflows (then *array and *cap are unchanged).
  */
-bool uf_grow(void **array, size_t *cap, size_t need, size_t size);
+bool uf_grow_array(void **array, size_t *cap, size_t need, size_t size);
+
+/* uf_grow_array with the common case (room enough) inline: hot loops call
+ * it once per element (golden records: ~1 % of a run's instructions). */
+static inline bool uf_grow(void **array, size_t *cap, size_t need, size_t size)
+{
+    return need <= *cap || uf_grow_array(array, cap, need, size);
+}
 
 /* Seconds on the monotonic clock (for durations only). */
 double uf_now_seconds(void);
