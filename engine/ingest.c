@@ -117,8 +117,38 @@ static bool read_digits(const char **p, const char *end, int n, int *out)
     return true;
 }
 
+/*
+ * The shape nearly every export writes, "YYYY-MM-DDTHH:MM:SSZ", read at
+ * fixed offsets: false for anything else, which the general reader below
+ * then takes (same result for this shape). One call a row: the general
+ * reader's scanning was ~1.7 % of a run's instructions.
+ */
+static bool parse_iso_utc(const char *p, size_t n, int64_t *unix_seconds)
+{
+    static const unsigned char digit_at[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    if (n != 20 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':' || p[19] != 'Z')
+        return false;
+    unsigned d[sizeof digit_at];
+    unsigned not_digit = 0;
+#pragma GCC unroll 14
+    for (size_t i = 0; i < sizeof digit_at; i++) {
+        d[i] = (unsigned)((unsigned char)p[digit_at[i]] - '0');
+        not_digit |= d[i] > 9;
+    }
+    if (not_digit)
+        return false;
+    unsigned y = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3], mo = d[4] * 10 + d[5], day = d[6] * 10 + d[7];
+    unsigned h = d[8] * 10 + d[9], mi = d[10] * 10 + d[11], s = d[12] * 10 + d[13];
+    if (mo < 1 || mo > 12 || day < 1 || day > 31 || h > 23 || mi > 59 || s > 60)
+        return false;
+    *unix_seconds = days_from_civil(y, mo, day) * 86400 + h * 3600 + mi * 60 + s;
+    return true;
+}
+
 bool uf_parse_timestamp(uf_slice text, int64_t *unix_seconds)
 {
+    if (parse_iso_utc(text.ptr, text.len, unix_seconds))
+        return true;
     const char *p = text.ptr, *end = text.ptr + text.len;
     while (p < end && is_space((unsigned char)*p)) p++;
     while (end > p && is_space((unsigned char)end[-1])) end--;

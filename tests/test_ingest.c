@@ -9,6 +9,7 @@
 #include "test_support.h"
 
 #include <criterion/criterion.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -317,6 +318,29 @@ Test(ingest, timestamps)
         cr_assert_eq(ok, cases[i].ok, "'%s'", cases[i].text);
         if (ok)
             cr_assert_eq(t, cases[i].expect, "'%s' -> %lld", cases[i].text, (long long)t);
+    }
+}
+
+/* The usual shape is read at fixed offsets, others by the general reader: both agree with timegm on random times. */
+Test(ingest, timestamps_agree_with_timegm)
+{
+    uint64_t seed = 7;
+    for (int i = 0; i < 5000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        struct tm tm = {.tm_year = (int)(seed >> 33) % 9000 + 1000 - 1900, .tm_mon = (int)(seed >> 20) % 12,
+                        .tm_mday = (int)(seed >> 12) % 28 + 1, .tm_hour = (int)(seed >> 5) % 24,
+                        .tm_min = (int)(seed >> 45) % 60, .tm_sec = (int)(seed >> 51) % 60};
+        int64_t want = (int64_t)timegm(&tm);
+        char fixed[40], general[40];
+        snprintf(fixed, sizeof fixed, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        snprintf(general, sizeof general, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        int64_t a = 0, b = 0;
+        cr_assert(uf_parse_timestamp(uf_slice_cstr(fixed), &a), "%s", fixed);
+        cr_assert(uf_parse_timestamp(uf_slice_cstr(general), &b), "%s", general);
+        cr_assert(a == want && b == want, "%s: %lld, %s: %lld, timegm %lld", fixed, (long long)a, general,
+                  (long long)b, (long long)want);
     }
 }
 
