@@ -179,6 +179,43 @@ Test(ingest, nickname_and_full_name_feed_the_guards)
     uf_config_free(config);
 }
 
+/* JSONL members are matched to columns by name whatever their order on each line, including a member that feeds
+ * several slots (key, field, context) and names too long to be remembered by position. */
+Test(ingest, jsonl_members_found_by_name_in_any_order)
+{
+#define LONG_NAME "a_member_name_longer_than_forty_eight_bytes_of_text_x"
+    write_file("web.jsonl",
+               "{\"id\":\"a1\",\"mail\":\"ann.lee@mail.org\",\"" LONG_NAME "\":\"Ann\",\"tier\":\"gold\"}\n"
+               "{\"mail\":\"bo.ray@mail.org\",\"id\":\"b2\",\"tier\":\"blue\",\"" LONG_NAME "\":\"Bo\"}\n"
+               "{\"" LONG_NAME "\":\"Cy\",\"other\":1,\"mail\":null,\"id\":\"c3\"}\n"
+               "{\"id\":\"d4\",\"mail\":\"di.fox@mail.org\",\"" LONG_NAME "\":\"Di\",\"tier\":\"gold\"}\n"
+               /* same positions, two names of one length swapped */
+               "{\"id\":\"e5\",\"tier\":\"gold\",\"" LONG_NAME "\":\"Ed\",\"mail\":\"ed.ng@mail.org\"}\n");
+    uf_config *config = load(CONFIG_HEAD "sources:\n"
+                                         "  - name: web\n    path: web.jsonl\n    format: jsonl\n    key: id\n"
+                                         "    fields: {id: crm_id, mail: email, " LONG_NAME ": first_name}\n"
+                                         "    context: [tier, id]\n");
+    uf_source_stats stats;
+    captured got;
+    uf_error err = {0};
+    cr_assert_eq(ingest(config, &stats, &got, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(got.records, 5);
+    static const char *const want_keys[] = {"a1", "b2", "c3", "d4", "e5"};
+    static const char *const want_attrs[] = {
+        "crm_id=A1|A1 email=ann.lee@mail.org|ann.lee@mail.org first_name=ann|Ann",
+        "crm_id=B2|B2 email=bo.ray@mail.org|bo.ray@mail.org first_name=bo|Bo",
+        "crm_id=C3|C3 first_name=cy|Cy",
+        "crm_id=D4|D4 email=di.fox@mail.org|di.fox@mail.org first_name=di|Di",
+        "crm_id=E5|E5 email=ed.ng@mail.org|ed.ng@mail.org first_name=ed|Ed",
+    };
+    for (int i = 0; i < 5; i++) {
+        cr_expect_str_eq(got.keys[i], want_keys[i]);
+        cr_expect_str_eq(got.attrs[i], want_attrs[i]);
+    }
+    uf_config_free(config);
+#undef LONG_NAME
+}
+
 Test(ingest, bad_rows_are_rejected_with_file_and_line)
 {
     write_file("pos.csv", "card;first\n"
