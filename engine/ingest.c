@@ -310,6 +310,9 @@ typedef struct row_builder {
 
 static uf_slice trim(uf_slice s)
 {
+    /* Most values start and end with a byte above ' ', which no space is. */
+    if (s.len == 0 || ((unsigned char)s.ptr[0] > ' ' && (unsigned char)s.ptr[s.len - 1] > ' '))
+        return s;
     while (s.len && is_space((unsigned char)s.ptr[0])) { s.ptr++; s.len--; }
     while (s.len && is_space((unsigned char)s.ptr[s.len - 1])) s.len--;
     return s;
