@@ -57,30 +57,14 @@ uf_key uf_identifier_key(uf_slice kind, uf_slice value)
     return key;
 }
 
-static void put_be64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 void uf_key_to_bytes(uf_key key, unsigned char out[16])
 {
-    put_be64(out, key.hi);
-    put_be64(out + 8, key.lo);
+    uf_be64_put(out, key.hi);
+    uf_be64_put(out + 8, key.lo);
 }
 
 uf_key uf_key_from_bytes(const unsigned char in[16])
 {
-    uf_key key = {get_be64(in), get_be64(in + 8)};
+    uf_key key = {uf_be64_get(in), uf_be64_get(in + 8)};
     return key;
 }

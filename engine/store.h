@@ -308,23 +308,6 @@ int uf_store_read_model(uf_store *s, uf_buf *model, uf_error *err);
 /* Shared helpers (store.c)                                            */
 /* ------------------------------------------------------------------ */
 
-static inline void uf_be64_put(unsigned char out[8], uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static inline uint64_t uf_be64_get(const void *p)
-{
-    const unsigned char *b = p;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | b[i];
-    return v;
-}
-
 /*
  * The stored key of (source, key) into `out`: source + '\0' + key. false
  * when the source is empty, longer than UF_STORE_SOURCE_MAX or contains a
