@@ -46,10 +46,7 @@ static uint64_t key_prefix(uf_slice key, size_t skip)
     unsigned char b[8] = {0};
     if (key.len > skip)
         memcpy(b, key.ptr + skip, key.len - skip < 8 ? key.len - skip : 8);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | b[i];
-    return v;
+    return uf_be64_get(b);
 }
 
 static int compare_keys(const uf_record *a, const uf_record *b)
