@@ -92,9 +92,12 @@
  * Measured peak: ~210 MB above the records and refs (~250 MB linking on
  * two threads). The per-record arrays
  * are mapped directly, so freeing them returns the memory (bigarray.h). uf_linker_finish
- * frees the summaries and the index before it gathers the edges into one
- * array and allocates the clustering (cluster_of and members 4 per record,
- * member_start 4 per cluster), so it does not raise the peak.
+ * frees the summaries and the index first; then a helper thread gathers
+ * the edges into one array (freeing each chunk once copied) while the
+ * clusters are numbered into cluster_of (4 per record), and members (4 per
+ * record) and member_start (4 per cluster) follow. The chunks and
+ * cluster_of overlap briefly; measured at 1 M customers, the run's peak
+ * (in the write stage) is unchanged.
  *
  * Errors: functions returning int return UF_OK or a uf_status and fill the
  * uf_error. uf_linker_try_union returns bool for the matcher's hot loop; an

@@ -92,21 +92,7 @@ static void upper_ascii(char *s, size_t len)
  * bytes at a time where words are little-endian (a byte loop was a third of
  * uf_blob_add_attr's instructions in `unify check`).
  */
-#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-static unsigned transforms_by_byte(const char *value, size_t vlen, const char *raw)
-{
-    bool title = true, upper = true, start = true;
-    for (size_t i = 0; i < vlen && (title | upper); i++) {
-        unsigned char c = (unsigned char)value[i], r = (unsigned char)raw[i];
-        unsigned char up = c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
-        title &= r == (start ? up : c); /* uf_title_case */
-        upper &= r == up;
-        start = c == ' ' || c == '-';
-    }
-    return title ? UF_RAW_TITLE : upper ? UF_RAW_UPPER : UF_RAW_STORED;
-}
-#endif
-
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define BYTES_01 0x0101010101010101ULL
 #define BYTES_80 0x8080808080808080ULL
 
@@ -145,6 +131,21 @@ static unsigned transforms_by_word(const char *value, size_t vlen, const char *r
     }
     return title ? UF_RAW_TITLE : upper ? UF_RAW_UPPER : UF_RAW_STORED;
 }
+#else
+/* Big-endian words: one byte at a time. */
+static unsigned transforms_by_byte(const char *value, size_t vlen, const char *raw)
+{
+    bool title = true, upper = true, start = true;
+    for (size_t i = 0; i < vlen && (title | upper); i++) {
+        unsigned char c = (unsigned char)value[i], r = (unsigned char)raw[i];
+        unsigned char up = c >= 'a' && c <= 'z' ? (unsigned char)(c - 'a' + 'A') : c;
+        title &= r == (start ? up : c); /* uf_title_case */
+        upper &= r == up;
+        start = c == ' ' || c == '-';
+    }
+    return title ? UF_RAW_TITLE : upper ? UF_RAW_UPPER : UF_RAW_STORED;
+}
+#endif
 
 static unsigned raw_form(const char *value, size_t vlen, const char *raw, size_t rlen)
 {

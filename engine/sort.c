@@ -48,7 +48,7 @@
  *   decimal-digit keys 112 / 160 / 124 ms. In a run at 1 M customers the
  *   ingest's record ordering (five sources of 0.37-0.74 M entries, two
  *   threads) went from 0.194-0.203 s to 0.130-0.136 s. The scratch array
- *   is mapped directly (bigarray.h): from malloc, freed on the ingest's
+ *   is mapped directly from 2 MiB up (bigarray.h): from malloc, freed on the ingest's
  *   worker threads, it stayed in their arenas and raised that run's peak
  *   RSS by ~40 MiB (990/1 033 MiB instead of 950/990).
  */

@@ -18,7 +18,7 @@
  *    by a uint64_t key inside it, with one scratch copy, for callers that
  *    need stability (sorting ids by a computed key, with ties kept in id
  *    order). uf_sort_pairs and uf_sort_u64 are its two common shapes.
- *    11-bit digits, 16-bit ones from 2^17 elements (sort.c says why).
+ *    11-bit digits at every size (sort.c says why).
  *
  * Determinism: the identifier sort orders by every field of the struct, so
  * its output is the one sorted permutation of the input values — the same

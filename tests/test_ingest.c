@@ -76,6 +76,7 @@ typedef struct captured {
     size_t key_counts[16];
     uf_key first_keys[16];
     char attrs[16][512];
+    char contexts[16][256]; /* "index=value" of each context value, by column index */
     uf_record_compare cmp[16];
 } captured;
 
@@ -104,6 +105,14 @@ static int capture(void *ctx, const uf_ingest_record *rec, uf_error *err)
         size_t used = strlen(out);
         snprintf(out + used, 512 - used, "%s%s=%.*s|%.*s", used ? " " : "", g_config->kinds[a.kind].name,
                  (int)a.value.len, a.value.ptr, (int)a.raw.len, a.raw.ptr);
+    }
+    uf_context_view cv;
+    uf_context_cursor_init(&cur, &r);
+    out = c->contexts[c->records];
+    out[0] = '\0';
+    while (uf_context_next(&cur, &cv)) {
+        size_t used = strlen(out);
+        snprintf(out + used, 256 - used, "%s%d=%.*s", used ? " " : "", cv.index, (int)cv.value.len, cv.value.ptr);
     }
     c->records++;
     return UF_OK;
@@ -208,9 +217,11 @@ Test(ingest, jsonl_members_found_by_name_in_any_order)
         "crm_id=D4|D4 email=di.fox@mail.org|di.fox@mail.org first_name=di|Di",
         "crm_id=E5|E5 email=ed.ng@mail.org|ed.ng@mail.org first_name=ed|Ed",
     };
+    static const char *const want_contexts[] = {"0=gold 1=a1", "0=blue 1=b2", "1=c3", "0=gold 1=d4", "0=gold 1=e5"};
     for (int i = 0; i < 5; i++) {
         cr_expect_str_eq(got.keys[i], want_keys[i]);
         cr_expect_str_eq(got.attrs[i], want_attrs[i]);
+        cr_expect_str_eq(got.contexts[i], want_contexts[i]);
     }
     uf_config_free(config);
 #undef LONG_NAME
@@ -364,9 +375,9 @@ Test(ingest, timestamps_agree_with_timegm)
     uint64_t seed = 7;
     for (int i = 0; i < 5000; i++) {
         seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-        struct tm tm = {.tm_year = (int)(seed >> 33) % 9000 + 1000 - 1900, .tm_mon = (int)(seed >> 20) % 12,
-                        .tm_mday = (int)(seed >> 12) % 28 + 1, .tm_hour = (int)(seed >> 5) % 24,
-                        .tm_min = (int)(seed >> 45) % 60, .tm_sec = (int)(seed >> 51) % 60};
+        struct tm tm = {.tm_year = (int)((seed >> 33) % 9000) + 1000 - 1900, .tm_mon = (int)((seed >> 20) % 12),
+                        .tm_mday = (int)((seed >> 12) % 28) + 1, .tm_hour = (int)((seed >> 5) % 24),
+                        .tm_min = (int)((seed >> 45) % 60), .tm_sec = (int)((seed >> 51) % 60)};
         int64_t want = (int64_t)timegm(&tm);
         char fixed[40], general[40];
         snprintf(fixed, sizeof fixed, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
@@ -461,10 +472,12 @@ Test(ingest_blob, raw_forms_round_trip_and_save_bytes)
     uf_attr_cursor_init(&cur, &r);
     int kind;
     uf_slice value;
-    for (i = 0; uf_attr_next_value(&cur, &kind, &value); i++)
+    for (i = 0; uf_attr_next_value(&cur, &kind, &value); i++) {
+        cr_assert_lt(i, sizeof attrs / sizeof attrs[0]);
         cr_expect(kind == (int)i + 1 && value.len == strlen(attrs[i].value) &&
                       memcmp(value.ptr, attrs[i].value, value.len) == 0,
                   "value %zu", i);
+    }
     cr_expect_eq(i, sizeof attrs / sizeof attrs[0]);
     uf_context_cursor_init(&cur, &r);
     uf_context_view cv;
