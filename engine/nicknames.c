@@ -24,6 +24,8 @@
  */
 #include "normalize.h"
 
+#include "keys.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -268,9 +270,7 @@ static const nickname nicknames[] = {
 /* Bytes 8*word .. 8*word+7 of a zero-padded name as a big-endian number, so that integer order is byte order. */
 static uint64_t name_word(const char *padded, size_t word)
 {
-    uint64_t w;
-    memcpy(&w, padded + 8 * word, sizeof w);
-    return __builtin_bswap64(w);
+    return uf_be64_get(padded + 8 * word); /* (a bare byte swap was right on little-endian machines only) */
 }
 
 const char *uf_nickname_canonical(const char *name, size_t len)
