@@ -6,12 +6,16 @@
  * web accounts' "email") as an agent would type them, then times the whole
  * agent path per lookup — normalize, hash, find the identifier, read the
  * profile JSON — with random picks, and prints p50/p99/p99.9/max.
+ * FIELD "record:SOURCE:COLUMN" (e.g. record:web:account_id) takes COLUMN
+ * as SOURCE's record keys instead and times `unify lookup --record`'s path:
+ * find the (source, key) in the record index, read the profile JSON.
  */
 #include "jsonl.h"
 #include "stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now_ns(void)
@@ -45,6 +49,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
+    /* FIELD, or the column and source of record keys. */
+    const char *field = argv[3];
+    char source[256] = "";
+    if (strncmp(field, "record:", 7) == 0) {
+        const char *colon = strchr(field + 7, ':');
+        if (!colon || colon == field + 7 || (size_t)(colon - field - 7) >= sizeof source || !colon[1]) {
+            fprintf(stderr, "FIELD record:SOURCE:COLUMN expected, got '%s'\n", field);
+            return 2;
+        }
+        memcpy(source, field + 7, (size_t)(colon - field - 7));
+        field = colon + 1;
+    }
     /* Collect the values of FIELD. */
     char **values = NULL;
     size_t count = 0, cap = 0;
@@ -53,7 +69,7 @@ int main(int argc, char **argv)
     uf_jsonl_record rec;
     while (reader && uf_jsonl_next(reader, &rec, &err) == UF_JSONL_RECORD) {
         for (size_t i = 0; i < rec.count; i++) {
-            if (rec.types[i] != UF_JSON_STRING || !uf_slice_equals(rec.keys[i], argv[3]))
+            if (rec.types[i] != UF_JSON_STRING || !uf_slice_equals(rec.keys[i], field))
                 continue;
             if (count == cap) {
                 cap = cap ? cap * 2 : 4096;
@@ -65,7 +81,7 @@ int main(int argc, char **argv)
     uf_jsonl_close(reader);
     uf_stream_close(stream);
     if (count == 0) {
-        fprintf(stderr, "no values of '%s' in %s\n", argv[3], argv[2]);
+        fprintf(stderr, "no values of '%s' in %s\n", field, argv[2]);
         return 1;
     }
     double *ns = malloc(lookups * sizeof *ns);
@@ -79,7 +95,8 @@ int main(int argc, char **argv)
         double t0 = now_ns();
         uint64_t ids[8];
         size_t n = 0;
-        int rc = uf_lookup_identifier(store, config, "email", value, ids, 8, &n, &err);
+        int rc = source[0] ? uf_store_find_record(store, source, value, &ids[0], &err)
+                           : uf_lookup_identifier(store, config, "email", value, ids, 8, &n, &err);
         if (rc == UF_OK) {
             char *json;
             size_t len;
