@@ -11,6 +11,7 @@
 #define UF_JSON_OUT_H
 
 #include "common.h"
+#include "varint.h"
 
 #include <string.h>
 
@@ -47,6 +48,18 @@ static inline void uf_buf_putc(uf_buf *b, char c)
         return;
     }
     uf_buf_append_grow(b, &c, 1);
+}
+
+/* Append v as a varint (varint.h), written in place when there is room:
+ * golden records and links are mostly small numbers. */
+static inline void uf_buf_append_varint(uf_buf *b, uint64_t v)
+{
+    if (b->len + UF_VARINT_MAX < b->cap) { /* as uf_buf_append: one byte kept for the NUL; cap is 0 once failed */
+        b->len += uf_varint_put((unsigned char *)b->data + b->len, v);
+        return;
+    }
+    unsigned char tmp[UF_VARINT_MAX];
+    uf_buf_append_grow(b, (const char *)tmp, uf_varint_put(tmp, v));
 }
 
 void uf_buf_puts(uf_buf *b, const char *s);

@@ -18,6 +18,8 @@
  */
 #include "profile_codec.h"
 
+#include "varint.h"
+
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------ */
@@ -279,14 +281,7 @@ static char *put_string(char *w, uf_slice s)
 
 static inline void w_varint(uf_buf *b, uint64_t v)
 {
-    char tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (char)v;
-    uf_buf_append(b, tmp, n);
+    uf_buf_append_varint(b, v);
 }
 
 static inline void w_bytes(uf_buf *b, uf_slice s)
@@ -432,28 +427,9 @@ typedef struct rd {
 
 static inline uint64_t rd_varint(rd *r)
 {
-    const unsigned char *p = r->p;
-    if (p < r->end && *p < 0x80) { /* the common case: one byte */
-        r->p = p + 1;
-        return *p;
-    }
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (p >= r->end) {
-            r->bad = true;
-            return 0;
-        }
-        unsigned c = *p++;
-        if (shift == 63 && c > 1) {
-            r->bad = true; /* more than 64 bits */
-            return 0;
-        }
-        v |= (uint64_t)(c & 0x7F) << shift;
-        if (!(c & 0x80)) {
-            r->p = p;
-            return v;
-        }
-    }
+    uint64_t v;
+    if (uf_varint_get(&r->p, r->end, &v))
+        return v;
     r->bad = true;
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "keys.h"
 #include "match.h"
+#include "varint.h"
 
 #include <stdlib.h>
 
@@ -43,14 +44,7 @@ int uf_links_group(uf_clustering *cl, uint32_t **edge_start, uf_error *err)
 
 static void put_varint(uf_buf *b, uint64_t v)
 {
-    char tmp[10];
-    size_t n = 0;
-    do {
-        unsigned char byte = v & 0x7f;
-        v >>= 7;
-        tmp[n++] = (char)(v ? byte | 0x80 : byte);
-    } while (v);
-    uf_buf_append(b, tmp, n);
+    uf_buf_append_varint(b, v);
 }
 
 static void put_string(uf_buf *b, uf_slice s)
@@ -136,17 +130,9 @@ typedef struct reader {
 
 static uint64_t get_varint(reader *r)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->bad = true;
-            return 0;
-        }
-        unsigned char byte = *r->p++;
-        v |= (uint64_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
-            return v;
-    }
+    uint64_t v;
+    if (uf_varint_get(&r->p, r->end, &v))
+        return v;
     r->bad = true;
     return 0;
 }

@@ -3,6 +3,8 @@
  */
 #include "store_block.h"
 
+#include "varint.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,18 +53,6 @@ bool uf_block_full_before(const uf_block_writer *b, const void *key, size_t len)
     return !(cut_len(len) == b->first_len && memcmp(key, b->first, b->first_len) == 0);
 }
 
-/* Write v as a varint at out (up to 10 bytes); returns its length. */
-static size_t put_varint(unsigned char *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (unsigned char)v;
-    return n;
-}
-
 /* Bytes a and b have in common at their start, up to max; a word at a time
  * (a run appends ~7 M entries at 1 M customers). */
 static size_t shared_prefix(const unsigned char *a, const unsigned char *b, size_t max)
@@ -94,13 +84,10 @@ bool uf_block_add(uf_block_writer *b, const void *key, size_t len, uint64_t gold
         shared = shared_prefix((const unsigned char *)b->last_key.data, k,
                                len < b->last_key.len ? len : b->last_key.len);
     }
-    unsigned char head[20], id[10];
-    size_t head_len = put_varint(head, shared);
-    head_len += put_varint(head + head_len, len - shared);
-    size_t id_len = put_varint(id, golden_id);
-    uf_buf_append(&b->value, (const char *)head, head_len);
+    uf_buf_append_varint(&b->value, shared);
+    uf_buf_append_varint(&b->value, len - shared);
     uf_buf_append(&b->value, (const char *)k + shared, len - shared);
-    uf_buf_append(&b->value, (const char *)id, id_len);
+    uf_buf_append_varint(&b->value, golden_id);
     /* Only the differing tail of the previous key changes. */
     b->last_key.len = shared;
     uf_buf_append(&b->last_key, (const char *)k + shared, len - shared);
@@ -154,29 +141,12 @@ void uf_block_reader_free(uf_block_reader *r)
     r->key_cap = sizeof r->small;
 }
 
-/* false: the varint runs past the end or overflows. */
-static bool get_varint(uf_block_reader *r, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (r->at >= r->end)
-            return false;
-        unsigned char c = *r->at++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *out = v;
-            return true;
-        }
-    }
-    return false;
-}
-
 int uf_block_next(uf_block_reader *r, uint64_t *golden_id)
 {
     if (r->at == r->end)
         return UF_BLOCK_END;
     uint64_t shared, rest;
-    if (!get_varint(r, &shared) || !get_varint(r, &rest))
+    if (!uf_varint_get(&r->at, r->end, &shared) || !uf_varint_get(&r->at, r->end, &rest))
         return UF_BLOCK_MALFORMED;
     if ((r->started ? shared > r->key_len : shared != 0) || rest > (size_t)(r->end - r->at))
         return UF_BLOCK_MALFORMED;
@@ -195,7 +165,7 @@ int uf_block_next(uf_block_reader *r, uint64_t *golden_id)
     r->key_len = shared + rest;
     r->at += rest;
     uint64_t id;
-    if (!get_varint(r, &id) || id == 0)
+    if (!uf_varint_get(&r->at, r->end, &id) || id == 0)
         return UF_BLOCK_MALFORMED;
     *golden_id = id;
     r->started = true;
