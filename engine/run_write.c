@@ -382,6 +382,29 @@ static void *build_record_index(void *arg)
     return NULL;
 }
 
+/*
+ * The record blobs, rows and cluster members, once every profile is in the
+ * transaction: ~400 MiB at 1 M customers whose unmapping (~0.035 s) ran
+ * after the commit on the calling thread, while the commit itself (LMDB
+ * copying its pages into the page cache, ~0.3 s) keeps one core busy and
+ * the other idle. What the report still reads (record and cluster counts,
+ * cluster sizes) stays.
+ */
+static void *release_records(void *arg)
+{
+    uf_run_state *state = arg;
+    for (size_t i = 0; i < state->arena_count; i++)
+        uf_arena_free(&state->arenas[i]);
+    free(state->arenas);
+    state->arenas = NULL;
+    state->arena_count = 0;
+    free(state->table.records);
+    state->table.records = NULL;
+    free(state->clustering.members);
+    state->clustering.members = NULL;
+    return NULL;
+}
+
 static int write_model(uf_run_state *state, uf_store_writer *w, uf_error *err)
 {
     if (!state->matched)
@@ -407,7 +430,7 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
                             size_t report_len, uint64_t *run_id, uf_error *err)
 {
     /* A retry after MDB_MAP_FULL needs what the first attempt gave back to keep the peak low. */
-    if (!*gid_of_record || *links_released)
+    if (!*gid_of_record || *links_released || !state->table.records)
         return uf_error_set(err, UF_ERR_STORE,
                             "%s: the store's map filled up after this run's %s released; "
                             "run again (the map has grown) or raise store.map_size",
@@ -466,8 +489,14 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
     stop_profiles(&profiles);
     for (size_t i = 0; rc == UF_OK && i < state->redirect_count; i++)
         rc = uf_store_put_redirect(w, state->redirect_from[i], state->redirect_to[i], err);
+    /* Nothing reads the records from here on: give them back on the core
+     * the commit leaves idle, not after it. */
+    uf_task releasing = {0};
+    if (rc == UF_OK)
+        uf_task_start(&releasing, release_records, state);
     if (rc == UF_OK)
         rc = uf_store_writer_commit(w, state->next_golden_id, report, report_len, run_id, err);
+    uf_task_finish(&releasing);
     if (rc != UF_OK)
         uf_store_writer_abort(w);
     return rc;
