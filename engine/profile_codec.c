@@ -482,6 +482,8 @@ struct uf_profile_schema {
     size_t kind_count;
     unsigned char *kind_flags;
     pc_text *kind_key;  /* `"first_name":` */
+    uf_slice *kind_name;    /* as stored, into raw */
+    uf_slice *source_name;  /* as stored, into raw */
     unsigned *attribute_kinds;
     size_t attribute_count;
     unsigned *identifier_kinds;
@@ -541,6 +543,8 @@ void uf_profile_schema_free(uf_profile_schema *s)
     uf_buf_free(&s->names);
     free(s->kind_flags);
     free(s->kind_key);
+    free(s->kind_name);
+    free(s->source_name);
     free(s->attribute_kinds);
     free(s->identifier_kinds);
     free(s->source_text);
@@ -549,6 +553,11 @@ void uf_profile_schema_free(uf_profile_schema *s)
     free(s->column_key);
     free(s->shadows_updated_at);
     free(s);
+}
+
+uf_slice uf_profile_schema_kind_name(const uf_profile_schema *s, size_t k)
+{
+    return s && k < s->kind_count ? s->kind_name[k] : uf_slice_make(NULL, 0);
 }
 
 bool uf_profile_schema_same(const uf_profile_schema *s, const void *data, size_t len)
@@ -605,7 +614,8 @@ int uf_profile_schema_parse(const void *data, size_t len, uf_profile_schema **ou
     s->kind_count = (size_t)kinds;
     s->kind_flags = calloc(kinds + 1, 1);
     s->kind_key = calloc(kinds + 1, sizeof *s->kind_key);
-    if (!s->kind_flags || !s->kind_key)
+    s->kind_name = calloc(kinds + 1, sizeof *s->kind_name);
+    if (!s->kind_flags || !s->kind_key || !s->kind_name)
         return schema_bad(s, err, "out of memory");
     for (size_t k = 0; k < kinds; k++) {
         uf_slice f = rd_bytes(&r, 1);
@@ -613,6 +623,7 @@ int uf_profile_schema_parse(const void *data, size_t len, uf_profile_schema **ou
         if (r.bad)
             return schema_bad(s, err, "truncated kind names");
         s->kind_flags[k] = (unsigned char)f.ptr[0];
+        s->kind_name[k] = name;
         s->kind_key[k] = add_name(s, name, true);
     }
     for (int section = 0; section < 2; section++) {
@@ -646,7 +657,8 @@ int uf_profile_schema_parse(const void *data, size_t len, uf_profile_schema **ou
     s->column_first = calloc(sources + 1, sizeof *s->column_first);
     s->column_count = calloc(sources + 1, sizeof *s->column_count);
     s->shadows_updated_at = calloc(sources + 1, sizeof *s->shadows_updated_at);
-    if (!s->source_text || !s->column_first || !s->column_count || !s->shadows_updated_at)
+    s->source_name = calloc(sources + 1, sizeof *s->source_name);
+    if (!s->source_text || !s->column_first || !s->column_count || !s->shadows_updated_at || !s->source_name)
         return schema_bad(s, err, "out of memory");
     size_t columns = 0, column_cap = 0;
     for (size_t i = 0; i < sources; i++) {
@@ -654,6 +666,7 @@ int uf_profile_schema_parse(const void *data, size_t len, uf_profile_schema **ou
         uint64_t n = rd_varint(&r);
         if (r.bad || n > UF_PROFILE_MAX_COLUMNS)
             return schema_bad(s, err, "bad source entry");
+        s->source_name[i] = name;
         s->source_text[i] = add_name(s, name, false);
         s->column_first[i] = columns;
         s->column_count[i] = (size_t)n;
@@ -946,28 +959,23 @@ static int corrupt(uf_error *err, const char *what)
     return uf_error_set(err, UF_ERR_STORE, "profile: %s (corrupt store?)", what);
 }
 
-int uf_profile_render(const uf_profile_schema *schema, const void *data, size_t len, uf_slice golden_id,
-                      uf_buf *out, uf_error *err)
+/*
+ * Validate the header and the kind blocks (in: just after the version byte),
+ * noting where each kind starts (blocks: schema->kind_count entries); in is
+ * left at the records block.
+ */
+static int read_kind_blocks(const uf_profile_schema *schema, rd *in, uint64_t *updated, uf_slice *channels,
+                            kind_block *blocks, uf_error *err)
 {
-    if (!schema)
-        return uf_error_set(err, UF_ERR_STORE, "profile: no schema in the store (corrupt store?)");
-    rd in = {data, (const unsigned char *)data + len, false};
-    if (len == 0 || in.p[0] != UF_PROFILE_CODEC_VERSION)
-        return uf_error_set(err, UF_ERR_STORE, "profile: format version %d, this program reads version %d",
-                            len ? in.p[0] : -1, UF_PROFILE_CODEC_VERSION);
-    in.p++;
-
-    /* Pass 1: validate the header and the kind blocks, note where each kind starts. */
-    kind_block blocks[UF_PROFILE_MAX_KINDS];
     for (size_t k = 0; k < schema->kind_count; k++)
         blocks[k].at = NULL;
-    uint64_t updated = rd_varint(&in);
-    uf_slice channels = rd_set(&in, schema->source_count);
-    if (in.bad)
+    *updated = rd_varint(in);
+    *channels = rd_set(in, schema->source_count);
+    if (in->bad)
         return corrupt(err, "truncated header");
     for (uint64_t prev = 0;;) {
-        uint64_t k1 = rd_varint(&in);
-        if (in.bad)
+        uint64_t k1 = rd_varint(in);
+        if (in->bad)
             return corrupt(err, "truncated kind blocks");
         if (k1 == 0)
             break;
@@ -975,21 +983,88 @@ int uf_profile_render(const uf_profile_schema *schema, const void *data, size_t 
             return corrupt(err, "kind out of order or not in the schema");
         prev = k1;
         unsigned k = (unsigned)(k1 - 1);
-        uint64_t n = rd_varint(&in);
+        uint64_t n = rd_varint(in);
         if (n == 0)
             return corrupt(err, "empty kind block");
-        blocks[k].at = in.p;
+        blocks[k].at = in->p;
         blocks[k].total = n;
         size_t cap = kind_cap(schema, k), stored = n < cap ? (size_t)n : cap;
-        for (size_t j = 0; j < stored && !in.bad; j++) {
+        for (size_t j = 0; j < stored && !in->bad; j++) {
             cand c;
-            rd_candidate(&in, schema, &c);
+            rd_candidate(in, schema, &c);
         }
-        if (in.bad)
+        if (in->bad)
             return corrupt(err, "truncated candidates");
     }
-    const unsigned char *kinds_end = in.p;
-    (void)kinds_end;
+    return UF_OK;
+}
+
+/* The version byte: the one this program writes, or an error naming both. */
+static int check_version(rd *in, size_t len, uf_error *err)
+{
+    if (len == 0 || in->p[0] != UF_PROFILE_CODEC_VERSION)
+        return uf_error_set(err, UF_ERR_STORE, "profile: format version %d, this program reads version %d",
+                            len ? in->p[0] : -1, UF_PROFILE_CODEC_VERSION);
+    in->p++;
+    return UF_OK;
+}
+
+int uf_profile_member_list(const uf_profile_schema *schema, const void *data, size_t len, uf_buf *out,
+                           size_t *listed, uint64_t *total, uf_error *err)
+{
+    *listed = 0;
+    *total = 0;
+    if (!schema)
+        return uf_error_set(err, UF_ERR_STORE, "profile: no schema in the store (corrupt store?)");
+    rd in = {data, (const unsigned char *)data + len, false};
+    int rc = check_version(&in, len, err);
+    kind_block blocks[UF_PROFILE_MAX_KINDS];
+    uint64_t updated;
+    uf_slice channels;
+    if (rc == UF_OK)
+        rc = read_kind_blocks(schema, &in, &updated, &channels, blocks, err);
+    if (rc != UF_OK)
+        return rc;
+    uint64_t n = rd_varint(&in);
+    size_t shown = n < UF_PROFILE_MAX_RECORDS ? (size_t)n : UF_PROFILE_MAX_RECORDS, start = out->len;
+    for (size_t m = 0; m < shown && !in.bad; m++) {
+        uint64_t source = rd_varint(&in);
+        uf_slice key = rd_string(&in);
+        rd_varint(&in); /* updated_at */
+        if (!in.bad && source >= schema->source_count)
+            in.bad = true;
+        if (!in.bad) {
+            w_bytes(out, schema->source_name[source]);
+            w_bytes(out, key);
+        }
+    }
+    if (in.bad || out->failed) {
+        out->len = start < out->len ? start : out->len;
+        return in.bad ? corrupt(err, "bad or truncated record list")
+                      : uf_error_set(err, UF_ERR_NOMEM, "profile: out of memory");
+    }
+    *listed = shown;
+    *total = n;
+    return UF_OK;
+}
+
+int uf_profile_render(const uf_profile_schema *schema, const void *data, size_t len, uf_slice golden_id,
+                      uf_buf *out, uf_error *err)
+{
+    if (!schema)
+        return uf_error_set(err, UF_ERR_STORE, "profile: no schema in the store (corrupt store?)");
+    rd in = {data, (const unsigned char *)data + len, false};
+    int vrc = check_version(&in, len, err);
+    if (vrc != UF_OK)
+        return vrc;
+
+    /* Pass 1: validate the header and the kind blocks, note where each kind starts. */
+    kind_block blocks[UF_PROFILE_MAX_KINDS];
+    uint64_t updated;
+    uf_slice channels;
+    int rc = read_kind_blocks(schema, &in, &updated, &channels, blocks, err);
+    if (rc != UF_OK)
+        return rc;
 
     size_t start_len = out->len;
     render r = {.schema = schema, .out = out};

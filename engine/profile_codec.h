@@ -110,6 +110,9 @@ bool uf_profile_schema_same(const uf_profile_schema *s, const void *data, size_t
 
 void uf_profile_schema_free(uf_profile_schema *s);
 
+/* Kind k's name as stored ({NULL, 0} when k is not in the schema); valid while s lives. */
+uf_slice uf_profile_schema_kind_name(const uf_profile_schema *s, size_t k);
+
 /* ------------------------------------------------------------------ */
 /* Encoding (survive.c writes profiles with these, in format order)    */
 /* ------------------------------------------------------------------ */
@@ -148,6 +151,18 @@ void uf_profile_end(uf_profile_writer *w);
  */
 int uf_profile_render(const uf_profile_schema *schema, const void *data, size_t len, uf_slice golden_id,
                       uf_buf *out, uf_error *err);
+
+/*
+ * The member records a profile lists (its "records", at most
+ * UF_PROFILE_MAX_RECORDS of them), appended to `out` as they begin a links
+ * value of format 1 (run_links.h): per record, string source name, string
+ * key, in the profile's order. *listed: how many were appended; *total: the
+ * profile's record count (more than *listed when it was cut). UF_ERR_STORE
+ * for bytes that are not a profile of this schema, UF_ERR_NOMEM; on an
+ * error nothing is appended.
+ */
+int uf_profile_member_list(const uf_profile_schema *schema, const void *data, size_t len, uf_buf *out,
+                           size_t *listed, uint64_t *total, uf_error *err);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" plus NUL. */
 #define UF_ISO8601_SIZE 21

@@ -7,6 +7,7 @@
 #include "match.h"
 #include "varint.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 int uf_links_group(uf_clustering *cl, uint32_t **edge_start, uf_error *err)
@@ -82,14 +83,30 @@ static uf_slice identifier_value(const uf_config *config, const uf_record *recor
     return uf_slice_make(NULL, 0);
 }
 
+/* A scored link's weight and levels (both formats). */
+static void put_scored(uf_buf *out, const uf_link_edge *edge)
+{
+    uint32_t bits;
+    memcpy(&bits, &edge->weight, sizeof bits);
+    unsigned char w[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
+                          (unsigned char)(bits >> 24)};
+    uf_buf_append(out, (const char *)w, 4);
+    unsigned char n = UF_CMP_FIELD_COUNT;
+    uf_buf_append(out, (const char *)&n, 1);
+    uf_cmp_vector v = uf_match_key_vector(edge->key);
+    uf_buf_append(out, (const char *)v.level, UF_CMP_FIELD_COUNT);
+}
+
 void uf_links_encode(const uf_config *config, const uf_record_table *table, const uf_clustering *cl,
                      const uint32_t *edge_start, uint32_t c, uf_buf *out)
 {
-    unsigned char format = UF_LINKS_FORMAT;
-    uf_buf_append(out, (const char *)&format, 1);
     size_t from = cl->member_start[c], to = cl->member_start[c + 1];
+    /* The profile lists every record (survive.c, in member order): name none here. */
+    bool listed = to - from > UF_PROFILE_MAX_RECORDS;
+    unsigned char format = listed ? UF_LINKS_FORMAT_LISTED : UF_LINKS_FORMAT;
+    uf_buf_append(out, (const char *)&format, 1);
     put_varint(out, to - from);
-    for (size_t i = from; i < to; i++) {
+    for (size_t i = from; listed && i < to; i++) {
         const uf_record *r = &table->records[cl->members[i]];
         put_string(out, uf_slice_cstr(config->sources[r->source].name));
         put_string(out, uf_record_key(r));
@@ -101,23 +118,19 @@ void uf_links_encode(const uf_config *config, const uf_record_table *table, cons
         put_varint(out, member_index(cl, c, edge->b));
         unsigned char rule = edge->rule;
         uf_buf_append(out, (const char *)&rule, 1);
+        bool known = edge->kind < config->kind_count;
         if (edge->rule == UF_RULE_SCORED) {
-            uint32_t bits;
-            memcpy(&bits, &edge->weight, sizeof bits);
-            unsigned char w[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
-                                  (unsigned char)(bits >> 24)};
-            uf_buf_append(out, (const char *)w, 4);
-            unsigned char n = UF_CMP_FIELD_COUNT;
-            uf_buf_append(out, (const char *)&n, 1);
-            uf_cmp_vector v = uf_match_key_vector(edge->key);
-            uf_buf_append(out, (const char *)v.level, UF_CMP_FIELD_COUNT);
-        } else {
-            bool known = edge->kind < config->kind_count;
+            put_scored(out, edge);
+        } else if (listed) {
             put_string(out, known ? uf_slice_make(config->kinds[edge->kind].name, config->kinds[edge->kind].name_len)
                                   : uf_slice_make(NULL, 0));
+        } else {
+            /* The schema lists the config's kinds in order (survive.c); one past them reads as no name. */
+            put_varint(out, known ? edge->kind : config->kind_count);
+        }
+        if (edge->rule != UF_RULE_SCORED)
             put_string(out, known ? identifier_value(config, &table->records[edge->a], edge->kind, edge->key)
                                   : uf_slice_make(NULL, 0));
-        }
     }
 }
 
@@ -153,12 +166,91 @@ static uf_slice get_string(reader *r)
     return get_bytes(r, get_varint(r));
 }
 
+static int malformed(uf_error *err, const char *what)
+{
+    return uf_error_set(err, UF_ERR_STORE, "STORE: malformed links value (%s)", what);
+}
+
+int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schema, const void *profile,
+                    size_t profile_len, uf_buf *out, uf_error *err)
+{
+    reader r = {data, (const unsigned char *)data + len, false};
+    uf_slice format = get_bytes(&r, 1);
+    if (!r.bad && (unsigned char)format.ptr[0] == UF_LINKS_FORMAT_LISTED) {
+        uf_buf_append(out, data, len);
+        return out->failed ? uf_error_set(err, UF_ERR_NOMEM, "out of memory reading links") : UF_OK;
+    }
+    if (r.bad || (unsigned char)format.ptr[0] != UF_LINKS_FORMAT)
+        return uf_error_set(err, UF_ERR_STORE, "STORE: links value of an unknown format (written by a newer unify?)");
+    uint64_t members = get_varint(&r);
+    if (r.bad)
+        return malformed(err, "member count");
+    size_t start = out->len, listed = 0;
+    uint64_t total = 0;
+    unsigned char listed_format = UF_LINKS_FORMAT_LISTED;
+    uf_buf_append(out, (const char *)&listed_format, 1);
+    put_varint(out, members);
+    int rc = uf_profile_member_list(schema, profile, profile_len, out, &listed, &total, err);
+    if (rc == UF_OK && (total != members || listed != members))
+        rc = uf_error_set(err, UF_ERR_STORE,
+                          "STORE: links value names %" PRIu64 " records, its profile lists %zu of %" PRIu64,
+                          members, listed, total);
+    /* The links: kind indices become names, the rest is copied as it is. */
+    uint64_t links = rc == UF_OK ? get_varint(&r) : 0;
+    if (rc == UF_OK && r.bad)
+        rc = malformed(err, "link count");
+    if (rc == UF_OK)
+        put_varint(out, links);
+    for (uint64_t i = 0; rc == UF_OK && i < links; i++) {
+        uint64_t a = get_varint(&r), b = get_varint(&r);
+        uf_slice rule = get_bytes(&r, 1);
+        if (r.bad) {
+            rc = malformed(err, "truncated link");
+            break;
+        }
+        put_varint(out, a);
+        put_varint(out, b);
+        uf_buf_append(out, rule.ptr, 1);
+        if ((unsigned char)rule.ptr[0] == UF_RULE_SCORED) {
+            const unsigned char *at = r.p;
+            get_bytes(&r, 4);
+            uf_slice n = get_bytes(&r, 1);
+            if (!r.bad)
+                get_bytes(&r, (unsigned char)n.ptr[0]);
+            if (!r.bad)
+                uf_buf_append(out, (const char *)at, (size_t)(r.p - at));
+        } else if ((unsigned char)rule.ptr[0] == UF_RULE_STRONG_IDENTIFIER ||
+                   (unsigned char)rule.ptr[0] == UF_RULE_WEAK_IDENTIFIER) {
+            uint64_t kind = get_varint(&r);
+            uf_slice value = get_string(&r);
+            if (!r.bad) {
+                put_string(out, uf_profile_schema_kind_name(schema, kind));
+                put_string(out, value);
+            }
+        } else {
+            r.bad = true;
+        }
+        if (r.bad)
+            rc = malformed(err, "truncated link");
+    }
+    if (rc == UF_OK && r.p != r.end)
+        rc = malformed(err, "trailing bytes");
+    if (rc == UF_OK && out->failed)
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory reading links");
+    if (rc != UF_OK)
+        out->len = start < out->len ? start : out->len;
+    return rc;
+}
+
 int uf_links_decode(const void *data, size_t len, uf_links_view *out, uf_error *err)
 {
     memset(out, 0, sizeof *out);
     reader r = {data, (const unsigned char *)data + len, false};
     uf_slice format = get_bytes(&r, 1);
-    if (r.bad || (unsigned char)format.ptr[0] != UF_LINKS_FORMAT)
+    if (!r.bad && (unsigned char)format.ptr[0] == UF_LINKS_FORMAT)
+        return uf_error_set(err, UF_ERR_STORE, "STORE: a links value of format 2 is read with its profile "
+                                               "(uf_links_expand)");
+    if (r.bad || (unsigned char)format.ptr[0] != UF_LINKS_FORMAT_LISTED)
         return uf_error_set(err, UF_ERR_STORE, "STORE: links value of an unknown format (written by a newer unify?)");
     uint64_t members = get_varint(&r);
     /* Every member takes at least two bytes: a count beyond that is corrupt, not an allocation to try. */

@@ -8,7 +8,7 @@
  * each profile, members - 1 links. The value spells that tree out so that
  * it reads without the run's memory:
  *
- *   u8      format (UF_LINKS_FORMAT = 1)
+ *   u8      format (UF_LINKS_FORMAT_LISTED = 1)
  *   varint  member count, then per member (in record order — the order of
  *           the profile's "records"): string source name, string record key
  *   varint  link count, then per link, in the order the run made them:
@@ -18,21 +18,38 @@
  *                               n comparison levels (compare.h field order)
  * varint = unsigned LEB128; string = varint length + bytes.
  *
- * Why names and keys rather than indices into the run: the value must stay
- * readable after the configuration changes, and explain should not need a
- * second lookup per member. Cost at 1 M customers: about 15 bytes per
- * record of a multi-record profile plus ~20 per link.
+ * Format 2 (UF_LINKS_FORMAT), what a run writes for every profile that lists
+ * all its records (at most UF_PROFILE_MAX_RECORDS): the same without the
+ * member names, which the profile beside it holds in the same order, and
+ * with kinds as indices into the generation's schema (meta "schema", the
+ * profiles' names):
+ *
+ *   u8      format (2)
+ *   varint  member count: the profile's records, in its order
+ *   varint  link count, then per link: varint a, varint b, u8 rule, then
+ *             identifier rules: varint kind (schema index), string value
+ *             scored:           as format 1
+ *
+ * Names rather than run indices, so the value reads after the configuration
+ * changes: format 1 spells them, format 2 takes them from the profile and
+ * the schema written in the same transaction. uf_links_expand turns a
+ * format 2 value back into format 1 with those two; uf_links_decode reads
+ * format 1. Cost at 1 M customers: format 1 took 115 MB of a 550 MB store
+ * (about 17 bytes per member and 29 per link); format 2 leaves out the
+ * members and the kind names.
  */
 #ifndef UF_RUN_LINKS_H
 #define UF_RUN_LINKS_H
 
 #include "fs_model.h"
+#include "profile_codec.h"
 #include "config.h"
 #include "json_out.h"
 #include "link.h"
 #include "records.h"
 
-#define UF_LINKS_FORMAT 1
+#define UF_LINKS_FORMAT_LISTED 1 /* members spelled out (profiles that list only some records) */
+#define UF_LINKS_FORMAT 2        /* members and kind names from the profile and the schema */
 
 /*
  * Reorder cl->edges so that the links of each cluster are together, in
@@ -70,7 +87,17 @@ typedef struct uf_links_view {
     size_t link_count;
 } uf_links_view;
 
-/* Decode; UF_ERR_STORE for malformed bytes (never reads outside them), UF_ERR_NOMEM. */
+/*
+ * A links value as format 1, appended to *out: format 1 is copied, format 2
+ * gets its members from `profile` (the binary profile of the same golden id,
+ * same snapshot) and its kind names from `schema` (that snapshot's).
+ * UF_ERR_STORE when the bytes are malformed or do not fit the profile (its
+ * record count differs), UF_ERR_NOMEM.
+ */
+int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schema, const void *profile,
+                    size_t profile_len, uf_buf *out, uf_error *err);
+
+/* Decode format 1; UF_ERR_STORE for malformed bytes (never reads outside them), UF_ERR_NOMEM. */
 int uf_links_decode(const void *data, size_t len, uf_links_view *out, uf_error *err);
 void uf_links_view_free(uf_links_view *v);
 

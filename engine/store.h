@@ -293,7 +293,9 @@ int uf_store_open_reserve(const char *path, uint64_t map_reserve, uf_store **out
 /*
  * Read, in one snapshot, what explains golden id `golden_id` (redirects
  * followed; *resolved_id gets the id holding the profile): its links value
- * (empty for a profile of one record) appended to *links, and the model
+ * in format 1 (run_links.h; a format 2 value is expanded with the profile
+ * and the schema of the same snapshot; empty for a profile of one record)
+ * appended to *links, and the model
  * JSON appended to *model (empty when the generation has none).
  * *have_links is false when the store predates the links database.
  * UF_ERR_NOT_FOUND when there is no such profile.

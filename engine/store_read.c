@@ -47,6 +47,7 @@
 #include "store_block.h"
 
 #include "profile_codec.h"
+#include "run_links.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -638,8 +639,8 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
         return rc;
     *have_links = s->have_links;
     uint64_t id = 0;
-    MDB_val v;
-    rc = resolve_profile(s, txn, golden_id, &id, &v, err);
+    MDB_val profile, v;
+    rc = resolve_profile(s, txn, golden_id, &id, &profile, err);
     if (rc != UF_OK) {
         read_end(s, txn);
         return rc;
@@ -650,10 +651,18 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     *resolved_id = id;
     if (s->have_links) {
         int mrc = mdb_get(txn, s->dbi[UF_DB_LINKS], &k, &v);
-        if (mrc == MDB_SUCCESS)
-            uf_buf_append(links, v.mv_data, v.mv_size);
-        else if (mrc != MDB_NOTFOUND)
+        if (mrc == MDB_SUCCESS) {
+            /* Format 2 takes its member names from the profile and its kind names from the schema. */
+            schema_entry *schema = NULL;
+            rc = schema_acquire(s, txn, &schema, err);
+            if (rc == UF_OK)
+                rc = uf_links_expand(v.mv_data, v.mv_size, schema ? schema->schema : NULL, profile.mv_data,
+                                     profile.mv_size, links, err);
+            if (schema)
+                schema_release(s, schema);
+        } else if (mrc != MDB_NOTFOUND) {
             rc = uf_store_mdb_error(err, mrc, s->path, "cannot read the links of a profile");
+        }
     }
     if (rc == UF_OK) {
         MDB_val mk = {sizeof UF_STORE_MODEL_KEY - 1, (void *)UF_STORE_MODEL_KEY};

@@ -290,6 +290,90 @@ Test(match, explain_answers_from_the_store)
     free(yaml);
 }
 
+/* The (source, key) pairs of the first JSON array named `array` in `json`, as "s:k s:k ...". */
+static char *record_list(const char *json, const char *array)
+{
+    char *name = t_fmt("\"%s\":[", array);
+    const char *p = strstr(json, name);
+    cr_assert_not_null(p, "no %s in %.200s", array, json);
+    const char *end = strchr(p, ']');
+    uf_buf out;
+    uf_buf_init(&out);
+    while ((p = strstr(p, "{\"source\":\"")) && p < end) {
+        const char *s = p + strlen("{\"source\":\""), *se = strchr(s, '"');
+        const char *k = strstr(se, "\"key\":\"") + strlen("\"key\":\""), *ke = strchr(k, '"');
+        uf_buf_printf(&out, "%s%.*s:%.*s", out.len ? " " : "", (int)(se - s), s, (int)(ke - k), k);
+        p = ke;
+    }
+    free(name);
+    char *text = strdup(uf_buf_cstr(&out));
+    uf_buf_free(&out);
+    return text;
+}
+
+/*
+ * The links of a profile name its records through the profile (format 2):
+ * explain lists them as the profile does. A profile of more records than it
+ * lists (UF_PROFILE_MAX_RECORDS) keeps them in its links value (format 1):
+ * explain still names every one.
+ */
+Test(match, explain_names_the_records_of_small_and_over_the_cap_profiles)
+{
+    char *yaml = t_fmt("%s/unify.yaml", dir), *csv = t_fmt("%s/people.csv", dir);
+    t_write_text(yaml, "store:\n  path: store\nrejects: rejects.txt\n"
+                       "identifiers:\n  email: {strength: strong}\n"
+                       "sources:\n  - name: people\n    path: people.csv\n    format: csv\n    key: key\n"
+                       "    fields:\n      email: email\n      email2: email\n");
+    /* A chain of 1 005 records (r0 and r1 share an address, r1 and r2 another, ...), and a pair. */
+    enum { CHAIN = UF_PROFILE_MAX_RECORDS + 5 };
+    uf_buf rows;
+    uf_buf_init(&rows);
+    uf_buf_puts(&rows, "key,email,email2\n");
+    for (int i = 0; i < CHAIN; i++)
+        uf_buf_printf(&rows, "r%04d,m%d@mailhost.net,n%d@mailhost.net\n", i, i / 2, (i + 1) / 2);
+    uf_buf_puts(&rows, "pair-b,pair@postbox.org,\npair-a,pair@postbox.org,\n");
+    t_write_text(csv, uf_buf_cstr(&rows));
+    uf_buf_free(&rows);
+    t_proc p = t_unify("run", "-c", yaml, "--quiet");
+    t_assert_ok(p, "unify run");
+    t_proc_free(&p);
+
+    /* The pair: explain's records are the profile's, in its order. */
+    p = t_unify("lookup", "-c", yaml, "--record", "people:pair-b");
+    t_assert_ok(p, "lookup the pair");
+    char *profile_records = record_list(p.out, "records");
+    cr_expect_str_eq(profile_records, "people:pair-a people:pair-b");
+    const char *gid = strstr(p.out, "\"golden_id\":\"") + strlen("\"golden_id\":\"");
+    char pair_id[16];
+    snprintf(pair_id, sizeof pair_id, "%.10s", gid);
+    t_proc_free(&p);
+    p = t_unify("explain", "-c", yaml, "--golden", pair_id, "--json");
+    t_assert_ok(p, "explain the pair");
+    char *explained = record_list(p.out, "records");
+    cr_expect_str_eq(explained, profile_records, "%s", p.out);
+    cr_expect(strstr(p.out, "\"kind\":\"email\",\"value\":\"pair@postbox.org\""), "%s", p.out);
+    t_proc_free(&p);
+
+    /* The chain: the profile lists 1 000 of 1 005 records, explain all of them and 1 004 links. */
+    p = t_unify("lookup", "-c", yaml, "--record", "people:r0000");
+    t_assert_ok(p, "lookup the chain");
+    cr_expect(strstr(p.out, "\"records_truncated\":5"), "%.300s", p.out);
+    gid = strstr(p.out, "\"golden_id\":\"") + strlen("\"golden_id\":\"");
+    char chain_id[16];
+    snprintf(chain_id, sizeof chain_id, "%.10s", gid);
+    t_proc_free(&p);
+    p = t_unify("explain", "-c", yaml, "--golden", chain_id, "--json");
+    t_assert_ok(p, "explain the chain");
+    cr_expect_eq(t_count(p.out, "{\"source\":"), CHAIN);
+    cr_expect_eq(t_count(p.out, "{\"a\":"), CHAIN - 1);
+    cr_expect(strstr(p.out, "\"key\":\"r1004\"") != NULL, "the last record, past the profile's list");
+    t_proc_free(&p);
+    free(explained);
+    free(profile_records);
+    free(csv);
+    free(yaml);
+}
+
 /* ---- the pieces -------------------------------------------------------- */
 
 /* A blob with key "k" and the given (kind, value) attributes. */

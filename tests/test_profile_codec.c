@@ -14,6 +14,7 @@
 
 #include "json_out.h"
 #include "profile_codec.h"
+#include "run_links.h"
 
 #define T0 INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
 
@@ -458,5 +459,168 @@ Test(codec, wide_context_sets_round_trip)
     uf_buf_free(&bin);
     uf_buf_free(&out);
     uf_buf_free(&want);
+    uf_profile_schema_free(s);
+}
+
+/* ---- what links values of format 2 take from a profile (run_links.h) ---- */
+
+/* The (string source, string key) pairs uf_profile_member_list appends, as one text "crm:C1 web:W1 ...". */
+static void member_text(const uf_buf *list, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)list->data, *end = p + list->len;
+    size_t at = 0;
+    out[0] = '\0';
+    while (p < end) {
+        size_t n = *p++;
+        cr_assert(n < 128 && p + n < end);
+        at += (size_t)snprintf(out + at, cap - at, "%s%.*s:", at ? " " : "", (int)n, (const char *)p);
+        p += n;
+        n = *p++;
+        cr_assert(n < 128 && p + n <= end);
+        at += (size_t)snprintf(out + at, cap - at, "%.*s", (int)n, (const char *)p);
+        p += n;
+    }
+}
+
+Test(codec, member_list_names_the_profiles_records_in_order)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, list;
+    sample_profile(&bin);
+    uf_buf_init(&list);
+    uf_error err = {0};
+    size_t listed = 9;
+    uint64_t total = 9;
+    cr_assert_eq(uf_profile_member_list(s, bin.data, bin.len, &list, &listed, &total, &err), UF_OK, "%s",
+                 err.message);
+    cr_expect_eq(listed, 3);
+    cr_expect_eq(total, 3);
+    char text[256];
+    member_text(&list, text, sizeof text);
+    cr_expect_str_eq(text, "crm:C1 web:W\"1 pos:P1", "names as stored, not JSON-escaped");
+
+    /* Cut anywhere before the last record's time: an error and nothing appended. The records end
+     * where the context begins (the web block: varint source 2). */
+    size_t records_end = bin.len;
+    for (size_t n = bin.len; n-- > 0;) {
+        uf_buf_reset(&list);
+        if (uf_profile_member_list(s, bin.data, n, &list, &listed, &total, &err) != UF_OK) {
+            records_end = n + 1;
+            break;
+        }
+    }
+    cr_assert_lt(records_end, bin.len, "the context is not needed for the list");
+    cr_assert_gt(records_end, bin.len / 2);
+    for (size_t n = 0; n < records_end; n++) {
+        uf_buf_reset(&list);
+        cr_expect_eq(uf_profile_member_list(s, bin.data, n, &list, &listed, &total, &err), UF_ERR_STORE,
+                     "cut at %zu", n);
+        cr_expect_eq(listed, 0);
+        cr_expect_eq(list.len, 0, "cut at %zu: %zu bytes appended", n, list.len);
+    }
+
+    /* A record whose source is not in the schema is corrupt. */
+    uf_buf bad;
+    uf_buf_init(&bad);
+    uint64_t crm = 1;
+    uf_profile_writer w;
+    uf_profile_begin(&w, &bad, T0, &crm, 1);
+    uf_profile_records(&w, 1);
+    uf_profile_record(&w, 3, uf_slice_cstr("X"), T0);
+    uf_profile_end(&w);
+    uf_buf_reset(&list);
+    cr_expect_eq(uf_profile_member_list(s, bad.data, bad.len, &list, &listed, &total, &err), UF_ERR_STORE);
+    cr_expect_eq(list.len, 0);
+
+    /* Kind names as stored; none past the schema. */
+    cr_expect(uf_slice_equals(uf_profile_schema_kind_name(s, 1), "email"));
+    cr_expect_null(uf_profile_schema_kind_name(s, 3).ptr);
+    uf_buf_free(&bad);
+    uf_buf_free(&bin);
+    uf_buf_free(&list);
+    uf_profile_schema_free(s);
+}
+
+/* A format 2 links value over sample_profile's three records: an e-mail link and a scored one. */
+static void links_value_2(uf_buf *v, unsigned members, unsigned kind)
+{
+    uf_buf_init(v);
+    const unsigned char bytes[] = {UF_LINKS_FORMAT, (unsigned char)members, 2,
+                                   0, 1, UF_RULE_STRONG_IDENTIFIER, (unsigned char)kind, 9, 'b', 'o', 'b', '@', 'x',
+                                   '.', 'c', 'o', 'm',
+                                   0, 2, UF_RULE_SCORED, 0, 0, 0x80, 0x41, 2, 4, 3};
+    uf_buf_append(v, (const char *)bytes, sizeof bytes);
+}
+
+Test(codec, links_of_format_2_take_names_from_profile_and_schema)
+{
+    uf_profile_schema *s = test_schema(NULL);
+    uf_buf bin, value, expanded;
+    sample_profile(&bin);
+    links_value_2(&value, 3, 1);
+    uf_buf_init(&expanded);
+    uf_error err = {0};
+    cr_assert_eq(uf_links_expand(value.data, value.len, s, bin.data, bin.len, &expanded, &err), UF_OK, "%s",
+                 err.message);
+    uf_links_view view;
+    cr_assert_eq(uf_links_decode(expanded.data, expanded.len, &view, &err), UF_OK, "%s", err.message);
+    cr_assert_eq(view.member_count, 3);
+    cr_expect(uf_slice_equals(view.members[0].source, "crm") && uf_slice_equals(view.members[0].key, "C1"));
+    cr_expect(uf_slice_equals(view.members[1].source, "web") && uf_slice_equals(view.members[1].key, "W\"1"));
+    cr_expect(uf_slice_equals(view.members[2].source, "pos") && uf_slice_equals(view.members[2].key, "P1"));
+    cr_assert_eq(view.link_count, 2);
+    cr_expect_eq(view.links[0].a, 0);
+    cr_expect_eq(view.links[0].b, 1);
+    cr_expect(uf_slice_equals(view.links[0].kind, "email") && uf_slice_equals(view.links[0].value, "bob@x.com"));
+    cr_expect_eq(view.links[1].rule, UF_RULE_SCORED);
+    cr_expect_eq(view.links[1].weight, 16.0f);
+    cr_expect_eq(view.links[1].vector.level[1], 3);
+    uf_links_view_free(&view);
+
+    /* Read alone it is refused (it needs its profile); format 1 expands to itself. */
+    cr_expect_eq(uf_links_decode(value.data, value.len, &view, &err), UF_ERR_STORE);
+    uf_buf again;
+    uf_buf_init(&again);
+    cr_assert_eq(uf_links_expand(expanded.data, expanded.len, s, NULL, 0, &again, &err), UF_OK, "%s", err.message);
+    cr_expect(again.len == expanded.len && memcmp(again.data, expanded.data, again.len) == 0);
+
+    /* A member count other than the profile's, every truncation, an unknown rule, trailing bytes: errors, and
+     * nothing appended. */
+    uf_buf_reset(&expanded);
+    uf_buf_puts(&expanded, "X");
+    uf_buf wrong;
+    links_value_2(&wrong, 2, 1);
+    cr_expect_eq(uf_links_expand(wrong.data, wrong.len, s, bin.data, bin.len, &expanded, &err), UF_ERR_STORE);
+    cr_expect(strstr(err.message, "names 2 records, its profile lists 3 of 3"), "%s", err.message);
+    for (size_t n = 0; n < value.len; n++)
+        cr_expect_eq(uf_links_expand(value.data, n, s, bin.data, bin.len, &expanded, &err), UF_ERR_STORE,
+                     "cut at %zu", n);
+    uf_buf_reset(&wrong);
+    uf_buf_append(&wrong, value.data, value.len);
+    wrong.data[5] = 9; /* no such rule */
+    cr_expect_eq(uf_links_expand(wrong.data, wrong.len, s, bin.data, bin.len, &expanded, &err), UF_ERR_STORE);
+    uf_buf_reset(&wrong);
+    uf_buf_append(&wrong, value.data, value.len);
+    uf_buf_putc(&wrong, 0);
+    cr_expect_eq(uf_links_expand(wrong.data, wrong.len, s, bin.data, bin.len, &expanded, &err), UF_ERR_STORE);
+    cr_expect_eq(uf_links_expand(value.data, value.len, s, bin.data, bin.len - 40, &expanded, &err), UF_ERR_STORE,
+                 "a cut profile");
+    cr_expect_eq(expanded.len, 1, "a failed expansion leaves the buffer as it was");
+
+    /* A kind past the schema reads as no name (as format 1 writes a kind the run did not know). */
+    uf_buf unknown;
+    links_value_2(&unknown, 3, 7);
+    uf_buf_reset(&expanded);
+    cr_assert_eq(uf_links_expand(unknown.data, unknown.len, s, bin.data, bin.len, &expanded, &err), UF_OK, "%s",
+                 err.message);
+    cr_assert_eq(uf_links_decode(expanded.data, expanded.len, &view, &err), UF_OK, "%s", err.message);
+    cr_expect_eq(view.links[0].kind.len, 0);
+    uf_links_view_free(&view);
+    uf_buf_free(&unknown);
+    uf_buf_free(&wrong);
+    uf_buf_free(&again);
+    uf_buf_free(&value);
+    uf_buf_free(&expanded);
+    uf_buf_free(&bin);
     uf_profile_schema_free(s);
 }
