@@ -122,10 +122,11 @@ static size_t common_key_prefix(const uf_chunk *chunks, size_t chunk_count, size
 
 /*
  * The canonical order is built on the run's threads: the sources are
- * sorted independently (one source per job, largest first), then record
- * ids are numbered in one cheap serial pass, then the records and the refs
- * are laid out by two threads at once (the two arrays share nothing). The
- * result does not depend on which thread did what.
+ * sorted and numbered independently (one source per job, largest first;
+ * ids count from 0 within a source), then the records and the refs are laid
+ * out by two threads at once (the two arrays share nothing), each id offset
+ * by the records of the sources before its own. The result does not depend
+ * on which thread did what.
  */
 typedef struct order_job {
     const uf_config *config;
@@ -133,12 +134,30 @@ typedef struct order_job {
     size_t chunk_count;
     sort_entry *entries;
     uint64_t *lines;              /* by entry global position */
+    uint32_t *new_id;             /* by entry global position: id within its source, or UF_RECORD_NONE */
     const size_t *source_begin;   /* per source: first entry */
+    size_t *kept;                 /* per source: records numbered */
+    uint64_t *superseded;         /* per source: rows replaced by a newer one with the same key */
     const size_t *sources;        /* source indices, largest first */
     size_t source_count;
     atomic_size_t next;
     atomic_int rc;
 } order_job;
+
+/* Number one sorted source; compare_full put the winning row first among equal keys. */
+static void number_source(order_job *job, size_t s, const sort_entry *e, size_t n)
+{
+    uint32_t next = 0;
+    uint64_t superseded = 0;
+    for (size_t k = 0; k < n; k++) {
+        bool repeated = k > 0 && e[k].prefix == e[k - 1].prefix && compare_keys(e[k].record, e[k - 1].record) == 0;
+        if (repeated)
+            superseded++;
+        job->new_id[e[k].global] = repeated ? UF_RECORD_NONE : next++;
+    }
+    job->kept[s] = next;
+    job->superseded[s] = superseded;
+}
 
 static void *order_sources(void *arg)
 {
@@ -168,6 +187,7 @@ static void *order_sources(void *arg)
             continue;
         }
         tie_sort(job->entries + begin, at - begin, job->lines);
+        number_source(job, s, job->entries + begin, at - begin);
     }
     return NULL;
 }
@@ -177,6 +197,7 @@ typedef struct layout_job {
     size_t chunk_count;
     const uint32_t *chunk_base;
     const uint32_t *new_id;
+    const uint32_t *id_base; /* per source: ids of the sources before it in name order */
     uf_record *records;     /* the records' half */
     uf_record_compare *cmp; /* (with their comparison fields) */
     uf_identifier_ref *refs;/* the refs' half */
@@ -189,10 +210,12 @@ static void *layout_records(void *arg)
     for (size_t i = 0; i < job->chunk_count; i++) {
         uf_chunk *c = &job->chunks[i];
         const uint32_t *ids = job->new_id + job->chunk_base[i];
+        uf_record *records = job->records + job->id_base[c->source];
+        uf_record_compare *cmp = job->cmp + job->id_base[c->source];
         for (size_t j = 0; j < c->count; j++)
             if (ids[j] != UF_RECORD_NONE) {
-                job->records[ids[j]] = c->records[j];
-                job->cmp[ids[j]] = c->cmp[j];
+                records[ids[j]] = c->records[j];
+                cmp[ids[j]] = c->cmp[j];
             }
         free(c->records); /* as we go: the records never exist twice */
         c->records = NULL;
@@ -229,13 +252,14 @@ static void *layout_refs(void *arg)
     for (size_t i = 0; i < job->chunk_count; i++) {
         uf_chunk *c = &job->chunks[i];
         const uint32_t *ids = job->new_id + job->chunk_base[i];
+        uint32_t base = job->id_base[c->source];
         for (size_t j = 0; j < c->ref_count; j++) {
             uint32_t id = ids[c->refs[j].record];
             if (id == UF_RECORD_NONE)
                 continue;
             uf_identifier_ref *r = &job->refs[next[c->refs[j].key.hi >> 56]++];
             *r = c->refs[j];
-            r->record = id;
+            r->record = base + id;
         }
         free(c->refs);
         c->refs = NULL;
@@ -332,8 +356,20 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
         threads = config->source_count ? config->source_count : 1;
     if (threads > UF_PARALLEL_MAX)
         threads = UF_PARALLEL_MAX;
+    size_t *kept = calloc(config->source_count + 1, sizeof *kept);
+    uint32_t *id_base = calloc(config->source_count + 1, sizeof *id_base);
+    if (!kept || !id_base) {
+        free(source_begin);
+        free(source_size);
+        free(by_size);
+        free(kept);
+        free(id_base);
+        rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory ordering %zu records", total);
+        goto done;
+    }
     order_job ojob = {.config = config, .chunks = chunks, .chunk_count = chunk_count, .entries = entries,
-                      .lines = lines, .source_begin = source_begin, .sources = by_size, .source_count = config->source_count};
+                      .lines = lines, .new_id = new_id, .source_begin = source_begin, .kept = kept,
+                      .superseded = state->superseded, .sources = by_size, .source_count = config->source_count};
     atomic_init(&ojob.next, 0);
     atomic_init(&ojob.rc, UF_OK);
     void *args[UF_PARALLEL_MAX];
@@ -344,26 +380,19 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     if ((rc = atomic_load(&ojob.rc)) != UF_OK) {
         free(source_begin);
         free(source_size);
+        free(kept);
+        free(id_base);
         uf_error_set(err, rc, "out of memory sorting records");
         goto done;
     }
 
-    /* Number the records in canonical order; compare_full put the winning row first among equal keys. */
+    /* Each source's ids follow those of the sources before it in name order. */
     size_t out = 0;
     for (size_t r = 0; r < config->source_count; r++) {
-        size_t s = by_name[r];
-        size_t begin = source_begin[s], end = begin + source_size[s];
-        for (size_t k = begin; k < end; k++) {
-            bool repeated = k > begin && entries[k].prefix == entries[k - 1].prefix &&
-                            compare_keys(entries[k].record, entries[k - 1].record) == 0;
-            if (repeated) {
-                new_id[entries[k].global] = UF_RECORD_NONE;
-                state->superseded[s]++;
-            } else {
-                new_id[entries[k].global] = (uint32_t)out++;
-            }
-        }
+        id_base[by_name[r]] = (uint32_t)out;
+        out += kept[by_name[r]];
     }
+    free(kept);
     free(source_begin);
     free(source_size);
     free(entries);
@@ -380,10 +409,11 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     cmp = malloc((out ? out : 1) * sizeof *cmp);
     refs = malloc((total_refs ? total_refs : 1) * sizeof *refs);
     if (!records || !cmp || !refs) {
+        free(id_base);
         rc = uf_error_set(err, UF_ERR_NOMEM, "out of memory laying out %zu records", out);
         goto done;
     }
-    layout_job ljob = {chunks, chunk_count, chunk_base, new_id, records, cmp, refs, 0};
+    layout_job ljob = {chunks, chunk_count, chunk_base, new_id, id_base, records, cmp, refs, 0};
     pthread_t layout_tid;
     bool layout_started = config->threads > 1 && pthread_create(&layout_tid, NULL, layout_refs, &ljob) == 0;
     layout_records(&ljob);
@@ -392,6 +422,7 @@ int uf_run_ingest(uf_run_state *state, uf_error *err)
     else
         layout_refs(&ljob);
     size_t ref_out = ljob.ref_out;
+    free(id_base);
     state->table.records = records;
     state->table.count = out;
     state->table.cmp = cmp;
