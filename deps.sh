@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages unify needs to build and test (idempotent; needs root or sudo).
 set -euo pipefail
-packages=(build-essential cmake pkg-config liblmdb-dev libxxhash-dev zlib1g-dev libutf8proc-dev
+packages=(build-essential cmake pkg-config liblmdb-dev libxxhash-dev zlib1g-dev libisal-dev libutf8proc-dev
           libyaml-dev libmicrohttpd-dev libcriterion-dev lmdb-utils
           chromium                              # the browser test of the agent page (tests/browser)
           clang libclang-rt-14-dev valgrind)   # fuzzing (libFuzzer) and the memcheck pass of test.sh

