@@ -101,7 +101,8 @@ void uf_links_encode(const uf_config *config, const uf_record_table *table, cons
                      const uint32_t *edge_start, uint32_t c, uf_buf *out)
 {
     size_t from = cl->member_start[c], to = cl->member_start[c + 1];
-    /* The profile lists every record (survive.c, in member order): name none here. */
+    /* The profile lists its records in member order (survive.c), all of them up to
+     * UF_PROFILE_MAX_RECORDS: then the value need not name them (format 2). */
     bool listed = to - from > UF_PROFILE_MAX_RECORDS;
     unsigned char format = listed ? UF_LINKS_FORMAT_LISTED : UF_LINKS_FORMAT;
     uf_buf_append(out, (const char *)&format, 1);
@@ -228,7 +229,8 @@ int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schem
                 put_string(out, value);
             }
         } else {
-            r.bad = true;
+            rc = malformed(err, "unknown rule");
+            break;
         }
         if (r.bad)
             rc = malformed(err, "truncated link");
