@@ -292,6 +292,20 @@ Test(stream, multi_member_gzip)
     free(part3);
 }
 
+/* The gzip file `gz` with `n` bytes of `tail` after it fails to read with UF_ERR_FORMAT and `needle`. */
+static void expect_error_after(const unsigned char *gz, size_t glen, const char *tail, size_t n, const char *name,
+                               const char *needle)
+{
+    unsigned char *bytes = malloc(glen + n);
+    cr_assert_not_null(bytes);
+    memcpy(bytes, gz, glen);
+    memcpy(bytes + glen, tail, n);
+    char *p = write_plain(name, bytes, glen + n);
+    expect_read_error(p, UF_ERR_FORMAT, needle);
+    free(p);
+    free(bytes);
+}
+
 Test(stream, corrupt_gzip)
 {
     size_t len = 400000;
@@ -324,28 +338,13 @@ Test(stream, corrupt_gzip)
     free(p);
 
     /* Junk after the last member is refused, not ignored. */
-    unsigned char *junk = malloc(glen + 5);
-    memcpy(junk, bytes, glen);
-    memcpy(junk + glen, "junk!", 5);
-    p = write_plain("junk.csv.gz", junk, glen + 5);
-    expect_read_error(p, UF_ERR_FORMAT, "trailing garbage");
-    free(p);
-
+    expect_error_after(bytes, glen, "junk!", 5, "junk.csv.gz", "trailing garbage");
     /* A second "member" that starts right but is not gzip: a whole header with method 0 ... */
-    unsigned char *junk2 = malloc(glen + 12);
-    memcpy(junk2, bytes, glen);
-    memcpy(junk2 + glen, "\x1f\x8b\x00\x00\x00\x00\x00\x00\x00\x03xy", 12);
-    p = write_plain("junk2.csv.gz", junk2, glen + 12);
-    expect_read_error(p, UF_ERR_FORMAT, "corrupt gzip data (unknown compression method)");
-    free(p);
-    free(junk2);
+    expect_error_after(bytes, glen, "\x1f\x8b\x00\x00\x00\x00\x00\x00\x00\x03xy", 12, "junk2.csv.gz",
+                       "corrupt gzip data (unknown compression method)");
     /* ... and five bytes, shorter than any gzip header: a member the file cuts off. */
-    memcpy(junk + glen, "\x1f\x8b\x00\x00\x00", 5);
-    p = write_plain("junk3.csv.gz", junk, glen + 5);
-    expect_read_error(p, UF_ERR_FORMAT, "truncated gzip stream");
-    free(p);
+    expect_error_after(bytes, glen, "\x1f\x8b\x00\x00\x00", 5, "junk3.csv.gz", "truncated gzip stream");
 
-    free(junk);
     free(bad);
     free(bytes);
     free(good);
