@@ -25,7 +25,7 @@ void uf_buf_reset(uf_buf *b)
     b->len = 0;
 }
 
-static bool reserve(uf_buf *b, size_t extra)
+bool uf_buf_reserve(uf_buf *b, size_t extra)
 {
     if (b->failed)
         return false;
@@ -47,7 +47,7 @@ static bool reserve(uf_buf *b, size_t extra)
 
 void uf_buf_append_grow(uf_buf *b, const char *p, size_t n)
 {
-    if (n == 0 || !reserve(b, n))
+    if (n == 0 || !uf_buf_reserve(b, n))
         return;
     memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -71,7 +71,7 @@ void uf_buf_printf(uf_buf *b, const char *fmt, ...)
         uf_buf_append(b, small, (size_t)n);
         return;
     }
-    if (!reserve(b, (size_t)n))
+    if (!uf_buf_reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -81,7 +81,7 @@ void uf_buf_printf(uf_buf *b, const char *fmt, ...)
 
 const char *uf_buf_cstr(uf_buf *b)
 {
-    if (!reserve(b, 0))
+    if (!uf_buf_reserve(b, 0))
         return "";
     b->data[b->len] = '\0';
     return b->data;

@@ -25,6 +25,8 @@ typedef struct uf_buf {
 void uf_buf_init(uf_buf *b);
 void uf_buf_free(uf_buf *b);
 void uf_buf_reset(uf_buf *b);        /* len = 0, keeps memory */
+/* Room for `extra` more bytes without growing again; false (and failed) when out of memory. */
+bool uf_buf_reserve(uf_buf *b, size_t extra);
 /* Growth path of uf_buf_append / uf_buf_putc (a failed buffer ignores the bytes). */
 void uf_buf_append_grow(uf_buf *b, const char *p, size_t n);
 
