@@ -291,13 +291,24 @@ static inline void w_bytes(uf_buf *b, uf_slice s)
         uf_buf_append(b, s.ptr, s.len);
 }
 
+static void w_wide_set(uf_buf *b, const uint64_t *set, size_t words);
+
 /* A bit set of `words` 64-bit words as one LEB128 number (at least one byte). */
-static void w_set(uf_buf *b, const uint64_t *set, size_t words)
+static inline void w_set(uf_buf *b, const uint64_t *set, size_t words)
+{
+    if (words == 1) { /* up to 64 sources or columns: every candidate's sources, most contexts */
+        w_varint(b, set[0]);
+        return;
+    }
+    w_wide_set(b, set, words);
+}
+
+static void w_wide_set(uf_buf *b, const uint64_t *set, size_t words)
 {
     bool high_words = false;
     for (size_t i = 1; i < words; i++)
         high_words |= set[i] != 0;
-    if (!high_words) { /* the common case (sources, most contexts): one word is one varint */
+    if (!high_words) { /* one word's worth of bits is one varint */
         w_varint(b, words ? set[0] : 0);
         return;
     }

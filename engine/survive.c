@@ -479,7 +479,10 @@ static int64_t find_candidate(uf_survivor *s, int kind, uf_slice value)
     c->kind = (uint16_t)kind;
     c->winner = false;
     c->spellings_hashed = false;
-    memset(s->words + s->word_count, 0, s->words_per_set * sizeof *s->words);
+    if (s->words_per_set == 1) /* up to 64 sources: one word, not a call to memset per candidate */
+        s->words[s->word_count] = 0;
+    else
+        memset(s->words + s->word_count, 0, s->words_per_set * sizeof *s->words);
     s->word_count += s->words_per_set;
     ks->head = ref;
     ks->count++;
