@@ -149,7 +149,8 @@ static unsigned transforms_by_byte(const char *value, size_t vlen, const char *r
 
 static unsigned raw_form(const char *value, size_t vlen, const char *raw, size_t rlen)
 {
-    if (rlen == 0 || (rlen == vlen && memcmp(raw, value, vlen) == 0))
+    /* The same bytes: canonical kinds (phones, dates, codes) pass their value as its raw text. */
+    if (rlen == 0 || (rlen == vlen && (raw == value || memcmp(raw, value, vlen) == 0)))
         return UF_RAW_SAME;
     if (rlen != vlen)
         return UF_RAW_STORED;
