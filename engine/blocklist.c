@@ -48,7 +48,24 @@ struct uf_blocklist {
     uint64_t kind_lengths[LENGTH_KINDS];
     uint64_t other_lengths;
     uint64_t any_lengths;
+    /* The same for the last byte of listed values (an empty value counts as
+     * byte 0): a value of a listed length is hashed only when its last byte
+     * also ends some listed value of its kind or of any kind. Last, not first:
+     * every phone starts with '+' and many e-mails with the same letters. */
+    uint64_t kind_last[LENGTH_KINDS][4];
+    uint64_t other_last[4];
+    uint64_t any_last[4];
 };
+
+static inline void set_byte(uint64_t set[4], unsigned char b)
+{
+    set[b >> 6] |= UINT64_C(1) << (b & 63);
+}
+
+static inline bool has_byte(const uint64_t set[4], unsigned char b)
+{
+    return set[b >> 6] >> (b & 63) & 1;
+}
 
 static inline uint64_t length_bit(size_t len)
 {
@@ -148,12 +165,17 @@ int uf_blocklist_add(uf_blocklist *list, int kind, const char *value, size_t len
     s->len = len;
     s->kind = kind;
     list->count++;
-    if (kind == UF_BLOCKLIST_ANY_KIND)
+    unsigned char last = len ? (unsigned char)value[len - 1] : 0;
+    if (kind == UF_BLOCKLIST_ANY_KIND) {
         list->any_lengths |= length_bit(len);
-    else if (kind >= 0 && kind < LENGTH_KINDS)
+        set_byte(list->any_last, last);
+    } else if (kind >= 0 && kind < LENGTH_KINDS) {
         list->kind_lengths[kind] |= length_bit(len);
-    else
+        set_byte(list->kind_last[kind], last);
+    } else {
         list->other_lengths |= length_bit(len);
+        set_byte(list->other_last, last);
+    }
     return UF_OK;
 }
 
@@ -167,6 +189,11 @@ bool uf_blocklist_contains(const uf_blocklist *list, int kind, const char *value
     if (kind != UF_BLOCKLIST_ANY_KIND)
         lengths |= kind >= 0 && kind < LENGTH_KINDS ? list->kind_lengths[kind] : list->other_lengths;
     if (!(lengths & length_bit(len)))
+        return false;
+    unsigned char last = len ? (unsigned char)value[len - 1] : 0;
+    if (!has_byte(list->any_last, last) &&
+        (kind == UF_BLOCKLIST_ANY_KIND ||
+         !has_byte(kind >= 0 && kind < LENGTH_KINDS ? list->kind_last[kind] : list->other_last, last)))
         return false;
     uint64_t vh = value_hash(value, len);
     uint64_t hash = mix_kind(vh, kind);

@@ -298,5 +298,12 @@ Test(blocklist, length_filter_keeps_every_answer)
     cr_expect(has(list, 200, "n/a"));
     cr_expect(has(list, UF_BLOCKLIST_ANY_KIND, "n/a"));
     cr_expect_not(has(list, KIND_EMAIL, "n/b"));
+    /* The last-byte filter: one kind's last bytes do not open another's, any kind's open all. */
+    cr_assert_eq(uf_blocklist_add(list, KIND_PHONE, "+15555555555", 12), UF_OK);
+    cr_expect(has(list, KIND_PHONE, "+15555555555"));
+    cr_expect_not(has(list, KIND_PHONE, "+15555555556"));
+    cr_expect_not(has(list, KIND_EMAIL, "+15555555555"));
+    cr_assert_eq(uf_blocklist_add(list, UF_BLOCKLIST_ANY_KIND, "x@y.z", 5), UF_OK);
+    cr_expect(has(list, KIND_PHONE, "x@y.z") && has(list, 200, "x@y.z") && has(list, KIND_EMAIL, "x@y.z"));
     uf_blocklist_free(list);
 }
