@@ -102,12 +102,12 @@ void uf_links_encode(const uf_config *config, const uf_record_table *table, cons
 {
     size_t from = cl->member_start[c], to = cl->member_start[c + 1];
     /* The profile lists its records in member order (survive.c), all of them up to
-     * UF_PROFILE_MAX_RECORDS: then the value need not name them (format 2). */
-    bool listed = to - from > UF_PROFILE_MAX_RECORDS;
-    unsigned char format = listed ? UF_LINKS_FORMAT_LISTED : UF_LINKS_FORMAT;
+     * UF_PROFILE_MAX_RECORDS: then the value need not name them (format 2); past that it does (format 1). */
+    bool names_members = to - from > UF_PROFILE_MAX_RECORDS;
+    unsigned char format = names_members ? UF_LINKS_FORMAT_LISTED : UF_LINKS_FORMAT;
     uf_buf_append(out, (const char *)&format, 1);
     put_varint(out, to - from);
-    for (size_t i = from; listed && i < to; i++) {
+    for (size_t i = from; names_members && i < to; i++) {
         const uf_record *r = &table->records[cl->members[i]];
         put_string(out, uf_slice_cstr(config->sources[r->source].name));
         put_string(out, uf_record_key(r));
@@ -122,7 +122,7 @@ void uf_links_encode(const uf_config *config, const uf_record_table *table, cons
         bool known = edge->kind < config->kind_count;
         if (edge->rule == UF_RULE_SCORED) {
             put_scored(out, edge);
-        } else if (listed) {
+        } else if (names_members) {
             put_string(out, known ? uf_slice_make(config->kinds[edge->kind].name, config->kinds[edge->kind].name_len)
                                   : uf_slice_make(NULL, 0));
         } else {

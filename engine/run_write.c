@@ -441,7 +441,7 @@ static int write_generation(uf_run_state *state, uf_store_writer *w, const golde
                             size_t report_len, uint64_t *run_id, uf_error *err)
 {
     /* A retry after MDB_MAP_FULL needs what the first attempt gave back to keep the peak low. */
-    if (!*gid_of_record || *links_released || !state->table.records)
+    if (!*gid_of_record || *links_released)
         return uf_error_set(err, UF_ERR_STORE,
                             "%s: the store's map filled up after this run's %s released; "
                             "run again (the map has grown) or raise store.map_size",

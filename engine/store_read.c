@@ -652,9 +652,12 @@ int uf_store_read_explain(uf_store *s, uint64_t golden_id, uint64_t *resolved_id
     if (s->have_links) {
         int mrc = mdb_get(txn, s->dbi[UF_DB_LINKS], &k, &v);
         if (mrc == MDB_SUCCESS) {
-            /* Format 2 takes its member names from the profile and its kind names from the schema. */
+            /* Format 2 takes its member names from the profile and its kind names from the schema;
+             * format 1 needs neither (nor a readable schema). */
             schema_entry *schema = NULL;
-            rc = schema_acquire(s, txn, &schema, err);
+            bool format_2 = v.mv_size > 0 && *(const unsigned char *)v.mv_data == UF_LINKS_FORMAT;
+            if (format_2)
+                rc = schema_acquire(s, txn, &schema, err);
             if (rc == UF_OK)
                 rc = uf_links_expand(v.mv_data, v.mv_size, schema ? schema->schema : NULL, profile.mv_data,
                                      profile.mv_size, links, err);

@@ -66,9 +66,8 @@ struct uf_stream {
     size_t head_len, head_pos;
 
     /* Gzip files. */
-    struct inflate_state *z; /* ISA-L's decoder (~40 KB: allocated) */
+    struct inflate_state *z; /* ISA-L's decoder (~85 KB: allocated) */
     bool in_member;       /* between a member's first byte and its trailer */
-    uint64_t members;     /* members started so far */
     unsigned char *input; /* UF_STREAM_INPUT_BYTES of compressed bytes */
 };
 
@@ -207,6 +206,33 @@ static bool refill_input(uf_stream *s, uf_error *err)
     return true;
 }
 
+/*
+ * Before a member starts, the input buffer is filled as far as the file
+ * goes, the unread bytes moved to its front: libisal 2.30 checks a header's
+ * CRC-16 (the FHCRC flag) wrongly when the header reaches it in two calls,
+ * and rejects a good file. A header longer than the buffer (256 KiB of
+ * file name, comment or extra field) would still be split.
+ */
+static bool fill_input(uf_stream *s, uf_error *err)
+{
+    struct inflate_state *z = s->z;
+    if (s->file_eof || z->avail_in == UF_STREAM_INPUT_BYTES)
+        return true;
+    memmove(s->input, z->next_in, z->avail_in);
+    size_t room = UF_STREAM_INPUT_BYTES - z->avail_in;
+    ssize_t n = read_full(s->fd, s->input + z->avail_in, room);
+    if (n < 0) {
+        fail(s, err, UF_ERR_IO, "read failed", strerror(errno));
+        return false;
+    }
+    if ((size_t)n < room)
+        s->file_eof = true;
+    s->file_bytes += (uint64_t)n;
+    z->next_in = s->input;
+    z->avail_in += (uint32_t)n;
+    return true;
+}
+
 /* Start a member at next_in; the buffers stay as they are (init resets them). */
 static void start_member(struct inflate_state *z)
 {
@@ -280,9 +306,10 @@ static ssize_t read_gzip(uf_stream *s, unsigned char *out, size_t cap, uf_error 
             if (z->next_in[0] != 0x1f)
                 return fail(s, err, UF_ERR_FORMAT, "corrupt gzip data",
                             "trailing garbage after the last gzip member");
+            if (!fill_input(s, err))
+                return -1;
             start_member(z);
             s->in_member = true;
-            s->members++;
         }
         uint32_t avail_in = z->avail_in, avail_out = z->avail_out;
         int rc = isal_inflate(z);

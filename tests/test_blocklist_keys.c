@@ -298,7 +298,8 @@ Test(blocklist, length_filter_keeps_every_answer)
     cr_expect(has(list, 200, "n/a"));
     cr_expect(has(list, UF_BLOCKLIST_ANY_KIND, "n/a"));
     cr_expect_not(has(list, KIND_EMAIL, "n/b"));
-    /* The last-byte filter: one kind's last bytes do not open another's, any kind's open all. */
+    /* Through the last-byte filter: a kind's listed value is found for that kind only, an
+     * any-kind value for every kind (a byte registered in the wrong set fails these). */
     cr_assert_eq(uf_blocklist_add(list, KIND_PHONE, "+15555555555", 12), UF_OK);
     cr_expect(has(list, KIND_PHONE, "+15555555555"));
     cr_expect_not(has(list, KIND_PHONE, "+15555555556"));

@@ -592,9 +592,11 @@ Test(codec, links_of_format_2_take_names_from_profile_and_schema)
     links_value_2(&wrong, 2, 1);
     cr_expect_eq(uf_links_expand(wrong.data, wrong.len, s, bin.data, bin.len, &expanded, &err), UF_ERR_STORE);
     cr_expect(strstr(err.message, "names 2 records, its profile lists 3 of 3"), "%s", err.message);
-    for (size_t n = 0; n < value.len; n++)
+    for (size_t n = 0; n < value.len; n++) {
         cr_expect_eq(uf_links_expand(value.data, n, s, bin.data, bin.len, &expanded, &err), UF_ERR_STORE,
                      "cut at %zu", n);
+        cr_expect_eq(expanded.len, 1, "cut at %zu: %zu bytes left appended", n, expanded.len);
+    }
     uf_buf_reset(&wrong);
     uf_buf_append(&wrong, value.data, value.len);
     wrong.data[5] = 9; /* no such rule */
