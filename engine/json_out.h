@@ -64,6 +64,14 @@ static inline void uf_buf_append_varint(uf_buf *b, uint64_t v)
     uf_buf_append_grow(b, (const char *)tmp, uf_varint_put(tmp, v));
 }
 
+/* Append s as its length (varint) and its bytes: the string of the binary formats (profiles, links). */
+static inline void uf_buf_append_sized(uf_buf *b, uf_slice s)
+{
+    uf_buf_append_varint(b, s.len);
+    if (s.len)
+        uf_buf_append(b, s.ptr, s.len);
+}
+
 void uf_buf_puts(uf_buf *b, const char *s);
 void uf_buf_printf(uf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* NUL-terminated view of the contents (valid until the next append). */

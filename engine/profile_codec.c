@@ -279,17 +279,6 @@ static char *put_string(char *w, uf_slice s)
 /* Varints and the other primitives: writing                           */
 /* ------------------------------------------------------------------ */
 
-static inline void w_varint(uf_buf *b, uint64_t v)
-{
-    uf_buf_append_varint(b, v);
-}
-
-static inline void w_bytes(uf_buf *b, uf_slice s)
-{
-    w_varint(b, s.len);
-    if (s.len)
-        uf_buf_append(b, s.ptr, s.len);
-}
 
 static void w_wide_set(uf_buf *b, const uint64_t *set, size_t words);
 
@@ -297,7 +286,7 @@ static void w_wide_set(uf_buf *b, const uint64_t *set, size_t words);
 static inline void w_set(uf_buf *b, const uint64_t *set, size_t words)
 {
     if (words == 1) { /* up to 64 sources or columns: every candidate's sources, most contexts */
-        w_varint(b, set[0]);
+        uf_buf_append_varint(b, set[0]);
         return;
     }
     w_wide_set(b, set, words);
@@ -309,7 +298,7 @@ static void w_wide_set(uf_buf *b, const uint64_t *set, size_t words)
     for (size_t i = 1; i < words; i++)
         high_words |= set[i] != 0;
     if (!high_words) { /* one word's worth of bits is one varint */
-        w_varint(b, words ? set[0] : 0);
+        uf_buf_append_varint(b, words ? set[0] : 0);
         return;
     }
     size_t top = 0; /* bits up to and including the highest set bit */
@@ -356,7 +345,7 @@ static inline bool representable(int64_t t)
 
 static inline void w_time(uf_profile_writer *w, int64_t t)
 {
-    w_varint(w->out, representable(t) ? zigzag(w->base - t) + 1 : 0);
+    uf_buf_append_varint(w->out, representable(t) ? zigzag(w->base - t) + 1 : 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -370,18 +359,18 @@ void uf_profile_begin(uf_profile_writer *w, uf_buf *out, int64_t updated_at, con
     uf_buf_append(out, &version, 1);
     if (representable(updated_at)) {
         w->base = updated_at;
-        w_varint(out, zigzag(updated_at) + 1);
+        uf_buf_append_varint(out, zigzag(updated_at) + 1);
     } else {
         w->base = 0;
-        w_varint(out, 0);
+        uf_buf_append_varint(out, 0);
     }
     w_set(out, channels, words);
 }
 
 void uf_profile_kind(uf_profile_writer *w, unsigned kind, uint64_t total)
 {
-    w_varint(w->out, (uint64_t)kind + 1);
-    w_varint(w->out, total);
+    uf_buf_append_varint(w->out, (uint64_t)kind + 1);
+    uf_buf_append_varint(w->out, total);
 }
 
 /*
@@ -419,20 +408,20 @@ void uf_profile_candidate(uf_profile_writer *w, uf_slice display, uf_slice norma
         w->out->len = (size_t)((char *)p - w->out->data);
         return;
     }
-    w_varint(w->out, (uint64_t)display.len << 1 | has_norm);
+    uf_buf_append_varint(w->out, (uint64_t)display.len << 1 | has_norm);
     if (display.len)
         uf_buf_append(w->out, display.ptr, display.len);
     if (has_norm)
-        w_bytes(w->out, normalized);
+        uf_buf_append_sized(w->out, normalized);
     w_set(w->out, sources, words);
-    w_varint(w->out, count);
+    uf_buf_append_varint(w->out, count);
     w_time(w, last_seen);
 }
 
 void uf_profile_records(uf_profile_writer *w, uint64_t total)
 {
-    w_varint(w->out, 0);
-    w_varint(w->out, total);
+    uf_buf_append_varint(w->out, 0);
+    uf_buf_append_varint(w->out, total);
 }
 
 void uf_profile_record(uf_profile_writer *w, unsigned source, uf_slice key, int64_t updated_at)
@@ -451,17 +440,17 @@ void uf_profile_record(uf_profile_writer *w, unsigned source, uf_slice key, int6
 void uf_profile_context(uf_profile_writer *w, unsigned source, int64_t updated_at, const uint64_t *present,
                         size_t words, const uf_slice *values)
 {
-    w_varint(w->out, (uint64_t)source + 1);
+    uf_buf_append_varint(w->out, (uint64_t)source + 1);
     w_time(w, updated_at);
     w_set(w->out, present, words);
     for (size_t word = 0; word < words; word++) /* the present columns, in column order */
         for (uint64_t bits = present[word]; bits; bits &= bits - 1)
-            w_bytes(w->out, values[word * 64 + (size_t)__builtin_ctzll(bits)]);
+            uf_buf_append_sized(w->out, values[word * 64 + (size_t)__builtin_ctzll(bits)]);
 }
 
 void uf_profile_end(uf_profile_writer *w)
 {
-    w_varint(w->out, 0);
+    uf_buf_append_varint(w->out, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -552,31 +541,31 @@ int uf_profile_schema_encode(const uf_profile_schema_desc *d, uf_buf *out, uf_er
                             d->kind_count, d->source_count, UF_PROFILE_MAX_KINDS, UF_PROFILE_MAX_SOURCES);
     char version = UF_PROFILE_SCHEMA_VERSION;
     uf_buf_append(out, &version, 1);
-    w_varint(out, d->kind_count);
+    uf_buf_append_varint(out, d->kind_count);
     for (size_t k = 0; k < d->kind_count; k++) {
         char flags = (char)d->kind_flags[k];
         uf_buf_append(out, &flags, 1);
-        w_bytes(out, uf_slice_cstr(d->kind_names[k] ? d->kind_names[k] : ""));
+        uf_buf_append_sized(out, uf_slice_cstr(d->kind_names[k] ? d->kind_names[k] : ""));
     }
-    w_varint(out, d->attribute_count);
+    uf_buf_append_varint(out, d->attribute_count);
     for (size_t i = 0; i < d->attribute_count; i++) {
         char k = (char)d->attribute_kinds[i];
         uf_buf_append(out, &k, 1);
     }
-    w_varint(out, d->identifier_count);
+    uf_buf_append_varint(out, d->identifier_count);
     for (size_t i = 0; i < d->identifier_count; i++) {
         char k = (char)d->identifier_kinds[i];
         uf_buf_append(out, &k, 1);
     }
-    w_varint(out, d->source_count);
+    uf_buf_append_varint(out, d->source_count);
     for (size_t i = 0; i < d->source_count; i++) {
         if (d->column_counts[i] > UF_PROFILE_MAX_COLUMNS)
             return uf_error_set(err, UF_ERR_INVALID, "profile schema: source %zu has %zu context columns (at most %d)",
                                 i, d->column_counts[i], UF_PROFILE_MAX_COLUMNS);
-        w_bytes(out, uf_slice_cstr(d->source_names[i] ? d->source_names[i] : ""));
-        w_varint(out, d->column_counts[i]);
+        uf_buf_append_sized(out, uf_slice_cstr(d->source_names[i] ? d->source_names[i] : ""));
+        uf_buf_append_varint(out, d->column_counts[i]);
         for (size_t j = 0; j < d->column_counts[i]; j++)
-            w_bytes(out, uf_slice_cstr(d->column_names[i][j] ? d->column_names[i][j] : ""));
+            uf_buf_append_sized(out, uf_slice_cstr(d->column_names[i][j] ? d->column_names[i][j] : ""));
     }
     if (out->failed)
         return uf_error_set(err, UF_ERR_NOMEM, "profile schema: out of memory");
@@ -1047,14 +1036,21 @@ static int read_kind_blocks(const uf_profile_schema *schema, rd *in, uint64_t *u
     return UF_OK;
 }
 
-/* The version byte: the one this program writes, or an error naming both. */
-static int check_version(rd *in, size_t len, uf_error *err)
+/*
+ * Start reading a profile: a schema to read it with, the version byte this
+ * program writes, then read_kind_blocks. *in is left at the records block.
+ */
+static int read_head(const uf_profile_schema *schema, const void *data, size_t len, rd *in, uint64_t *updated,
+                     uf_slice *channels, kind_block *blocks, uf_error *err)
 {
+    if (!schema)
+        return uf_error_set(err, UF_ERR_STORE, "profile: no schema in the store (corrupt store?)");
+    *in = (rd){data, (const unsigned char *)data + len, false};
     if (len == 0 || in->p[0] != UF_PROFILE_CODEC_VERSION)
         return uf_error_set(err, UF_ERR_STORE, "profile: format version %d, this program reads version %d",
                             len ? in->p[0] : -1, UF_PROFILE_CODEC_VERSION);
     in->p++;
-    return UF_OK;
+    return read_kind_blocks(schema, in, updated, channels, blocks, err);
 }
 
 int uf_profile_member_list(const uf_profile_schema *schema, const void *data, size_t len, uf_buf *out,
@@ -1062,15 +1058,11 @@ int uf_profile_member_list(const uf_profile_schema *schema, const void *data, si
 {
     *listed = 0;
     *total = 0;
-    if (!schema)
-        return uf_error_set(err, UF_ERR_STORE, "profile: no schema in the store (corrupt store?)");
-    rd in = {data, (const unsigned char *)data + len, false};
-    int rc = check_version(&in, len, err);
+    rd in;
     kind_block blocks[UF_PROFILE_MAX_KINDS];
     uint64_t updated;
     uf_slice channels;
-    if (rc == UF_OK)
-        rc = read_kind_blocks(schema, &in, &updated, &channels, blocks, err);
+    int rc = read_head(schema, data, len, &in, &updated, &channels, blocks, err);
     if (rc != UF_OK)
         return rc;
     uint64_t n = rd_varint(&in);
@@ -1082,8 +1074,8 @@ int uf_profile_member_list(const uf_profile_schema *schema, const void *data, si
         if (!in.bad && source >= schema->source_count)
             in.bad = true;
         if (!in.bad) {
-            w_bytes(out, schema->source_name[source]);
-            w_bytes(out, key);
+            uf_buf_append_sized(out, schema->source_name[source]);
+            uf_buf_append_sized(out, key);
         }
     }
     if (in.bad || out->failed) {
@@ -1099,18 +1091,12 @@ int uf_profile_member_list(const uf_profile_schema *schema, const void *data, si
 int uf_profile_render(const uf_profile_schema *schema, const void *data, size_t len, uf_slice golden_id,
                       uf_buf *out, uf_error *err)
 {
-    if (!schema)
-        return uf_error_set(err, UF_ERR_STORE, "profile: no schema in the store (corrupt store?)");
-    rd in = {data, (const unsigned char *)data + len, false};
-    int vrc = check_version(&in, len, err);
-    if (vrc != UF_OK)
-        return vrc;
-
     /* Pass 1: validate the header and the kind blocks, note where each kind starts. */
+    rd in;
     kind_block blocks[UF_PROFILE_MAX_KINDS];
     uint64_t updated;
     uf_slice channels;
-    int rc = read_kind_blocks(schema, &in, &updated, &channels, blocks, err);
+    int rc = read_head(schema, data, len, &in, &updated, &channels, blocks, err);
     if (rc != UF_OK)
         return rc;
 

@@ -43,17 +43,6 @@ int uf_links_group(uf_clustering *cl, uint32_t **edge_start, uf_error *err)
 
 /* ---- encoding ----------------------------------------------------------- */
 
-static void put_varint(uf_buf *b, uint64_t v)
-{
-    uf_buf_append_varint(b, v);
-}
-
-static void put_string(uf_buf *b, uf_slice s)
-{
-    put_varint(b, s.len);
-    if (s.len)
-        uf_buf_append(b, s.ptr, s.len);
-}
 
 /* Index of record r among the cluster's members (ascending record ids). */
 static uint32_t member_index(const uf_clustering *cl, uint32_t c, uf_record_id r)
@@ -106,31 +95,31 @@ void uf_links_encode(const uf_config *config, const uf_record_table *table, cons
     bool names_members = to - from > UF_PROFILE_MAX_RECORDS;
     unsigned char format = names_members ? UF_LINKS_FORMAT_LISTED : UF_LINKS_FORMAT;
     uf_buf_append(out, (const char *)&format, 1);
-    put_varint(out, to - from);
+    uf_buf_append_varint(out, to - from);
     for (size_t i = from; names_members && i < to; i++) {
         const uf_record *r = &table->records[cl->members[i]];
-        put_string(out, uf_slice_cstr(config->sources[r->source].name));
-        put_string(out, uf_record_key(r));
+        uf_buf_append_sized(out, uf_slice_cstr(config->sources[r->source].name));
+        uf_buf_append_sized(out, uf_record_key(r));
     }
-    put_varint(out, edge_start[c + 1] - edge_start[c]);
+    uf_buf_append_varint(out, edge_start[c + 1] - edge_start[c]);
     for (uint32_t e = edge_start[c]; e < edge_start[c + 1]; e++) {
         const uf_link_edge *edge = &cl->edges[e];
-        put_varint(out, member_index(cl, c, edge->a));
-        put_varint(out, member_index(cl, c, edge->b));
+        uf_buf_append_varint(out, member_index(cl, c, edge->a));
+        uf_buf_append_varint(out, member_index(cl, c, edge->b));
         unsigned char rule = edge->rule;
         uf_buf_append(out, (const char *)&rule, 1);
         bool known = edge->kind < config->kind_count;
         if (edge->rule == UF_RULE_SCORED) {
             put_scored(out, edge);
         } else if (names_members) {
-            put_string(out, known ? uf_slice_make(config->kinds[edge->kind].name, config->kinds[edge->kind].name_len)
+            uf_buf_append_sized(out, known ? uf_slice_make(config->kinds[edge->kind].name, config->kinds[edge->kind].name_len)
                                   : uf_slice_make(NULL, 0));
         } else {
             /* The schema lists the config's kinds in order (survive.c); one past them reads as no name. */
-            put_varint(out, known ? edge->kind : config->kind_count);
+            uf_buf_append_varint(out, known ? edge->kind : config->kind_count);
         }
         if (edge->rule != UF_RULE_SCORED)
-            put_string(out, known ? identifier_value(config, &table->records[edge->a], edge->kind, edge->key)
+            uf_buf_append_sized(out, known ? identifier_value(config, &table->records[edge->a], edge->kind, edge->key)
                                   : uf_slice_make(NULL, 0));
     }
 }
@@ -190,7 +179,7 @@ int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schem
     uint64_t total = 0;
     unsigned char listed_format = UF_LINKS_FORMAT_LISTED;
     uf_buf_append(out, (const char *)&listed_format, 1);
-    put_varint(out, members);
+    uf_buf_append_varint(out, members);
     int rc = uf_profile_member_list(schema, profile, profile_len, out, &listed, &total, err);
     if (rc == UF_OK && (total != members || listed != members))
         rc = uf_error_set(err, UF_ERR_STORE,
@@ -201,7 +190,7 @@ int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schem
     if (rc == UF_OK && r.bad)
         rc = malformed(err, "link count");
     if (rc == UF_OK)
-        put_varint(out, links);
+        uf_buf_append_varint(out, links);
     for (uint64_t i = 0; rc == UF_OK && i < links; i++) {
         uint64_t a = get_varint(&r), b = get_varint(&r);
         uf_slice rule = get_bytes(&r, 1);
@@ -209,8 +198,8 @@ int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schem
             rc = malformed(err, "truncated link");
             break;
         }
-        put_varint(out, a);
-        put_varint(out, b);
+        uf_buf_append_varint(out, a);
+        uf_buf_append_varint(out, b);
         uf_buf_append(out, rule.ptr, 1);
         if ((unsigned char)rule.ptr[0] == UF_RULE_SCORED) {
             const unsigned char *at = r.p;
@@ -225,8 +214,8 @@ int uf_links_expand(const void *data, size_t len, const uf_profile_schema *schem
             uint64_t kind = get_varint(&r);
             uf_slice value = get_string(&r);
             if (!r.bad) {
-                put_string(out, uf_profile_schema_kind_name(schema, kind));
-                put_string(out, value);
+                uf_buf_append_sized(out, uf_profile_schema_kind_name(schema, kind));
+                uf_buf_append_sized(out, value);
             }
         } else {
             rc = malformed(err, "unknown rule");

@@ -190,28 +190,14 @@ static ssize_t read_plain(uf_stream *s, unsigned char *out, size_t cap, uf_error
     return (ssize_t)(got + (size_t)n);
 }
 
-/* Top up the compressed input buffer. Returns false after setting an error. */
-static bool refill_input(uf_stream *s, uf_error *err)
-{
-    ssize_t n = read_full(s->fd, s->input, UF_STREAM_INPUT_BYTES);
-    if (n < 0) {
-        fail(s, err, UF_ERR_IO, "read failed", strerror(errno));
-        return false;
-    }
-    if (n < UF_STREAM_INPUT_BYTES)
-        s->file_eof = true;
-    s->file_bytes += (uint64_t)n;
-    s->z->next_in = s->input;
-    s->z->avail_in = (uint32_t)n;
-    return true;
-}
-
 /*
- * Before a member starts, the input buffer is filled as far as the file
- * goes, the unread bytes moved to its front: libisal 2.30 checks a header's
- * CRC-16 (the FHCRC flag) wrongly when the header reaches it in two calls,
- * and rejects a good file. A header longer than the buffer (256 KiB of
- * file name, comment or extra field) would still be split.
+ * Top up the compressed input buffer as far as the file goes, the unread
+ * bytes moved to its front. Returns false after setting an error. Called when
+ * the buffer is empty, and before every member starts: libisal 2.30 checks a
+ * header's CRC-16 (the FHCRC flag) wrongly when the header reaches it in two
+ * calls, and rejects a good file, so a header always starts with a full
+ * buffer (one longer than the 256 KiB buffer — file name, comment or extra
+ * field — would still be split).
  */
 static bool fill_input(uf_stream *s, uf_error *err)
 {
@@ -268,7 +254,8 @@ static const char *inflate_error(int rc)
  * with the upper state), and this program is compiled for plain x86-64, SSE
  * throughout. The thread that read a gzip export goes on to link and write:
  * without this the 1 M run's link and write stages took 0.2-0.3 s longer
- * (user CPU 7.9 -> 8.7 s). vzeroupper exists only with AVX, and ISA-L uses
+ * when that was the main thread (user CPU 8.6-8.75 s, 7.45-7.9 s with it;
+ * 2026-12-06). vzeroupper exists only with AVX, and ISA-L uses
  * the wide registers only where AVX is.
  */
 static void clear_upper_state(void)
@@ -292,7 +279,7 @@ static ssize_t read_gzip(uf_stream *s, unsigned char *out, size_t cap, uf_error 
     z->next_out = out;
     z->avail_out = (uint32_t)cap;
     while (z->avail_out > 0) {
-        if (z->avail_in == 0 && !s->file_eof && !refill_input(s, err))
+        if (z->avail_in == 0 && !fill_input(s, err))
             return -1;
         if (z->avail_in == 0) {
             if (s->in_member)
